@@ -1,0 +1,85 @@
+"""One error shape for every error: ``{"error": <kind>, "detail": <what and why>}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wasteflow.errors import WasteflowError
+
+log = logging.getLogger("wasteflow.api")
+
+_HTTP_KINDS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "TooLarge",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or "body"
+
+
+def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
+    """Turn pydantic's errors into 'field: reason' sentences a person can act on."""
+    items = []
+    for e in errors:
+        field = _field(tuple(e.get("loc", ())))
+        msg = e.get("msg", "invalid")
+        if e.get("type") == "extra_forbidden":
+            msg = "unknown field (check its spelling)"
+        elif e.get("type") == "missing":
+            msg = "required"
+        elif e.get("type") == "json_invalid":
+            msg = "the body is not valid JSON"
+        items.append({"field": field, "reason": msg})
+    return "; ".join(f"{i['field']}: {i['reason']}" for i in items), items
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(WasteflowError)
+    async def _domain(_: Request, exc: WasteflowError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, items = describe_validation_errors(list(exc.errors()))
+        body = {
+            "error": "Invalid",
+            "detail": detail,
+            "field": items[0]["field"] if items else None,
+            "errors": items,
+        }
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = _HTTP_KINDS.get(exc.status_code, "Error")
+        return JSONResponse(
+            {"error": kind, "detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, never the client's fault: log it whole, tell the client only that it happened.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"error": "InternalError", "detail": "the server failed; the error was logged"},
+            status_code=500,
+        )

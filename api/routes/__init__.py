@@ -1,0 +1,1 @@
+"""Routers, one per resource; mounted in one place, ``api.main``."""

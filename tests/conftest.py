@@ -1,0 +1,134 @@
+"""Shared fixtures: one database per backend per test run, built by the Alembic migrations.
+
+SQLite lives in a temporary file. PostgreSQL gets a fresh database on the server named by
+``WASTEFLOW_TEST_POSTGRES_URL`` (default: the local server's ``test`` database is used only to
+create ``wf_test_<random>`` and drop it afterwards). If that server cannot be reached the
+PostgreSQL tests are skipped with the reason, unless ``WASTEFLOW_REQUIRE_POSTGRES=1`` (CI sets
+it), in which case they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+# Cheap password hashing for tests (production keeps argon2's defaults); set before any
+# settings are read.
+os.environ.setdefault("WASTEFLOW_ARGON2_TIME_COST", "1")
+os.environ.setdefault("WASTEFLOW_ARGON2_MEMORY_KIB", "1024")
+os.environ.setdefault("WASTEFLOW_SECRET_KEY", "test-secret-not-for-production")
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from wasteflow.db import make_engine, new_session, upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "WASTEFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_PG = os.environ.get("WASTEFLOW_REQUIRE_POSTGRES") == "1"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+class PostgresServer:
+    """Creates and drops throwaway databases on the test PostgreSQL server."""
+
+    def __init__(self, admin_url: str):
+        self.admin_url = admin_url
+        self.created: list[str] = []
+        self.error: str | None = None
+        try:
+            self._admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+            with self._admin.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:  # any failure to connect means: no PostgreSQL here
+            self.error = (
+                f"PostgreSQL at {make_url(admin_url).render_as_string()} unreachable: {exc}"
+            )
+
+    def create(self) -> str:
+        if self.error:
+            if REQUIRE_PG:
+                pytest.fail(self.error + " (WASTEFLOW_REQUIRE_POSTGRES=1)")
+            pytest.skip(self.error)
+        name = f"wf_test_{secrets.token_hex(4)}"
+        with self._admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if self.error:
+            return
+        with self._admin.connect() as conn:
+            for name in self.created:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    server = PostgresServer(PG_ADMIN_URL)
+    yield server
+    server.drop_all()
+
+
+def fresh_database_url(backend: str, pg_server: PostgresServer, tmp_dir: Path) -> str:
+    """A new, empty database of the given backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_dir / f'wf-{secrets.token_hex(4)}.db'}"
+    return pg_server.create()
+
+
+@pytest.fixture(scope="session")
+def _engines(
+    pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Engine]]:
+    engines: dict[str, Engine] = {}
+    yield engines
+    for engine in engines.values():
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(
+    request: pytest.FixtureRequest,
+    _engines: dict[str, Engine],
+    pg_server: PostgresServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Engine:
+    """A migrated database with the reference data, shared by the tests of one backend.
+
+    Tests share it, so they create what they need with unique codes (tests/factories.py) and
+    assert on what they created.
+    """
+    backend = request.param
+    if backend not in _engines:
+        url = fresh_database_url(backend, pg_server, tmp_path_factory.mktemp("db"))
+        upgrade(url)
+        eng = make_engine(url)
+        from wasteflow.services.reference import load_reference
+
+        with new_session(eng) as session:
+            load_reference(session=session)
+        _engines[backend] = eng
+    return _engines[backend]
+
+
+@pytest.fixture
+def session(engine: Engine):  # type: ignore[no-untyped-def]
+    with new_session(engine) as s:
+        yield s
+
+
+@pytest.fixture
+def client(engine: Engine):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    with TestClient(create_app(engine)) as c:
+        yield c

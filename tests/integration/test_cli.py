@@ -1,0 +1,76 @@
+"""The `wasteflow` command, run as a user runs it: a separate process, configured by env."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BACKENDS, PostgresServer, fresh_database_url
+
+
+def _run(args: list[str], url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wasteflow", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=os.environ | {"WASTEFLOW_DATABASE_URL": url} | env,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_migrate_load_reference_create_admin_and_verify_audit(
+    backend: str, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    url = fresh_database_url(backend, pg_server, tmp_path)
+    r = _run(["migrate"], url, tmp_path)
+    assert r.returncode == 0 and "schema is up to date" in r.stdout, r.stderr
+    r = _run(["load-reference"], url, tmp_path)
+    assert r.returncode == 0 and "27" not in r.stderr and "regions" in r.stdout, r.stderr
+    r = _run(
+        ["create-account", "--username", "chief", "--role", "admin"],
+        url,
+        tmp_path,
+        WASTEFLOW_NEW_PASSWORD="a long enough password",
+    )
+    assert r.returncode == 0 and "created admin account 'chief'" in r.stdout, r.stderr
+    r = _run(
+        ["create-account", "--username", "chief", "--role", "admin"],
+        url,
+        tmp_path,
+        WASTEFLOW_NEW_PASSWORD="a long enough password",
+    )
+    assert r.returncode == 1 and "taken" in r.stderr
+    r = _run(
+        ["create-account", "--username", "x", "--role", "mayor"],
+        url,
+        tmp_path,
+        WASTEFLOW_NEW_PASSWORD="a long enough password",
+    )
+    assert r.returncode == 1 and "role" in r.stderr and "Traceback" not in r.stderr
+    r = _run(["audit", "verify"], url, tmp_path)
+    assert r.returncode == 0 and "audit chain intact: 2 events" in r.stdout, r.stderr
+
+
+def test_demo_refuses_to_mix_into_a_database_with_real_sites(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'real.db'}"
+    assert _run(["migrate"], url, tmp_path).returncode == 0
+    assert _run(["load-reference"], url, tmp_path).returncode == 0
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO site (code, name, kind, region_id, active, synthetic, created_at) "
+                "VALUES ('REAL-1', 'real', 'source', 1, 1, 0, '2025-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    r = _run(["demo", "--no-serve"], url, tmp_path)
+    assert r.returncode == 1 and "real sites" in r.stderr

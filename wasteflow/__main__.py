@@ -1,0 +1,3 @@
+from wasteflow.cli import app
+
+app()

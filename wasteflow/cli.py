@@ -1,0 +1,224 @@
+"""The ``wasteflow`` command: database, reference data, demo, server, accounts, audit."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import make_url
+
+from wasteflow.config import get_settings
+from wasteflow.errors import WasteflowError
+
+app = typer.Typer(
+    help="wasteflow: recycling and waste-flow tracker.", no_args_is_help=True, add_completion=False
+)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _describe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from wasteflow.db import new_session
+
+    return new_session()
+
+
+@app.command()
+def migrate() -> None:
+    """Create the database schema, or upgrade it to the newest migration."""
+    from wasteflow.db import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    typer.echo(f"schema is up to date on {_describe_url(url)}")
+
+
+@app.command("load-reference")
+def load_reference() -> None:
+    """Load (or refresh) regions, materials, routes, coefficients and targets."""
+    from wasteflow.services.reference import load_reference as load
+
+    with _session() as session:
+        report = load(session=session)
+    typer.echo(
+        f"reference data loaded: {report.regions} regions, {report.materials} materials, "
+        f"{report.routes} routes, {report.coefficients} coefficients, "
+        f"{report.targets} targets"
+    )
+
+
+def _ensure_demo(reset: bool, seed: int, year: int) -> None:
+    from wasteflow.db import upgrade
+    from wasteflow.demo import load_demo
+    from wasteflow.models import Meta, Site
+    from wasteflow.services.reference import load_reference as load_ref
+
+    settings = get_settings()
+    url = make_url(settings.database_url)
+    if reset:
+        if url.get_backend_name() != "sqlite" or not url.database:
+            raise _fail("--reset only deletes SQLite files; drop a PostgreSQL database yourself")
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.database + suffix).unlink(missing_ok=True)
+    upgrade(settings.database_url)
+    with _session() as session:
+        dataset = session.get(Meta, "dataset")
+        has_sites = session.query(Site.id).first() is not None
+        if dataset is not None and dataset.value.get("kind") == "demo":
+            typer.echo(
+                f"demo district already loaded (seed {dataset.value['seed']}, "
+                f"year {dataset.value['year']}); `wasteflow demo --reset` rebuilds it"
+            )
+            return
+        if has_sites:
+            raise _fail(
+                "this database holds real sites: the synthetic demo is never mixed "
+                "into them. Set WASTEFLOW_DATABASE_URL to another database."
+            )
+        typer.echo("loading reference data and generating the synthetic demo district…")
+        load_ref(session=session)
+        report = load_demo(session=session, seed=seed, year=year)
+    typer.echo(
+        f"demo loaded in {report.seconds:.1f} s: {report.sites} sites, "
+        f"{report.handovers} handovers, {report.declarations} declarations "
+        f"(synthetic, seed {seed}, year {year})"
+    )
+
+
+def _print_welcome(host: str, port: int) -> None:
+    from wasteflow.demo import DEMO_PASSWORD, PLANTED
+
+    base = f"http://{host}:{port}"
+    lines = [
+        "",
+        "wasteflow demo: 武隆区, SYNTHETIC data (合成演示数据, not real records)",
+        f"  API docs (Swagger UI):  {base}/docs",
+        f"  health:                 {base}/healthz",
+        f"  log in (OAuth2):        POST {base}/api/v1/auth/token",
+        "  demo accounts (password for all: " + DEMO_PASSWORD + "):",
+        "    admin               admin: sites, accounts, keys",
+        "    official            official: every rate and record",
+        "    collector.baima     collector on the rounds of 白马镇",
+        "    operator.baima      collection points and transfer station of 白马镇",
+        "    processor.prfilm    film recycler WL-PR-FILM: confirms intake",
+        "  planted anomalies: " + "; ".join(PLANTED.values()),
+        "",
+    ]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def demo(
+    reset: Annotated[
+        bool, typer.Option(help="Delete the SQLite file and rebuild the demo.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic scenario.")] = 2025,
+    year: Annotated[int, typer.Option(help="Year the scenario covers.")] = 2025,
+    host: Annotated[str | None, typer.Option(help="Interface to serve on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True,
+) -> None:
+    """Build the synthetic demo district (once) and serve the API over it."""
+    settings = get_settings()
+    try:
+        _ensure_demo(reset, seed, year)
+    except WasteflowError as exc:
+        raise _fail(exc.detail) from exc
+    host, port = host or settings.host, port or settings.port
+    _print_welcome(host, port)
+    if serve_:
+        _serve(host, port, workers=1)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL).")] = 1,
+) -> None:
+    """Serve the API over the configured database (run `wasteflow migrate` first)."""
+    settings = get_settings()
+    _serve(host or settings.host, port or settings.port, workers)
+
+
+@app.command("create-account")
+def create_account(
+    username: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="collector, site_operator, processor, official, admin")],
+    display_name: Annotated[str | None, typer.Option()] = None,
+    site: Annotated[list[str] | None, typer.Option(help="Site code it acts for (repeat).")] = None,
+    organisation: Annotated[str | None, typer.Option(help="Organisation code.")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Read from WASTEFLOW_NEW_PASSWORD or asked for when not given."),
+    ] = None,
+) -> None:
+    """Create an account (the CLI bootstraps the first admin)."""
+    from pydantic import ValidationError
+
+    from api.errors import describe_validation_errors
+    from wasteflow.schemas import AccountCreate
+    from wasteflow.services.accounts import create_account as create
+
+    password = (
+        password
+        or os.environ.get("WASTEFLOW_NEW_PASSWORD")
+        or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    )
+    try:
+        data = AccountCreate(
+            username=username,
+            display_name=display_name or username,
+            role=role,
+            password=password,
+            organisation_code=organisation,
+            sites=site or [],
+        )
+    except ValidationError as exc:
+        raise _fail(describe_validation_errors(exc.errors())[0]) from exc  # type: ignore[arg-type]
+    try:
+        with _session() as session:
+            account = create(session=session, actor=None, data=data)
+    except WasteflowError as exc:
+        raise _fail(exc.detail) from exc
+    typer.echo(f"created {account.role.value} account {account.username!r} (id {account.id})")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; exit 1 at the first broken link."""
+    from wasteflow.services.audit import verify_chain
+
+    with _session() as session:
+        report = verify_chain(session)
+    if report.ok:
+        typer.echo(f"audit chain intact: {report.events} events")
+        return
+    raise _fail(
+        f"audit chain broken at event {report.first_bad_id}: {report.reason} "
+        f"({report.events} events verified before it)"
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m wasteflow`
+    sys.exit(app())

@@ -1,0 +1,49 @@
+"""Settings, read once from the environment (prefix ``WASTEFLOW_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WASTEFLOW_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///wasteflow.db",
+        description="SQLAlchemy URL; postgresql+psycopg://… for PostgreSQL.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Where keys and other local state live when the database is SQLite (beside the file).
+    state_dir: Path | None = None
+    secret_key: str | None = Field(
+        default=None,
+        description="Encrypts QR signing keys at rest. Generated into state_dir when unset.",
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="Local time zone: a handover counts for the local day it was recorded.",
+    )
+    token_ttl_hours: int = 24 * 30
+    # Password hashing cost (argon2id). Tests lower it; production keeps the defaults.
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19_456
+
+    # Handover rules (issue 3): all configurable per deployment.
+    scan_distance_flag_m: float = 500.0
+    device_time_skew_s: int = 300
+    device_time_window_days: int = 30
+    receipt_tolerance: float = Field(
+        default=0.05, description="Declared vs received mass difference flagged above this ratio."
+    )
+    batch_max_items: int = 5000
+    stock_dwell_days: int = 90
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

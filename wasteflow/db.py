@@ -1,0 +1,130 @@
+"""Engine, sessions, the unit of work, and schema migrations.
+
+SQLite is the embedded default and PostgreSQL the production database; the same code runs on
+both. On SQLite every write transaction takes a process-wide lock and starts with
+``BEGIN IMMEDIATE``: pooled connections then queue for the single write lock instead of
+backing off by sleeping, and a transaction never fails half-way by upgrading a stale read
+snapshot to a write.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from wasteflow.config import get_settings
+
+_immediate: ContextVar[bool] = ContextVar("wasteflow_sqlite_immediate", default=False)
+_write_locks: dict[int, threading.RLock] = {}
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine with the settings each backend needs."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=8,
+            **kwargs,
+        )
+        _configure_sqlite(engine)
+    else:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        engine = sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
+    _write_locks[id(engine)] = threading.RLock()
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours (see module docstring).
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return make_engine(get_settings().database_url)
+
+
+def new_session(engine: Engine | None = None) -> Session:
+    return Session(engine or get_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Run one use case's writes as one transaction: commit on success, roll back on error.
+
+    Services wrap their writes in this and commit nowhere else.
+    """
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    if not is_sqlite(engine):
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        return
+    lock = _write_locks.setdefault(id(engine), threading.RLock())
+    with lock:
+        # End any read snapshot taken before the lock (e.g. loading the account), so the
+        # write transaction starts fresh with BEGIN IMMEDIATE.
+        session.commit()
+        token = _immediate.set(True)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            _immediate.reset(token)
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Create or upgrade the schema through the Alembic migrations."""
+    command.upgrade(alembic_config(url or get_settings().database_url), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()

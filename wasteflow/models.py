@@ -1,0 +1,366 @@
+"""Tables. Masses are whole grams (``*_g``), timestamps UTC (``*_at``), days local dates.
+
+Nothing here is edited in place once it records a fact: handovers and declarations are
+corrected by new rows that name the row they correct, and every state change is an
+``AuditEvent``. The per-day totals (``FlowDaily``, ``TreatmentDaily``) are kept up to date in
+the same transaction as the handover they summarise, so reports never scan raw handovers.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from wasteflow.types import (
+    Basis,
+    Channel,
+    DeclarationKind,
+    HandoverStatus,
+    Indicator,
+    MassMethod,
+    RecordStatus,
+    RegionLevel,
+    Role,
+    RouteClass,
+    SiteKind,
+    UTCDateTime,
+    str_enum,
+    utcnow,
+)
+
+# Stable constraint names, so migrations can alter and drop them on every backend.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT ids for the tables that grow without bound; SQLite needs INTEGER for its rowid alias.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class Region(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=12, unique=True, description="Statistical area code")
+    name_zh: str = Field(max_length=64)
+    name_en: str = Field(max_length=96)
+    level: RegionLevel = Field(sa_type=str_enum(RegionLevel))
+    kind_zh: str = Field(max_length=8, description="街道, 镇, 乡, 村, 社区, 区")
+    parent_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    lat: float | None = None
+    lon: float | None = None
+    generated: bool = Field(default=False, description="True for generated demo villages")
+
+
+class Organisation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=128)
+    kind: str = Field(max_length=32, description="government, enterprise, cooperative, household…")
+    region_id: int | None = Field(default=None, foreign_key="region.id")
+    credit_code: str | None = Field(default=None, max_length=18, description="统一社会信用代码")
+    synthetic: bool = False
+
+
+class Material(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=48, unique=True)
+    name_zh: str = Field(max_length=64)
+    name_en: str = Field(max_length=96)
+    indicator: Indicator = Field(sa_type=str_enum(Indicator))
+    counts_units: bool = Field(default=False, description="Appliances: units as well as kg")
+    unit_mass_kg: float | None = Field(default=None, description="Typical mass of one unit")
+    max_handover_kg: float = Field(description="Plausibility cap for one handover from a source")
+    max_load_kg: float = Field(description="Plausibility cap for one load between sites")
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    sort_order: int = 0
+
+
+class TreatmentRoute(SQLModel, table=True):
+    __tablename__ = "treatment_route"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name_zh: str = Field(max_length=64)
+    name_en: str = Field(max_length=96)
+    route_class: RouteClass = Field(sa_type=str_enum(RouteClass))
+    safe_treatment: bool = Field(default=False, description="Counts as 无害化 for household waste")
+    straw_use: str | None = Field(
+        default=None, max_length=16, description="肥料化/饲料化/燃料化/基料化/原料化 for straw"
+    )
+
+
+class CollectionRound(SQLModel, table=True):
+    """A collector's round: the sources a collector visits for one collection point."""
+
+    __tablename__ = "collection_round"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=128)
+    collection_point_id: int | None = Field(default=None, foreign_key="site.id")
+
+
+class Site(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=128)
+    kind: SiteKind = Field(sa_type=str_enum(SiteKind), index=True)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = Field(default=None, max_length=256)
+    capacity_kg: float | None = Field(default=None, description="Stock it can hold")
+    active: bool = True
+    synthetic: bool = False
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class SiteMaterial(SQLModel, table=True):
+    """The materials a site handles (a receiving site accepts only these)."""
+
+    __tablename__ = "site_material"
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
+
+
+class SiteRoute(SQLModel, table=True):
+    """The treatment routes a processor or disposal site operates."""
+
+    __tablename__ = "site_route"
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
+    route_id: int = Field(foreign_key="treatment_route.id", primary_key=True)
+
+
+class RoundSite(SQLModel, table=True):
+    """The sources on a collection round."""
+
+    __tablename__ = "round_site"
+    round_id: int = Field(foreign_key="collection_round.id", primary_key=True)
+    site_id: int = Field(foreign_key="site.id", primary_key=True, index=True)
+
+
+class Account(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=128)
+    role: Role = Field(sa_type=str_enum(Role))
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    password_hash: str = Field(max_length=256)
+    active: bool = True
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class AccountSite(SQLModel, table=True):
+    """Sites an account acts for."""
+
+    __tablename__ = "account_site"
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    site_id: int = Field(foreign_key="site.id", primary_key=True, index=True)
+
+
+class AccountRound(SQLModel, table=True):
+    """Collection rounds a collector works."""
+
+    __tablename__ = "account_round"
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    round_id: int = Field(foreign_key="collection_round.id", primary_key=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """Bearer tokens, stored only as SHA-256 hashes (the token itself is 256 random bits)."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    label: str = Field(default="login", max_length=64)
+    created_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(default=None)
+
+
+class SigningKey(SQLModel, table=True):
+    """Ed25519 keys that sign QR payloads. ``kid`` is printed in every payload."""
+
+    __tablename__ = "signing_key"
+    id: int | None = Field(default=None, primary_key=True)
+    kid: str = Field(max_length=8, unique=True)
+    algorithm: str = Field(default="Ed25519", max_length=16)
+    public_key: str = Field(max_length=64, description="raw public key, base64url")
+    private_key_enc: str = Field(max_length=512, description="encrypted with the secret key")
+    created_at: datetime = _ts(default_factory=utcnow)
+    retired_at: datetime | None = _ts(default=None)
+    revoked_at: datetime | None = _ts(default=None)
+
+
+class CoefficientSet(SQLModel, table=True):
+    __tablename__ = "coefficient_set"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=48, unique=True)
+    name: str = Field(max_length=128)
+    year: int = Field(index=True)
+    region_id: int = Field(foreign_key="region.id")
+    source: str = Field(max_length=512)
+
+
+class Coefficient(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("set_id", "subject", "parameter"),)
+    id: int | None = Field(default=None, primary_key=True)
+    set_id: int = Field(foreign_key="coefficient_set.id", index=True)
+    subject: str = Field(max_length=48, description="animal, crop or route code")
+    parameter: str = Field(max_length=48)
+    value: float
+    unit: str = Field(max_length=32)
+    verified: bool
+    note: str | None = Field(default=None, max_length=256)
+
+
+class Target(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    indicator: str = Field(max_length=32, description="rate key, e.g. film_recovery")
+    region_id: int = Field(foreign_key="region.id")
+    year_from: int
+    year_to: int
+    comparator: str = Field(max_length=2, description=">= or <=")
+    value: float = Field(description="a fraction: 0.9 is 90 %")
+    source: str = Field(max_length=256)
+
+
+class Declaration(SQLModel, table=True):
+    """A denominator: what was used, kept, grown or generated in a region and period."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: DeclarationKind = Field(sa_type=str_enum(DeclarationKind), index=True)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    site_id: int | None = Field(default=None, foreign_key="site.id")
+    material_id: int = Field(foreign_key="material.id")
+    period_start: date
+    period_end: date = Field(description="inclusive")
+    quantity: float = Field(description="as declared, in `unit`")
+    unit: str = Field(max_length=16, description="kg, head, kg_grain…")
+    area_sown_mu: float | None = None
+    area_returned_mu: float | None = None
+    mass_g: int = Field(sa_type=sa.BigInteger, description="the denominator contribution")
+    basis: Basis = Field(sa_type=str_enum(Basis))
+    coefficient_set_id: int | None = Field(default=None, foreign_key="coefficient_set.id")
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    status: RecordStatus = Field(default=RecordStatus.active, sa_type=str_enum(RecordStatus))
+    corrects_id: int | None = Field(default=None, foreign_key="declaration.id")
+    recorded_by_id: int | None = Field(default=None, foreign_key="account.id")
+    recorded_at: datetime = _ts(default_factory=utcnow)
+    synthetic: bool = False
+
+
+class Handover(SQLModel, table=True):
+    """One QR-scanned transfer of a mass of one material from one site to another."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("recorded_by_id", "idempotency_key", name="uq_handover_idempotency"),
+        sa.CheckConstraint("declared_mass_g > 0", name="declared_positive"),
+        sa.Index("ix_handover_to_site_status", "to_site_id", "status"),
+        sa.Index("ix_handover_from_site_day", "from_site_id", "day"),
+        sa.Index("ix_handover_day", "day"),
+    )
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    code: str = Field(max_length=24, unique=True, description="HO-YYYYMMDD-XXXXX")
+    idempotency_key: str = Field(max_length=64)
+    request_hash: str = Field(max_length=64, description="SHA-256 of the canonical request")
+    channel: Channel = Field(default=Channel.api, sa_type=str_enum(Channel, 16))
+    from_site_id: int = Field(foreign_key="site.id")
+    to_site_id: int = Field(foreign_key="site.id")
+    material_id: int = Field(foreign_key="material.id")
+    declared_mass_g: int = Field(sa_type=sa.BigInteger)
+    declared_units: int | None = None
+    mass_method: MassMethod = Field(sa_type=str_enum(MassMethod, 12))
+    device_time: datetime = _ts()
+    day: date = Field(description="local date of device_time: the day the load counts for")
+    recorded_at: datetime = _ts(default_factory=utcnow)
+    recorded_by_id: int = Field(foreign_key="account.id")
+    lat: float | None = None
+    lon: float | None = None
+    scan_distance_m: float | None = None
+    plaque_kid: str | None = Field(default=None, max_length=8)
+    flag_far_scan: bool = False
+    flag_discrepancy: bool = False
+    status: HandoverStatus = Field(
+        default=HandoverStatus.in_transit, sa_type=str_enum(HandoverStatus)
+    )
+    received_mass_g: int | None = Field(default=None, sa_type=sa.BigInteger)
+    refused_mass_g: int | None = Field(default=None, sa_type=sa.BigInteger)
+    accepted_mass_g: int | None = Field(default=None, sa_type=sa.BigInteger)
+    received_units: int | None = None
+    refusal_reason: str | None = Field(default=None, max_length=256)
+    route_id: int | None = Field(default=None, foreign_key="treatment_route.id")
+    received_at: datetime | None = _ts(default=None)
+    received_by_id: int | None = Field(default=None, foreign_key="account.id")
+    cancelled_at: datetime | None = _ts(default=None)
+    cancelled_by_id: int | None = Field(default=None, foreign_key="account.id")
+    cancel_reason: str | None = Field(default=None, max_length=256)
+    corrects_id: int | None = Field(default=None, sa_type=BigId, foreign_key="handover.id")
+    returns_id: int | None = Field(
+        default=None, sa_type=BigId, foreign_key="handover.id", description="the refused load"
+    )
+
+
+class FlowDaily(SQLModel, table=True):
+    """Per local day, site-to-site totals of one material, by the day the loads left."""
+
+    __tablename__ = "flow_daily"
+    __table_args__ = (sa.Index("ix_flow_daily_to_site", "to_site_id", "day"),)
+    day: date = Field(primary_key=True)
+    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    to_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
+    handovers: int = 0
+    declared_g: int = Field(default=0, sa_type=sa.BigInteger)
+    declared_units: int = 0
+    in_transit_g: int = Field(default=0, sa_type=sa.BigInteger)
+    received_g: int = Field(default=0, sa_type=sa.BigInteger)
+    refused_g: int = Field(default=0, sa_type=sa.BigInteger)
+    accepted_g: int = Field(default=0, sa_type=sa.BigInteger)
+    accepted_units: int = 0
+
+
+class TreatmentDaily(SQLModel, table=True):
+    """Per local day, what a processor accepted under each treatment route."""
+
+    __tablename__ = "treatment_daily"
+    day: date = Field(primary_key=True)
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
+    route_id: int = Field(foreign_key="treatment_route.id", primary_key=True)
+    handovers: int = 0
+    accepted_g: int = Field(default=0, sa_type=sa.BigInteger)
+    accepted_units: int = 0
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, hash-chained log of every state change (database triggers refuse edits)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_entity", "entity", "entity_id"),)
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    at: datetime = _ts(default_factory=utcnow)
+    account_id: int | None = Field(default=None, foreign_key="account.id")
+    action: str = Field(max_length=48)
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=48)
+    before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class Meta(SQLModel, table=True):
+    """Facts about the data set itself, e.g. that it is a synthetic demo and its seed."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

@@ -1,0 +1,195 @@
+"""Accounts, logins and bearer tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from wasteflow.config import get_settings
+from wasteflow.db import unit_of_work
+from wasteflow.errors import Conflict, Invalid, NotFound, Unauthorized
+from wasteflow.models import (
+    Account,
+    AccountRound,
+    AccountSite,
+    ApiToken,
+    CollectionRound,
+    Organisation,
+    Site,
+)
+from wasteflow.permissions import Action, require
+from wasteflow.schemas import AccountCreate, AccountPublic
+from wasteflow.security import dummy_hash, hash_password, new_token, token_hash, verify_password
+from wasteflow.services.audit import record_event
+from wasteflow.types import utcnow
+
+
+def _ids_by_code(session: Session, model: type, codes: list[str], field: str) -> list[int]:
+    if not codes:
+        return []
+    found = dict(
+        session.execute(sa.select(model.code, model.id).where(model.code.in_(codes))).all()
+    )
+    missing = sorted(set(codes) - set(found))
+    if missing:
+        raise Invalid(f"{field}: unknown code(s) {', '.join(missing)}", field=field)
+    return [found[c] for c in dict.fromkeys(codes)]
+
+
+def create_account(
+    *, session: Session, actor: Account | None, data: AccountCreate
+) -> AccountPublic:
+    """Create an account bound to an organisation, its sites and rounds.
+
+    ``actor`` is None only for the CLI's bootstrap of the first admin.
+    """
+    if actor is not None:
+        require(actor.role, Action.manage_accounts)
+    with unit_of_work(session):
+        if session.execute(sa.select(Account.id).where(Account.username == data.username)).first():
+            raise Conflict(f"username: {data.username!r} is taken", field="username")
+        org_id = None
+        if data.organisation_code:
+            org_id = _ids_by_code(
+                session, Organisation, [data.organisation_code], "organisation_code"
+            )[0]
+        site_ids = _ids_by_code(session, Site, data.sites, "sites")
+        round_ids = _ids_by_code(session, CollectionRound, data.rounds, "rounds")
+        account = Account(
+            username=data.username,
+            display_name=data.display_name,
+            role=data.role,
+            organisation_id=org_id,
+            password_hash=hash_password(data.password),
+        )
+        session.add(account)
+        session.flush()
+        assert account.id is not None
+        session.add_all(AccountSite(account_id=account.id, site_id=s) for s in site_ids)
+        session.add_all(AccountRound(account_id=account.id, round_id=r) for r in round_ids)
+        public = account_public(session, account)
+        record_event(
+            session,
+            account_id=actor.id if actor else None,
+            action="account.create",
+            entity="account",
+            entity_id=account.id,
+            after=public.model_dump(mode="json"),
+        )
+    return public
+
+
+def account_public(session: Session, account: Account) -> AccountPublic:
+    sites = (
+        session.execute(
+            sa.select(Site.code)
+            .join(AccountSite, AccountSite.site_id == Site.id)
+            .where(AccountSite.account_id == account.id)
+            .order_by(Site.code)
+        )
+        .scalars()
+        .all()
+    )
+    rounds = (
+        session.execute(
+            sa.select(CollectionRound.code)
+            .join(AccountRound, AccountRound.round_id == CollectionRound.id)
+            .where(AccountRound.account_id == account.id)
+            .order_by(CollectionRound.code)
+        )
+        .scalars()
+        .all()
+    )
+    org = session.get(Organisation, account.organisation_id) if account.organisation_id else None
+    assert account.id is not None
+    return AccountPublic(
+        id=account.id,
+        username=account.username,
+        display_name=account.display_name,
+        role=account.role,
+        organisation_code=org.code if org else None,
+        sites=list(sites),
+        rounds=list(rounds),
+        active=account.active,
+        created_at=account.created_at,
+    )
+
+
+def login(
+    *, session: Session, username: str, password: str, label: str = "login"
+) -> tuple[str, datetime, Account]:
+    """Check a password and issue a bearer token. Wrong username or password: Unauthorized."""
+    account = session.execute(
+        sa.select(Account).where(Account.username == username)
+    ).scalar_one_or_none()
+    if account is None:
+        verify_password(dummy_hash(), password)  # same cost as a wrong password
+        raise Unauthorized("wrong username or password")
+    if not verify_password(account.password_hash, password):
+        raise Unauthorized("wrong username or password")
+    if not account.active:
+        raise Unauthorized("this account is disabled")
+    token = new_token()
+    expires = utcnow() + timedelta(hours=get_settings().token_ttl_hours)
+    with unit_of_work(session):
+        session.add(
+            ApiToken(
+                account_id=account.id, token_hash=token_hash(token), label=label, expires_at=expires
+            )
+        )
+    return token, expires, account
+
+
+def account_for_token(*, session: Session, token: str) -> Account:
+    """The active account a bearer token belongs to, or Unauthorized."""
+    row = session.execute(
+        sa.select(Account, ApiToken.expires_at, ApiToken.revoked_at)
+        .join(ApiToken, ApiToken.account_id == Account.id)
+        .where(ApiToken.token_hash == token_hash(token))
+    ).first()
+    if row is None:
+        raise Unauthorized("unknown or malformed token")
+    account, expires_at, revoked_at = row
+    if revoked_at is not None:
+        raise Unauthorized("this token was revoked")
+    if expires_at <= utcnow():
+        raise Unauthorized("this token has expired: log in again")
+    if not account.active:
+        raise Unauthorized("this account is disabled")
+    return account
+
+
+def revoke_token(*, session: Session, token: str) -> None:
+    with unit_of_work(session):
+        session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+            .values(revoked_at=utcnow())
+        )
+
+
+def get_account(*, session: Session, username: str) -> Account:
+    account = session.execute(
+        sa.select(Account).where(Account.username == username)
+    ).scalar_one_or_none()
+    if account is None:
+        raise NotFound(f"no account {username!r}")
+    return account
+
+
+def list_accounts(*, session: Session, actor: Account) -> list[AccountPublic]:
+    require(actor.role, Action.manage_accounts)
+    accounts = session.execute(sa.select(Account).order_by(Account.username)).scalars().all()
+    return [account_public(session, a) for a in accounts]
+
+
+def acting_site_ids(session: Session, account_id: int) -> set[int]:
+    """Sites an account is bound to directly (rounds add sources; see the handover rules)."""
+    direct = (
+        session.execute(sa.select(AccountSite.site_id).where(AccountSite.account_id == account_id))
+        .scalars()
+        .all()
+    )
+    return set(direct)

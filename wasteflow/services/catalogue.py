@@ -1,0 +1,80 @@
+"""Read the reference catalogue: regions, materials and treatment routes."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from wasteflow.errors import NotFound
+from wasteflow.models import Material, Region, TreatmentRoute
+from wasteflow.schemas import MaterialPublic, RegionPublic, RoutePublic
+from wasteflow.types import Indicator, RegionLevel
+
+
+def list_regions(
+    *,
+    session: Session,
+    level: RegionLevel | None = None,
+    parent_code: str | None = None,
+    code: str | None = None,
+) -> list[RegionPublic]:
+    parent = aliased(Region)
+    stmt = (
+        sa.select(Region, parent.code)
+        .outerjoin(parent, Region.parent_id == parent.id)
+        .order_by(Region.code)
+    )
+    if level is not None:
+        stmt = stmt.where(Region.level == level)
+    if parent_code is not None:
+        stmt = stmt.where(parent.code == parent_code)
+    if code is not None:
+        stmt = stmt.where(Region.code == code)
+    return [
+        RegionPublic(**r.model_dump(exclude={"parent_id"}), parent_code=pcode)
+        for r, pcode in session.execute(stmt).all()
+    ]
+
+
+def region_public(*, session: Session, code: str) -> RegionPublic:
+    found = list_regions(session=session, code=code)
+    if not found:
+        raise NotFound(f"no region with code {code!r}")
+    return found[0]
+
+
+def get_region(*, session: Session, code: str) -> Region:
+    region = session.execute(sa.select(Region).where(Region.code == code)).scalar_one_or_none()
+    if region is None:
+        raise NotFound(f"no region with code {code!r}", field="region_code")
+    return region
+
+
+def region_and_descendants(session: Session, code: str) -> list[int]:
+    """Ids of a region and every region under it (district → township → village)."""
+    ids = [get_region(session=session, code=code).id]
+    frontier = list(ids)
+    while frontier:
+        children = (
+            session.execute(
+                sa.select(Region.id).where(Region.parent_id.in_(frontier))  # type: ignore[union-attr]
+            )
+            .scalars()
+            .all()
+        )
+        ids.extend(children)
+        frontier = list(children)
+    return [i for i in ids if i is not None]
+
+
+def list_materials(*, session: Session, indicator: Indicator | None = None) -> list[MaterialPublic]:
+    stmt = sa.select(Material).order_by(Material.sort_order)
+    if indicator is not None:
+        stmt = stmt.where(Material.indicator == indicator)
+    return [MaterialPublic(**m.model_dump()) for m in session.execute(stmt).scalars()]
+
+
+def list_routes(*, session: Session) -> list[RoutePublic]:
+    stmt = sa.select(TreatmentRoute).order_by(TreatmentRoute.code)
+    return [RoutePublic(**r.model_dump()) for r in session.execute(stmt).scalars()]

@@ -1,0 +1,24 @@
+"""What /healthz reports: the database answers, its schema revision, and the data set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from wasteflow.models import Meta
+
+
+def health(*, session: Session) -> dict[str, Any]:
+    bind = session.get_bind()
+    revision = None
+    if sa.inspect(bind).has_table("alembic_version"):
+        revision = session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    dataset = session.get(Meta, "dataset")
+    return {
+        "status": "ok",
+        "database": bind.dialect.name,
+        "schema_revision": revision,
+        "dataset": dataset.value if dataset else None,
+    }

@@ -1,0 +1,195 @@
+"""Sites: where material is at some moment (sources, collection points, processors…)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from wasteflow.db import unit_of_work
+from wasteflow.errors import Conflict, Invalid, NotFound
+from wasteflow.models import (
+    Account,
+    Material,
+    Organisation,
+    Region,
+    Site,
+    SiteMaterial,
+    SiteRoute,
+    TreatmentRoute,
+)
+from wasteflow.permissions import Action, require
+from wasteflow.schemas import Page, SiteCreate, SitePublic
+from wasteflow.services.audit import record_event
+from wasteflow.services.catalogue import get_region, region_and_descendants
+from wasteflow.types import RegionLevel, SiteKind
+
+_TREATING_KINDS = {SiteKind.processor, SiteKind.disposal}
+
+
+def _codes_to_ids(session: Session, model: type, codes: Sequence[str], field: str) -> list[int]:
+    codes = list(dict.fromkeys(codes))
+    if not codes:
+        return []
+    found = dict(
+        session.execute(sa.select(model.code, model.id).where(model.code.in_(codes))).all()
+    )
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise Invalid(f"{field}: unknown code(s) {', '.join(missing)}", field=field)
+    return [found[c] for c in codes]
+
+
+def create_site(*, session: Session, actor: Account, data: SiteCreate) -> SitePublic:
+    """Register a site with the materials it handles and, for processors, its routes."""
+    require(actor.role, Action.manage_sites)
+    if data.routes and data.kind not in _TREATING_KINDS:
+        raise Invalid(
+            "routes: only processor and disposal sites operate treatment routes", field="routes"
+        )
+    if data.kind in _TREATING_KINDS and not data.routes:
+        raise Invalid(
+            f"routes: a {data.kind.value} site needs at least one treatment route", field="routes"
+        )
+    if (data.lat is None) != (data.lon is None):
+        raise Invalid("lat/lon: give both coordinates or neither", field="lat")
+    with unit_of_work(session):
+        if session.execute(sa.select(Site.id).where(Site.code == data.code)).first():
+            raise Conflict(f"code: a site {data.code!r} already exists", field="code")
+        region = get_region(session=session, code=data.region_code)
+        org_id = None
+        if data.organisation_code:
+            org_id = _codes_to_ids(
+                session, Organisation, [data.organisation_code], "organisation_code"
+            )[0]
+        material_ids = _codes_to_ids(session, Material, data.materials, "materials")
+        route_ids = _codes_to_ids(session, TreatmentRoute, data.routes, "routes")
+        site = Site.model_validate(
+            data.model_dump(exclude={"region_code", "organisation_code", "materials", "routes"}),
+            update={"region_id": region.id, "organisation_id": org_id},
+        )
+        session.add(site)
+        session.flush()
+        assert site.id is not None
+        session.add_all(SiteMaterial(site_id=site.id, material_id=m) for m in material_ids)
+        session.add_all(SiteRoute(site_id=site.id, route_id=r) for r in route_ids)
+        session.flush()
+        public = site_public(session, [site])[0]
+        record_event(
+            session,
+            account_id=actor.id,
+            action="site.create",
+            entity="site",
+            entity_id=site.id,
+            after=public.model_dump(mode="json"),
+        )
+    return public
+
+
+def site_public(session: Session, sites: Sequence[Site]) -> list[SitePublic]:
+    """Public views of sites, with three queries whatever the number of sites."""
+    if not sites:
+        return []
+    ids = [s.id for s in sites]
+    region_ids = {s.region_id for s in sites}
+    parent = aliased(Region)
+    regions = {
+        rid: (code, level, pcode)
+        for rid, code, level, pcode in session.execute(
+            sa.select(Region.id, Region.code, Region.level, parent.code)
+            .outerjoin(parent, Region.parent_id == parent.id)
+            .where(Region.id.in_(region_ids))  # type: ignore[union-attr]
+        )
+    }
+    org_ids = {s.organisation_id for s in sites if s.organisation_id}
+    orgs = (
+        dict(
+            session.execute(
+                sa.select(Organisation.id, Organisation.code).where(Organisation.id.in_(org_ids))  # type: ignore[union-attr]
+            ).all()
+        )
+        if org_ids
+        else {}
+    )
+    materials: dict[int, list[str]] = defaultdict(list)
+    for sid, code in session.execute(
+        sa.select(SiteMaterial.site_id, Material.code)
+        .join(Material, Material.id == SiteMaterial.material_id)
+        .where(SiteMaterial.site_id.in_(ids))
+        .order_by(Material.sort_order)  # type: ignore[attr-defined]
+    ):
+        materials[sid].append(code)
+    routes: dict[int, list[str]] = defaultdict(list)
+    for sid, code in session.execute(
+        sa.select(SiteRoute.site_id, TreatmentRoute.code)
+        .join(TreatmentRoute, TreatmentRoute.id == SiteRoute.route_id)
+        .where(SiteRoute.site_id.in_(ids))
+        .order_by(TreatmentRoute.code)  # type: ignore[attr-defined]
+    ):
+        routes[sid].append(code)
+    out = []
+    for s in sites:
+        code, level, pcode = regions[s.region_id]
+        township = {RegionLevel.township: code, RegionLevel.village: pcode}.get(level)
+        assert s.id is not None
+        out.append(
+            SitePublic(
+                id=s.id,
+                code=s.code,
+                name=s.name,
+                kind=s.kind,
+                region_code=code,
+                township_code=township,
+                organisation_code=orgs.get(s.organisation_id),
+                lat=s.lat,
+                lon=s.lon,
+                address=s.address,
+                capacity_kg=s.capacity_kg,
+                materials=materials[s.id],
+                routes=routes[s.id],
+                active=s.active,
+                synthetic=s.synthetic,
+            )
+        )
+    return out
+
+
+def list_sites(
+    *,
+    session: Session,
+    region_code: str | None = None,
+    kind: SiteKind | None = None,
+    material: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[SitePublic]:
+    """Sites filtered by region (and everything under it), kind and material; paginated."""
+    stmt = sa.select(Site)
+    if region_code:
+        stmt = stmt.where(Site.region_id.in_(region_and_descendants(session, region_code)))  # type: ignore[attr-defined]
+    if kind:
+        stmt = stmt.where(Site.kind == kind)
+    if material:
+        material_id = session.execute(
+            sa.select(Material.id).where(Material.code == material)
+        ).scalar_one_or_none()
+        if material_id is None:
+            raise Invalid(f"material: unknown material code {material!r}", field="material")
+        stmt = stmt.where(
+            Site.id.in_(  # type: ignore[union-attr]
+                sa.select(SiteMaterial.site_id).where(SiteMaterial.material_id == material_id)
+            )
+        )
+    total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+    page = session.execute(stmt.order_by(Site.code).limit(limit).offset(offset)).scalars().all()
+    return Page(items=site_public(session, page), total=total, limit=limit, offset=offset)
+
+
+def get_site(*, session: Session, code: str) -> Site:
+    site = session.execute(sa.select(Site).where(Site.code == code)).scalar_one_or_none()
+    if site is None:
+        raise NotFound(f"no site with code {code!r}")
+    return site

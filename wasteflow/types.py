@@ -1,0 +1,155 @@
+"""Column types and enumerations shared by the tables, the services and the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    SQLite has no time zones, so values are stored as naive UTC there and made aware again on
+    the way out; PostgreSQL stores ``timestamptz``. Naive values are refused: a handover's time
+    must never depend on the server's local clock setting.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: timestamps must carry a time zone")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def str_enum(enum_cls: type[StrEnum], length: int = 24) -> sa.Enum:
+    """Store an enum as its value in a VARCHAR (no native enum: migrations stay simple)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+# Masses are stored as whole grams (BIGINT): exact sums on every backend, no float drift.
+GRAMS_PER_KG = 1000
+_GRAM = Decimal("0.001")
+
+
+def kg_to_g(kg: Decimal | float | int | str) -> int:
+    """Kilograms (as given by a client) to whole grams, rounding half to even."""
+    value = Decimal(str(kg)).quantize(_GRAM, rounding=ROUND_HALF_EVEN)
+    return int(value * GRAMS_PER_KG)
+
+
+def g_to_kg(grams: int | None) -> Decimal | None:
+    """Whole grams to kilograms with three decimals (exact)."""
+    if grams is None:
+        return None
+    return (Decimal(int(grams)) / GRAMS_PER_KG).quantize(_GRAM)
+
+
+class RegionLevel(StrEnum):
+    district = "district"
+    township = "township"
+    village = "village"
+
+
+class SiteKind(StrEnum):
+    source = "source"
+    collection_point = "collection_point"
+    transfer_station = "transfer_station"
+    processor = "processor"
+    disposal = "disposal"
+
+
+class Role(StrEnum):
+    collector = "collector"
+    site_operator = "site_operator"
+    processor = "processor"
+    official = "official"
+    admin = "admin"
+
+
+class Indicator(StrEnum):
+    """The official indicator a material's flow feeds (see reference/official-rates.md)."""
+
+    film = "film"
+    manure = "manure"
+    straw = "straw"
+    industrial = "industrial"
+    household = "household"
+    appliance = "appliance"
+    recyclable = "recyclable"
+
+
+class RouteClass(StrEnum):
+    utilisation = "utilisation"
+    disposal = "disposal"
+    storage = "storage"
+
+
+class DeclarationKind(StrEnum):
+    film_used = "film_used"
+    livestock_headcount = "livestock_headcount"
+    crop_output = "crop_output"
+    industrial_generated = "industrial_generated"
+    industrial_from_storage = "industrial_from_storage"
+    household_collected = "household_collected"
+
+
+class Basis(StrEnum):
+    declared = "declared"
+    estimated = "estimated"
+
+
+class RecordStatus(StrEnum):
+    active = "active"
+    superseded = "superseded"
+
+
+class HandoverStatus(StrEnum):
+    in_transit = "in_transit"
+    received = "received"
+    partially_refused = "partially_refused"
+    refused = "refused"
+    cancelled = "cancelled"
+    superseded = "superseded"
+
+
+class MassMethod(StrEnum):
+    weighed = "weighed"
+    estimated = "estimated"
+
+
+class Channel(StrEnum):
+    """How a record reached the server; demo rows say so wherever they show."""
+
+    api = "api"
+    batch = "batch"
+    import_ = "import"
+    demo = "demo-synthetic"
