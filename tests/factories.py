@@ -14,7 +14,7 @@ from wasteflow.schemas import AccountCreate, SiteCreate, SitePublic
 from wasteflow.services.accounts import create_account as _create_account
 from wasteflow.services.accounts import get_account, login
 from wasteflow.services.sites import create_site
-from wasteflow.types import Role, SiteKind
+from wasteflow.types import Role, SiteKind, utcnow
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
@@ -64,15 +64,17 @@ def make_account(
     return Actor(get_account(session=session, username=username), token)
 
 
-_admins: dict[int, Actor] = {}
+_admins: dict[int, tuple[str, str]] = {}
 
 
 def admin(session: Session) -> Actor:
-    """One admin per database, created on first use."""
+    """One admin per database, created on first use (its account loaded in ``session``)."""
     key = id(session.get_bind())
     if key not in _admins:
-        _admins[key] = make_account(session, Role.admin)
-    return _admins[key]
+        actor = make_account(session, Role.admin)
+        _admins[key] = (actor.account.username, actor.token)
+    username, token = _admins[key]
+    return Actor(get_account(session=session, username=username), token)
 
 
 def make_site(
@@ -110,4 +112,65 @@ def make_site(
             capacity_kg=capacity_kg,
             active=active,
         ),
+    )
+
+
+@dataclass
+class Network:
+    """A small chain: a source on a collector's round → a collection point → a processor."""
+
+    source: SitePublic
+    source2: SitePublic
+    cp: SitePublic
+    processor: SitePublic
+    collector: Actor
+    operator: Actor
+    processor_account: Actor
+    plaque: str  # the source's signed plaque payload
+    cp_plaque: str
+
+    def body(self, **over: object) -> dict[str, object]:
+        """A valid handover body from the source to the collection point."""
+        body: dict[str, object] = {
+            "source_plaque": self.plaque,
+            "to_site": self.cp.code,
+            "material": "film.agri",
+            "declared_mass_kg": 12.5,
+            "mass_method": "weighed",
+            "device_time": utcnow().isoformat(),
+            "lat": BAIMA[0],
+            "lon": BAIMA[1],
+        }
+        return body | over
+
+
+def make_network(session: Session) -> Network:
+    from wasteflow.models import CollectionRound, RoundSite
+    from wasteflow.services import keys
+
+    materials = ["film.agri", "appliance.tv", "straw.maize"]
+    source = make_site(session, SiteKind.source, materials=materials)
+    source2 = make_site(session, SiteKind.source, materials=materials)
+    cp = make_site(session, SiteKind.collection_point, materials=materials)
+    processor = make_site(
+        session,
+        SiteKind.processor,
+        materials=materials,
+        routes=["recycling", "dismantling", "compost"],
+    )
+    rnd = CollectionRound(code=unique("RD"), name="test round", collection_point_id=cp.id)
+    session.add(rnd)
+    session.flush()
+    session.add(RoundSite(round_id=rnd.id, site_id=source.id))  # type: ignore[arg-type]
+    session.commit()
+    return Network(
+        source=source,
+        source2=source2,
+        cp=cp,
+        processor=processor,
+        collector=make_account(session, Role.collector, rounds=[rnd.code]),
+        operator=make_account(session, Role.site_operator, sites=[cp.code]),
+        processor_account=make_account(session, Role.processor, sites=[processor.code]),
+        plaque=keys.sign(session, "site", source.code),
+        cp_plaque=keys.sign(session, "site", cp.code),
     )

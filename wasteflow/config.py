@@ -24,6 +24,10 @@ class Settings(BaseSettings):
         default=None,
         description="Encrypts QR signing keys at rest. Generated into state_dir when unset.",
     )
+    qr_base_url: str = Field(
+        default="https://wf.wulong.example",
+        description="URL prefix printed in QR payloads (not signed: the domain may move).",
+    )
     timezone: str = Field(
         default="Asia/Shanghai",
         description="Local time zone: a handover counts for the local day it was recorded.",

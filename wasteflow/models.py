@@ -300,6 +300,8 @@ class Handover(SQLModel, table=True):
     refusal_reason: str | None = Field(default=None, max_length=256)
     route_id: int | None = Field(default=None, foreign_key="treatment_route.id")
     received_at: datetime | None = _ts(default=None)
+    receipt_key: str | None = Field(default=None, max_length=64, description="idempotency key")
+    receipt_hash: str | None = Field(default=None, max_length=64)
     received_by_id: int | None = Field(default=None, foreign_key="account.id")
     cancelled_at: datetime | None = _ts(default=None)
     cancelled_by_id: int | None = Field(default=None, foreign_key="account.id")

@@ -37,7 +37,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # Processors record too, but only loads leaving their own site (refused mass sent back).
     Action.record_handover: frozenset({Role.collector, Role.site_operator, Role.processor}),
     Action.confirm_receipt: frozenset({Role.site_operator, Role.processor}),
-    Action.cancel_handover: frozenset({Role.collector, Role.site_operator}),
+    Action.cancel_handover: frozenset({Role.collector, Role.site_operator, Role.processor}),
     Action.record_declaration: frozenset({Role.admin}),
     Action.manage_sites: frozenset({Role.admin}),
     Action.manage_accounts: frozenset({Role.admin}),

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from wasteflow.types import Indicator, RegionLevel, Role, RouteClass, SiteKind
+from wasteflow.types import (
+    Channel,
+    HandoverStatus,
+    Indicator,
+    MassMethod,
+    RegionLevel,
+    Role,
+    RouteClass,
+    SiteKind,
+)
 
 T = TypeVar("T")
 
@@ -130,3 +140,134 @@ class TokenResponse(BaseModel):
     token_type: str = "bearer"
     expires_at: datetime
     account: AccountPublic
+
+
+# --- handovers ------------------------------------------------------------------------------
+
+KgIn = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=3)]
+KgInZero = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=3)]
+IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{8,64}$")]
+HandoverCode = Annotated[str, StringConstraints(pattern=r"^HO-\d{8}-[0-9A-HJKMNP-TV-Z]{5}$")]
+
+
+class HandoverCreate(Strict):
+    """What a collector's phone sends when a load changes hands."""
+
+    source_plaque: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
+        description="the scanned payload of the sending site's QR plaque"
+    )
+    to_site: Code = Field(description="code of the receiving site")
+    material: Annotated[str, StringConstraints(max_length=48)]
+    declared_mass_kg: KgIn = Field(description="kg, at most 3 decimals (1 g)")
+    units: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        default=None, description="number of items, required for appliances"
+    )
+    mass_method: MassMethod
+    device_time: AwareDatetime = Field(description="the phone's clock, with its UTC offset")
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    returns: HandoverCode | None = Field(
+        default=None, description="code of the refused load whose mass this sends back"
+    )
+
+
+class HandoverPublic(BaseModel):
+    id: int
+    code: str
+    status: HandoverStatus
+    channel: Channel
+    from_site: str
+    to_site: str
+    material: str
+    declared_mass_kg: float
+    units: int | None
+    mass_method: MassMethod
+    device_time: datetime
+    day: date
+    recorded_at: datetime
+    recorded_by: str | None
+    lat: float | None
+    lon: float | None
+    scan_distance_m: float | None
+    flags: list[str] = Field(description="far_scan, mass_discrepancy")
+    received_mass_kg: float | None = None
+    refused_mass_kg: float | None = None
+    accepted_mass_kg: float | None = None
+    received_units: int | None = None
+    refusal_reason: str | None = None
+    route: str | None = None
+    received_at: datetime | None = None
+    received_by: str | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    corrects: str | None = None
+    returns: str | None = None
+    manifest: str | None = Field(default=None, description="signed payload of the manifest QR")
+
+
+class BatchItem(HandoverCreate):
+    idempotency_key: IdempotencyKey
+
+
+class BatchRequest(Strict):
+    items: list[Any] = Field(
+        description="handovers as BatchItem objects; each is validated on its own", min_length=1
+    )
+
+
+class BatchResult(BaseModel):
+    index: int
+    idempotency_key: str | None
+    result: str = Field(description="created, duplicate or error")
+    handover: HandoverPublic | None = None
+    error: ErrorBody | None = None
+
+
+class BatchResponse(BaseModel):
+    created: int
+    duplicates: int
+    errors: int
+    results: list[BatchResult]
+
+
+class ReceiptCreate(Strict):
+    """What the receiving site confirms after weighing the load."""
+
+    received_mass_kg: KgIn
+    refused_mass_kg: KgInZero = Decimal(0)
+    refusal_reason: Annotated[str, StringConstraints(min_length=3, max_length=256)] | None = None
+    route: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        default=None, description="treatment route code; required at processors"
+    )
+    received_units: Annotated[int, Field(ge=0, le=100_000)] | None = None
+
+
+class ReceiptByManifest(ReceiptCreate):
+    manifest: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
+        description="the scanned payload of the load's manifest QR"
+    )
+
+
+class CancelRequest(Strict):
+    reason: Annotated[str, StringConstraints(min_length=3, max_length=256)]
+
+
+class ScanResolve(Strict):
+    payload: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
+class AuditEventPublic(BaseModel):
+    id: int
+    at: datetime
+    account: str | None
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    hash: str
+
+
+class HandoverHistory(BaseModel):
+    handover: HandoverPublic
+    events: list[AuditEventPublic]
+    corrected_by: str | None = None
+    returned_by: list[str] = Field(default_factory=list)

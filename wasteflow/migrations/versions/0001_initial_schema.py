@@ -304,6 +304,8 @@ def upgrade() -> None:
     sa.Column('refusal_reason', sa.String(length=256), nullable=True),
     sa.Column('route_id', sa.Integer(), nullable=True),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('receipt_key', sa.String(length=64), nullable=True),
+    sa.Column('receipt_hash', sa.String(length=64), nullable=True),
     sa.Column('received_by_id', sa.Integer(), nullable=True),
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancelled_by_id', sa.Integer(), nullable=True),

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Response, status
+
+from api.deps import CurrentAccount, SessionDep
+from wasteflow.schemas import (
+    BatchRequest,
+    BatchResponse,
+    CancelRequest,
+    ErrorBody,
+    HandoverCreate,
+    HandoverHistory,
+    HandoverPublic,
+    Page,
+    ReceiptByManifest,
+    ReceiptCreate,
+)
+from wasteflow.services import handovers
+from wasteflow.types import HandoverStatus
+
+router = APIRouter(prefix="/api/v1/handovers", tags=["handovers"])
+
+IdemKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:-]{8,64}$",
+        description="a fresh random key per handover (a UUID); a retry sends the same key",
+    ),
+]
+OptIdemKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_.:-]{8,64}$")
+]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)
+}
+
+
+def _created(response: Response, created: bool) -> None:
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+
+
+@router.post("", response_model=HandoverPublic, status_code=201, responses=ERRORS)
+def record_handover(
+    session: SessionDep,
+    account: CurrentAccount,
+    body: HandoverCreate,
+    idempotency_key: IdemKey,
+    response: Response,
+) -> HandoverPublic:
+    """Record a scanned load: 201 when created, 200 (Idempotent-Replayed) for a retry."""
+    view, created = handovers.record_handover(
+        session=session, account=account, data=body, idempotency_key=idempotency_key
+    )
+    _created(response, created)
+    return view
+
+
+@router.post("/batch", response_model=BatchResponse, responses=ERRORS)
+def record_batch(session: SessionDep, account: CurrentAccount, body: BatchRequest) -> BatchResponse:
+    """An offline phone's outbox: each item has its own result (created, duplicate, error)."""
+    return handovers.record_batch(session=session, account=account, items=body.items)
+
+
+@router.get("", response_model=Page[HandoverPublic], responses=ERRORS)
+def list_handovers(
+    session: SessionDep,
+    account: CurrentAccount,
+    start: Annotated[date | None, Query(alias="from", description="first day, inclusive")] = None,
+    end: Annotated[date | None, Query(alias="to", description="last day, inclusive")] = None,
+    township: Annotated[str | None, Query(description="region code")] = None,
+    site: str | None = None,
+    material: str | None = None,
+    status: HandoverStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The handover register, newest first."""
+    return handovers.list_handovers(
+        session=session,
+        account=account,
+        start=start,
+        end=end,
+        township=township,
+        site=site,
+        material=material,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/receipt", response_model=HandoverPublic, responses=ERRORS)
+def confirm_receipt_by_manifest(
+    session: SessionDep,
+    account: CurrentAccount,
+    body: ReceiptByManifest,
+    response: Response,
+    idempotency_key: OptIdemKey = None,
+) -> HandoverPublic:
+    """Confirm intake by the scanned manifest QR of the load."""
+    view, done = handovers.confirm_receipt(
+        session=session,
+        account=account,
+        manifest=body.manifest,
+        data=body,
+        idempotency_key=idempotency_key,
+    )
+    _replayed(response, done)
+    return view
+
+
+def _replayed(response: Response, done: bool) -> None:
+    if not done:
+        response.headers["Idempotent-Replayed"] = "true"
+
+
+@router.get("/{ref}", response_model=HandoverPublic, responses=ERRORS)
+def get_handover(session: SessionDep, account: CurrentAccount, ref: str) -> HandoverPublic:
+    """One handover by code or id, with its manifest payload."""
+    return handovers.read_handover(session=session, account=account, ref=ref)
+
+
+@router.get("/{ref}/history", response_model=HandoverHistory, responses=ERRORS)
+def handover_history(session: SessionDep, account: CurrentAccount, ref: str) -> dict[str, Any]:
+    """Every audit event of a handover, and the records that correct or return it."""
+    return handovers.history(session=session, account=account, ref=ref)
+
+
+@router.post("/{ref}/receipt", response_model=HandoverPublic, responses=ERRORS)
+def confirm_receipt(
+    session: SessionDep,
+    account: CurrentAccount,
+    ref: str,
+    body: ReceiptCreate,
+    response: Response,
+    idempotency_key: OptIdemKey = None,
+) -> HandoverPublic:
+    """Confirm the weighed intake at the receiving site (once)."""
+    view, done = handovers.confirm_receipt(
+        session=session, account=account, ref=ref, data=body, idempotency_key=idempotency_key
+    )
+    _replayed(response, done)
+    return view
+
+
+@router.post("/{ref}/cancel", response_model=HandoverPublic, responses=ERRORS)
+def cancel_handover(
+    session: SessionDep, account: CurrentAccount, ref: str, body: CancelRequest
+) -> HandoverPublic:
+    """The author withdraws a load before receipt, with a reason."""
+    return handovers.cancel_handover(session=session, account=account, ref=ref, reason=body.reason)
+
+
+@router.post("/{ref}/correct", response_model=HandoverPublic, status_code=201, responses=ERRORS)
+def correct_handover(
+    session: SessionDep,
+    account: CurrentAccount,
+    ref: str,
+    body: Annotated[HandoverCreate, Body()],
+    idempotency_key: IdemKey,
+    response: Response,
+) -> HandoverPublic:
+    """Replace an in-transit handover by a corrected record that names it."""
+    view, created = handovers.correct_handover(
+        session=session, account=account, ref=ref, data=body, idempotency_key=idempotency_key
+    )
+    _created(response, created)
+    return view

@@ -1,0 +1,1114 @@
+"""Handovers: record a load, confirm its receipt, cancel or correct it, send refused mass back.
+
+Every rule a client can break raises a ``WasteflowError`` naming the field; every change is
+one transaction that also moves the per-day totals and appends an audit event. Nothing is
+edited in place or deleted: a state moves forward (``in_transit`` → ``received`` |
+``partially_refused`` | ``refused``, or ``cancelled`` / ``superseded`` before receipt), and a
+correction is a new handover naming the one it replaces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from wasteflow.codes import random_handover_code
+from wasteflow.config import get_settings
+from wasteflow.db import unit_of_work
+from wasteflow.errors import Conflict, Forbidden, Invalid, NotFound, WasteflowError
+from wasteflow.models import (
+    Account,
+    AccountRound,
+    AccountSite,
+    CollectionRound,
+    Handover,
+    Material,
+    RoundSite,
+    Site,
+    SiteMaterial,
+    SiteRoute,
+    TreatmentRoute,
+)
+from wasteflow.permissions import Action, allowed, require
+from wasteflow.qr import QRPayload
+from wasteflow.schemas import (
+    BatchItem,
+    BatchResponse,
+    BatchResult,
+    ErrorBody,
+    HandoverCreate,
+    HandoverPublic,
+    ReceiptCreate,
+)
+from wasteflow.services import keys
+from wasteflow.services.audit import record_event, record_events
+from wasteflow.services.totals import Deltas
+from wasteflow.types import (
+    Channel,
+    HandoverStatus,
+    Role,
+    SiteKind,
+    g_to_kg,
+    kg_to_g,
+    utcnow,
+)
+
+_TREATING = {SiteKind.processor, SiteKind.disposal}
+_REFUSED = {HandoverStatus.refused, HandoverStatus.partially_refused}
+_LIVE = (HandoverStatus.cancelled, HandoverStatus.superseded)  # states that no longer count
+_CODE_ATTEMPTS = 8
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@lru_cache
+def _tz() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine) in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+def _canonical(payload: dict[str, Any]) -> str:
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def request_hash(data: HandoverCreate) -> str:
+    """The identity of a request body, insensitive to how numbers and times were spelt."""
+    body = data.model_dump(mode="json", exclude={"idempotency_key"})
+    body["declared_mass_kg"] = str(data.declared_mass_kg.quantize(Decimal("0.001")))
+    body["device_time"] = data.device_time.astimezone(ZoneInfo("UTC")).isoformat()
+    body["source_plaque"] = data.source_plaque.strip()
+    return _canonical(body)
+
+
+def receipt_hash(data: ReceiptCreate) -> str:
+    body = data.model_dump(mode="json", exclude={"manifest"})
+    for k in ("received_mass_kg", "refused_mass_kg"):
+        body[k] = str(getattr(data, k).quantize(Decimal("0.001")))
+    return _canonical(body)
+
+
+# --- lookups ------------------------------------------------------------------------------
+
+
+class _Lookups:
+    """What validation needs from the database, read once per request (or per batch)."""
+
+    def __init__(self, session: Session, account: Account):
+        self.s = session
+        self.account = account
+        self._sites: dict[str, Site | None] = {}
+        self._materials: dict[str, Material] | None = None
+        self._accepts: dict[int, set[int]] = {}
+        self._acting: set[int] | None = None
+        self._plaques: dict[str, Any] = {}
+
+    def sites(self, codes: Iterable[str]) -> None:
+        missing = [c for c in set(codes) if c not in self._sites]
+        for i in range(0, len(missing), 500):
+            chunk = missing[i : i + 500]
+            found = {
+                s.code: s
+                for s in self.s.execute(sa.select(Site).where(Site.code.in_(chunk))).scalars()
+            }  # type: ignore[attr-defined]
+            for c in chunk:
+                self._sites[c] = found.get(c)
+        ids = [s.id for s in self._sites.values() if s is not None and s.id not in self._accepts]
+        for i in range(0, len(ids), 500):
+            chunk_ids = ids[i : i + 500]
+            for sid in chunk_ids:
+                self._accepts[sid] = set()  # type: ignore[index]
+            for sid, mid in self.s.execute(
+                sa.select(SiteMaterial.site_id, SiteMaterial.material_id).where(
+                    SiteMaterial.site_id.in_(chunk_ids)
+                )  # type: ignore[attr-defined]
+            ):
+                self._accepts[sid].add(mid)
+
+    def site(self, code: str) -> Site | None:
+        if code not in self._sites:
+            self.sites([code])
+        return self._sites[code]
+
+    def material(self, code: str) -> Material | None:
+        if self._materials is None:
+            self._materials = {m.code: m for m in self.s.execute(sa.select(Material)).scalars()}
+        return self._materials.get(code)
+
+    def accepts(self, site: Site, material: Material) -> bool:
+        return material.id in self._accepts.get(site.id, set())  # type: ignore[arg-type]
+
+    def acting(self) -> set[int]:
+        if self._acting is None:
+            self._acting = acting_sites(self.s, self.account)
+        return self._acting
+
+    def plaque(self, payload: str) -> QRPayload:
+        """Verify a site plaque once per distinct payload."""
+        if payload not in self._plaques:
+            try:
+                self._plaques[payload] = keys.verify(
+                    self.s, payload, expected_kind="site", field="source_plaque"
+                )
+            except Invalid as exc:
+                self._plaques[payload] = exc
+        result = self._plaques[payload]
+        if isinstance(result, Invalid):
+            raise result
+        return result  # type: ignore[no-any-return]
+
+
+def acting_sites(session: Session, account: Account) -> set[int]:
+    """Sites an account may record loads from.
+
+    Its own sites; for collectors, the sources on their collection rounds; for site operators,
+    also the sources on the rounds of the collection points they run (a farmer who carries
+    film to the village recovery point has it recorded there).
+    """
+    own = set(
+        session.execute(
+            sa.select(AccountSite.site_id).where(AccountSite.account_id == account.id)
+        ).scalars()
+    )
+    on_rounds = (
+        sa.select(RoundSite.site_id)
+        .join(AccountRound, AccountRound.round_id == RoundSite.round_id)
+        .where(AccountRound.account_id == account.id)
+    )
+    ids = own | set(session.execute(on_rounds).scalars())
+    if account.role == Role.site_operator and own:
+        ids |= set(
+            session.execute(
+                sa.select(RoundSite.site_id)
+                .join(CollectionRound, CollectionRound.id == RoundSite.round_id)
+                .where(CollectionRound.collection_point_id.in_(own))  # type: ignore[union-attr]
+            ).scalars()
+        )
+    return ids
+
+
+def own_sites(session: Session, account: Account) -> set[int]:
+    return set(
+        session.execute(
+            sa.select(AccountSite.site_id).where(AccountSite.account_id == account.id)
+        ).scalars()
+    )
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Validated:
+    row: dict[str, Any]
+    from_site: Site
+    to_site: Site
+    material: Material
+
+
+def _validate(look: _Lookups, data: HandoverCreate) -> _Validated:
+    settings = get_settings()
+    s = look.s
+    plaque = look.plaque(data.source_plaque)
+    from_code = plaque.ident
+    from_site = look.site(from_code)
+    if from_site is None:
+        raise Invalid(
+            f"source_plaque: the plaque names site {from_code}, which is not registered",
+            field="source_plaque",
+        )
+    if from_site.id not in look.acting():
+        raise Forbidden(
+            f"source_plaque: you do not act for site {from_code} or its collection round",
+            field="source_plaque",
+        )
+    to_site = look.site(data.to_site)
+    if to_site is None:
+        raise Invalid(f"to_site: no site with code {data.to_site}", field="to_site")
+    if to_site.id == from_site.id:
+        raise Invalid(
+            "to_site: a load cannot be handed over to the site it leaves", field="to_site"
+        )
+    for site, field in ((from_site, "source_plaque"), (to_site, "to_site")):
+        if not site.active:
+            raise Invalid(f"{field}: site {site.code} is inactive", field=field)
+    material = look.material(data.material)
+    if material is None:
+        raise Invalid(f"material: unknown material code {data.material!r}", field="material")
+    if not look.accepts(to_site, material):
+        raise Invalid(
+            f"material: {to_site.code} does not accept {material.code} ({material.name_zh})",
+            field="material",
+        )
+    mass_g = kg_to_g(data.declared_mass_kg)
+    from_source = from_site.kind == SiteKind.source
+    cap = material.max_handover_kg if from_source else material.max_load_kg
+    if data.declared_mass_kg > Decimal(str(cap)):
+        where = "from a source" if from_source else "in one load"
+        raise Invalid(
+            f"declared_mass_kg: {data.declared_mass_kg} kg of {material.name_zh} {where} is "
+            f"above the plausibility cap of {cap:g} kg; check the scale reading or split the load",
+            field="declared_mass_kg",
+        )
+    if material.counts_units and data.units is None:
+        raise Invalid(f"units: {material.code} is counted in units as well as kg", field="units")
+    if not material.counts_units and data.units is not None:
+        raise Invalid(f"units: {material.code} is not counted in units", field="units")
+    now = utcnow()
+    skew = timedelta(seconds=settings.device_time_skew_s)
+    if data.device_time > now + skew:
+        ahead = int((data.device_time - now).total_seconds())
+        raise Invalid(
+            f"device_time: {ahead} s in the future; check the phone's clock", field="device_time"
+        )
+    if data.device_time < now - timedelta(days=settings.device_time_window_days):
+        raise Invalid(
+            f"device_time: older than {settings.device_time_window_days} days; "
+            "records that late need an administrator",
+            field="device_time",
+        )
+    if (data.lat is None) != (data.lon is None):
+        raise Invalid("lat: give both lat and lon, or neither", field="lat")
+    distance = None
+    if data.lat is not None and from_site.lat is not None and from_site.lon is not None:
+        distance = round(distance_m(data.lat, data.lon, from_site.lat, from_site.lon), 1)  # type: ignore[arg-type]
+    returns_id = None
+    if data.returns:
+        returns_id = _check_return(s, data.returns, from_site, material, mass_g)
+    day = data.device_time.astimezone(_tz()).date()
+    row = {
+        "from_site_id": from_site.id,
+        "to_site_id": to_site.id,
+        "material_id": material.id,
+        "declared_mass_g": mass_g,
+        "declared_units": data.units,
+        "mass_method": data.mass_method,
+        "device_time": data.device_time,
+        "day": day,
+        "lat": data.lat,
+        "lon": data.lon,
+        "scan_distance_m": distance,
+        "plaque_kid": plaque.kid,
+        "flag_far_scan": distance is not None and distance > settings.scan_distance_flag_m,
+        "returns_id": returns_id,
+    }
+    return _Validated(row, from_site, to_site, material)
+
+
+def _check_return(
+    session: Session, code: str, from_site: Site, material: Material, mass_g: int
+) -> int:
+    refused = session.execute(sa.select(Handover).where(Handover.code == code)).scalar_one_or_none()
+    if refused is None:
+        raise Invalid(f"returns: no handover {code}", field="returns")
+    if refused.status not in _REFUSED:
+        raise Invalid(
+            f"returns: {code} was not refused (it is {refused.status.value})", field="returns"
+        )
+    if refused.to_site_id != from_site.id:
+        raise Invalid(
+            f"returns: {code} was refused at another site; only the site that "
+            "refused it sends it back",
+            field="returns",
+        )
+    if refused.material_id != material.id:
+        raise Invalid(f"returns: {code} was another material", field="returns")
+    already = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(Handover.declared_mass_g), 0)).where(
+            Handover.returns_id == refused.id, Handover.status.not_in(_LIVE)
+        )  # type: ignore[attr-defined]
+    ).scalar_one()
+    left = (refused.refused_mass_g or 0) - already
+    if mass_g > left:
+        raise Invalid(
+            f"declared_mass_kg: only {g_to_kg(left)} kg of {code}'s refused mass is "
+            "left to send back",
+            field="declared_mass_kg",
+        )
+    assert refused.id is not None
+    return refused.id
+
+
+# --- recording ---------------------------------------------------------------------------
+
+
+def _by_key(session: Session, account_id: int, key: str) -> Handover | None:
+    return session.execute(
+        sa.select(Handover).where(
+            Handover.recorded_by_id == account_id, Handover.idempotency_key == key
+        )
+    ).scalar_one_or_none()
+
+
+def _replay(existing: Handover, digest: str, key: str) -> None:
+    if existing.request_hash != digest:
+        raise Conflict(
+            f"Idempotency-Key: {key!r} was already used for a different request "
+            f"(handover {existing.code}); use a new key for a new handover",
+            field="Idempotency-Key",
+        )
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    """Insert rows, drawing new codes on the rare clash; skip keys already taken.
+
+    Returns idempotency key → (id, code) for the rows inserted. Rows whose key was taken by a
+    concurrent request in the meantime are left out, for the caller to treat as duplicates.
+    """
+    table = Handover.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for attempt in range(_CODE_ATTEMPTS):
+        for r in rows:
+            r["code"] = random_handover_code(r["day"])
+        stmt = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["recorded_by_id", "idempotency_key"])
+            .returning(table.c.id, table.c.idempotency_key, table.c.code)
+        )
+        try:
+            with session.begin_nested():
+                got = (
+                    session.execute(stmt, rows).all()
+                    if len(rows) > 1
+                    else session.execute(stmt.values(rows[0])).all()
+                )
+            return {k: (i, c) for i, k, c in got}
+        except sa.exc.IntegrityError:
+            if attempt == _CODE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _record_rows(
+    session: Session,
+    account: Account,
+    items: Sequence[tuple[str, str, _Validated]],
+    channel: Channel,
+    corrects: Handover | None = None,
+) -> dict[str, tuple[int, str]]:
+    now = utcnow()
+    rows = []
+    for key, digest, v in items:
+        rows.append(
+            v.row
+            | {
+                "idempotency_key": key,
+                "request_hash": digest,
+                "channel": channel,
+                "recorded_at": now,
+                "recorded_by_id": account.id,
+                "status": HandoverStatus.in_transit,
+                "corrects_id": corrects.id if corrects else None,
+            }
+        )
+    inserted = _insert(session, rows)
+    deltas = Deltas()
+    events = []
+    for key, _digest, v in items:
+        if key not in inserted:
+            continue
+        r = v.row
+        deltas.flow(
+            (r["day"], r["from_site_id"], r["to_site_id"], r["material_id"]),
+            handovers=1,
+            declared_g=r["declared_mass_g"],
+            declared_units=r["declared_units"] or 0,
+            in_transit_g=r["declared_mass_g"],
+        )
+        events.append(
+            {
+                "account_id": account.id,
+                "action": "handover.record",
+                "entity": "handover",
+                "entity_id": inserted[key][1],
+                "at": now,
+                "before": None,
+                "after": {
+                    "from_site": v.from_site.code,
+                    "to_site": v.to_site.code,
+                    "material": v.material.code,
+                    "declared_mass_g": r["declared_mass_g"],
+                    "units": r["declared_units"],
+                    "mass_method": r["mass_method"],
+                    "device_time": r["device_time"],
+                    "status": HandoverStatus.in_transit,
+                    "flags": ["far_scan"] if r["flag_far_scan"] else [],
+                    "channel": channel,
+                    "returns_id": r["returns_id"],
+                    "corrects": corrects.code if corrects else None,
+                },
+            }
+        )
+    deltas.apply(session)
+    record_events(session, events)
+    return inserted
+
+
+def record_handover(
+    *,
+    session: Session,
+    account: Account,
+    data: HandoverCreate,
+    idempotency_key: str,
+    channel: Channel = Channel.api,
+) -> tuple[HandoverPublic, bool]:
+    """Record one scanned load. Returns its public view and whether it was created now.
+
+    The same ``idempotency_key`` with the same body returns the handover recorded the first
+    time and changes nothing; with another body it is a Conflict.
+    """
+    require(account.role, Action.record_handover)
+    digest = request_hash(data)
+    with unit_of_work(session):
+        existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
+        if existing is None:
+            validated = _validate(_Lookups(session, account), data)
+            inserted = _record_rows(
+                session, account, [(idempotency_key, digest, validated)], channel
+            )
+            if inserted:
+                hid = inserted[idempotency_key][0]
+                return handover_views(session, [_get(session, hid)])[0], True
+            existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
+            assert existing is not None  # a concurrent request took the key: replay it
+        _replay(existing, digest, idempotency_key)
+        return handover_views(session, [existing])[0], False
+
+
+def record_batch(
+    *, session: Session, account: Account, items: list[Any], channel: Channel = Channel.batch
+) -> BatchResponse:
+    """Record an offline phone's outbox: each item gets its own result.
+
+    A bad item is reported and skipped; the good ones are recorded, in bulk.
+    """
+    from api.errors import describe_validation_errors
+
+    require(account.role, Action.record_handover)
+    limit = get_settings().batch_max_items
+    if len(items) > limit:
+        raise Invalid(f"items: at most {limit} per batch, got {len(items)}", field="items")
+    results: list[BatchResult | None] = [None] * len(items)
+    parsed: list[tuple[int, str, str, BatchItem]] = []
+    for i, raw in enumerate(items):
+        key = raw.get("idempotency_key") if isinstance(raw, dict) else None
+        try:
+            item = BatchItem.model_validate(raw)
+        except ValidationError as exc:
+            detail, errs = describe_validation_errors(exc.errors())  # type: ignore[arg-type]
+            results[i] = BatchResult(
+                index=i,
+                idempotency_key=key if isinstance(key, str) else None,
+                result="error",
+                error=ErrorBody(error="Invalid", detail=detail, field=errs[0]["field"]),
+            )
+            continue
+        parsed.append((i, item.idempotency_key, request_hash(item), item))
+
+    with unit_of_work(session):
+        existing = _existing_keys(session, account.id, [p[1] for p in parsed])  # type: ignore[arg-type]
+        look = _Lookups(session, account)
+        look.sites([p[3].to_site for p in parsed])
+        to_insert: list[tuple[str, str, _Validated]] = []
+        pending: dict[str, tuple[int, str]] = {}  # key → (index, digest) of this batch
+        dup_of: dict[int, str] = {}
+        for i, key, digest, item in parsed:
+            try:
+                if key in existing:
+                    _replay(existing[key], digest, key)
+                    dup_of[i] = key
+                    continue
+                if key in pending:
+                    if pending[key][1] != digest:
+                        raise Conflict(
+                            f"idempotency_key: {key!r} appears twice in this batch "
+                            "with different contents",
+                            field="idempotency_key",
+                        )
+                    dup_of[i] = key
+                    continue
+                to_insert.append((key, digest, _validate(look, item)))
+                pending[key] = (i, digest)
+            except WasteflowError as exc:
+                results[i] = BatchResult(
+                    index=i, idempotency_key=key, result="error", error=ErrorBody(**exc.to_dict())
+                )
+        inserted = _record_rows(session, account, to_insert, channel) if to_insert else {}
+        raced = [k for k, _, _ in to_insert if k not in inserted]
+        if raced:  # taken by a concurrent request since we looked: duplicates, if same body
+            existing |= _existing_keys(session, account.id, raced)  # type: ignore[arg-type]
+        ids = [v[0] for v in inserted.values()] + [h.id for h in existing.values()]
+        views = {v.id: v for v in handover_views(session, _get_many(session, ids))}
+        for i, key, digest, _item in parsed:
+            if results[i] is not None:
+                continue
+            if key in inserted and i not in dup_of:
+                results[i] = BatchResult(
+                    index=i, idempotency_key=key, result="created", handover=views[inserted[key][0]]
+                )
+                continue
+            target = existing.get(key)
+            hid = target.id if target is not None else inserted[key][0]
+            try:
+                if target is not None:
+                    _replay(target, digest, key)
+                results[i] = BatchResult(
+                    index=i, idempotency_key=key, result="duplicate", handover=views[hid]
+                )
+            except Conflict as exc:
+                results[i] = BatchResult(
+                    index=i, idempotency_key=key, result="error", error=ErrorBody(**exc.to_dict())
+                )
+    final = [r for r in results if r is not None]
+    return BatchResponse(
+        created=sum(r.result == "created" for r in final),
+        duplicates=sum(r.result == "duplicate" for r in final),
+        errors=sum(r.result == "error" for r in final),
+        results=final,
+    )
+
+
+def _existing_keys(session: Session, account_id: int, keys_: list[str]) -> dict[str, Handover]:
+    found: dict[str, Handover] = {}
+    unique = list(dict.fromkeys(keys_))
+    for i in range(0, len(unique), 500):
+        for h in session.execute(
+            sa.select(Handover).where(
+                Handover.recorded_by_id == account_id,
+                Handover.idempotency_key.in_(unique[i : i + 500]),
+            )
+        ).scalars():  # type: ignore[attr-defined]
+            found[h.idempotency_key] = h
+    return found
+
+
+# --- receipt, cancel, correct --------------------------------------------------------------
+
+
+def _get(session: Session, hid: int) -> Handover:
+    h = session.get(Handover, hid, populate_existing=True)
+    assert h is not None
+    return h
+
+
+def _get_many(session: Session, ids: list[int | None]) -> list[Handover]:
+    out: list[Handover] = []
+    clean = [i for i in ids if i is not None]
+    for i in range(0, len(clean), 500):
+        out += (
+            session.execute(
+                sa.select(Handover)
+                .where(Handover.id.in_(clean[i : i + 500]))  # type: ignore[union-attr]
+                .execution_options(populate_existing=True)
+            )
+            .scalars()
+            .all()
+        )
+    return out
+
+
+def get_handover(*, session: Session, ref: str) -> Handover:
+    """A handover by its code (``HO-…``) or its numeric id."""
+    stmt = sa.select(Handover)
+    stmt = (
+        stmt.where(Handover.id == int(ref)) if ref.isdigit() else stmt.where(Handover.code == ref)
+    )
+    h = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    if h is None:
+        raise NotFound(f"no handover {ref}")
+    return h
+
+
+def _state_conflict(h: Handover) -> Conflict:
+    if h.status == HandoverStatus.cancelled:
+        return Conflict(f"{h.code} was cancelled ({h.cancel_reason}); it cannot change any more")
+    if h.status == HandoverStatus.superseded:
+        return Conflict(f"{h.code} was corrected and is superseded; act on its correction")
+    return Conflict(
+        f"{h.code} was already confirmed ({h.status.value}) at "
+        f"{h.received_at.isoformat() if h.received_at else '?'}; a handover is "
+        "confirmed once"
+    )
+
+
+def confirm_receipt(
+    *,
+    session: Session,
+    account: Account,
+    ref: str | None = None,
+    manifest: str | None = None,
+    data: ReceiptCreate,
+    idempotency_key: str | None = None,
+) -> tuple[HandoverPublic, bool]:
+    """Confirm the weighed intake of a load at its receiving site.
+
+    Returns the handover and whether this call confirmed it (False: an identical retry with
+    the same Idempotency-Key, answered with the first result).
+    """
+    require(account.role, Action.confirm_receipt)
+    if manifest is not None:
+        ref = keys.verify(session, manifest, expected_kind="handover", field="manifest").ident
+    assert ref is not None
+    digest = receipt_hash(data)
+    with unit_of_work(session):
+        h = get_handover(session=session, ref=ref)
+        if h.to_site_id not in own_sites(session, account):
+            raise Forbidden(f"you do not act for the receiving site of {h.code}")
+        if h.status != HandoverStatus.in_transit:
+            if idempotency_key and h.receipt_key == idempotency_key:
+                if h.receipt_hash != digest:
+                    raise Conflict(
+                        f"Idempotency-Key: {idempotency_key!r} was already used to "
+                        f"confirm {h.code} with other values",
+                        field="Idempotency-Key",
+                    )
+                return handover_views(session, [h])[0], False
+            raise _state_conflict(h)
+        to_site = session.get(Site, h.to_site_id)
+        material = session.get(Material, h.material_id)
+        assert to_site is not None and material is not None
+        values = _receipt_values(session, h, to_site, material, data)
+        values |= {
+            "received_by_id": account.id,
+            "received_at": utcnow(),
+            "receipt_key": idempotency_key,
+            "receipt_hash": digest,
+        }
+        before = {"status": h.status}  # read now: the UPDATE below refreshes ``h``
+        done = session.execute(
+            sa.update(Handover)
+            .where(Handover.id == h.id, Handover.status == HandoverStatus.in_transit)
+            .values(**values)
+        ).rowcount
+        if done != 1:  # another confirmation won the race
+            raise _state_conflict(get_handover(session=session, ref=h.code))
+        deltas = Deltas()
+        deltas.flow(
+            (h.day, h.from_site_id, h.to_site_id, h.material_id),
+            in_transit_g=-h.declared_mass_g,
+            received_g=values["received_mass_g"],
+            refused_g=values["refused_mass_g"],
+            accepted_g=values["accepted_mass_g"],
+            accepted_units=(values["received_units"] or 0) if values["accepted_mass_g"] else 0,
+        )
+        if values["route_id"] is not None:
+            deltas.treatment(
+                (h.day, h.to_site_id, h.material_id, values["route_id"]),
+                handovers=1,
+                accepted_g=values["accepted_mass_g"],
+                accepted_units=values["received_units"] or 0,
+            )
+        deltas.apply(session)
+        record_event(
+            session,
+            account_id=account.id,
+            action="handover.receive",
+            entity="handover",
+            entity_id=h.code,
+            before=before,
+            after={
+                k: values[k]
+                for k in (
+                    "status",
+                    "received_mass_g",
+                    "refused_mass_g",
+                    "accepted_mass_g",
+                    "received_units",
+                    "refusal_reason",
+                    "flag_discrepancy",
+                )
+            }
+            | {"route": data.route},
+        )
+        return handover_views(session, [_get(session, h.id)])[0], True  # type: ignore[arg-type]
+
+
+def _receipt_values(
+    session: Session, h: Handover, to_site: Site, material: Material, data: ReceiptCreate
+) -> dict[str, Any]:
+    received = kg_to_g(data.received_mass_kg)
+    refused = kg_to_g(data.refused_mass_kg)
+    if refused > received:
+        raise Invalid("refused_mass_kg: cannot exceed received_mass_kg", field="refused_mass_kg")
+    if refused and not data.refusal_reason:
+        raise Invalid("refusal_reason: say why mass was refused", field="refusal_reason")
+    if not refused and data.refusal_reason:
+        raise Invalid("refusal_reason: nothing was refused", field="refusal_reason")
+    if data.received_mass_kg > Decimal(str(material.max_load_kg)):
+        raise Invalid(
+            f"received_mass_kg: above the plausibility cap of {material.max_load_kg:g} "
+            f"kg for one load of {material.name_zh}",
+            field="received_mass_kg",
+        )
+    accepted = received - refused
+    route_id = None
+    if to_site.kind in _TREATING and accepted > 0:
+        if not data.route:
+            raise Invalid(
+                f"route: {to_site.code} treats what it accepts; name the treatment route",
+                field="route",
+            )
+        route_id = session.execute(
+            sa.select(TreatmentRoute.id)
+            .join(SiteRoute, SiteRoute.route_id == TreatmentRoute.id)
+            .where(SiteRoute.site_id == to_site.id, TreatmentRoute.code == data.route)
+        ).scalar_one_or_none()
+        if route_id is None:
+            raise Invalid(
+                f"route: {to_site.code} does not operate route {data.route!r}", field="route"
+            )
+    elif data.route:
+        why = (
+            "nothing was accepted"
+            if to_site.kind in _TREATING
+            else f"{to_site.code} is a {to_site.kind.value}, which does not treat material"
+        )
+        raise Invalid(f"route: {why}", field="route")
+    units = data.received_units
+    if material.counts_units:
+        units = h.declared_units if units is None else units
+    elif units is not None:
+        raise Invalid(
+            f"received_units: {material.code} is not counted in units", field="received_units"
+        )
+    status = (
+        HandoverStatus.received
+        if refused == 0
+        else HandoverStatus.refused
+        if accepted == 0
+        else HandoverStatus.partially_refused
+    )
+    tolerance = get_settings().receipt_tolerance
+    return {
+        "status": status,
+        "received_mass_g": received,
+        "refused_mass_g": refused,
+        "accepted_mass_g": accepted,
+        "received_units": units,
+        "refusal_reason": data.refusal_reason,
+        "route_id": route_id,
+        "flag_discrepancy": abs(received - h.declared_mass_g) > tolerance * h.declared_mass_g,
+    }
+
+
+def _withdraw(
+    session: Session, h: Handover, status: HandoverStatus, account: Account, reason: str | None
+) -> None:
+    """Take an in-transit handover out of the totals (cancelled or superseded)."""
+    values: dict[str, Any] = {"status": status}
+    if status == HandoverStatus.cancelled:
+        values |= {"cancelled_at": utcnow(), "cancelled_by_id": account.id, "cancel_reason": reason}
+    done = session.execute(
+        sa.update(Handover)
+        .where(Handover.id == h.id, Handover.status == HandoverStatus.in_transit)
+        .values(**values)
+    ).rowcount
+    if done != 1:
+        raise _state_conflict(get_handover(session=session, ref=h.code))
+    deltas = Deltas()
+    deltas.flow(
+        (h.day, h.from_site_id, h.to_site_id, h.material_id),
+        handovers=-1,
+        declared_g=-h.declared_mass_g,
+        declared_units=-(h.declared_units or 0),
+        in_transit_g=-h.declared_mass_g,
+    )
+    deltas.apply(session)
+
+
+def _check_author(h: Handover, account: Account, what: str) -> None:
+    if h.recorded_by_id != account.id:
+        raise Forbidden(f"only the account that recorded {h.code} may {what} it")
+    if h.status != HandoverStatus.in_transit:
+        raise _state_conflict(h)
+
+
+def cancel_handover(*, session: Session, account: Account, ref: str, reason: str) -> HandoverPublic:
+    """The author withdraws a load before it is received, saying why."""
+    require(account.role, Action.cancel_handover)
+    with unit_of_work(session):
+        h = get_handover(session=session, ref=ref)
+        _check_author(h, account, "cancel")
+        before = {"status": h.status}
+        _withdraw(session, h, HandoverStatus.cancelled, account, reason)
+        record_event(
+            session,
+            account_id=account.id,
+            action="handover.cancel",
+            entity="handover",
+            entity_id=h.code,
+            before=before,
+            after={"status": HandoverStatus.cancelled, "reason": reason},
+        )
+        return handover_views(session, [_get(session, h.id)])[0]  # type: ignore[arg-type]
+
+
+def correct_handover(
+    *, session: Session, account: Account, ref: str, data: HandoverCreate, idempotency_key: str
+) -> tuple[HandoverPublic, bool]:
+    """Replace an in-transit handover by a corrected one that names it."""
+    require(account.role, Action.record_handover)
+    digest = request_hash(data)
+    with unit_of_work(session):
+        h = get_handover(session=session, ref=ref)
+        existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
+        if existing is not None:
+            _replay(existing, digest, idempotency_key)
+            if existing.corrects_id != h.id:
+                raise Conflict(
+                    f"Idempotency-Key: {idempotency_key!r} was used for another handover",
+                    field="Idempotency-Key",
+                )
+            return handover_views(session, [existing])[0], False
+        _check_author(h, account, "correct")
+        validated = _validate(_Lookups(session, account), data)
+        before = {"status": h.status}
+        _withdraw(session, h, HandoverStatus.superseded, account, None)
+        inserted = _record_rows(
+            session, account, [(idempotency_key, digest, validated)], Channel.api, corrects=h
+        )
+        new_id, new_code = inserted[idempotency_key]
+        record_event(
+            session,
+            account_id=account.id,
+            action="handover.supersede",
+            entity="handover",
+            entity_id=h.code,
+            before=before,
+            after={"status": HandoverStatus.superseded, "corrected_by": new_code},
+        )
+        return handover_views(session, [_get(session, new_id)])[0], True
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def can_read(session: Session, account: Account, h: Handover) -> bool:
+    if allowed(account.role, Action.read_all_records):
+        return True
+    if account.id in (h.recorded_by_id, h.received_by_id):
+        return True
+    mine = acting_sites(session, account)
+    return h.from_site_id in mine or h.to_site_id in mine
+
+
+def handover_views(
+    session: Session, rows: Sequence[Handover], with_manifest: bool = True
+) -> list[HandoverPublic]:
+    """Public views of handovers, with a handful of queries whatever their number."""
+    if not rows:
+        return []
+    site_ids = {r.from_site_id for r in rows} | {r.to_site_id for r in rows}
+    sites = dict(session.execute(sa.select(Site.id, Site.code).where(Site.id.in_(site_ids))).all())  # type: ignore[union-attr]
+    materials = dict(session.execute(sa.select(Material.id, Material.code)).all())
+    routes = dict(session.execute(sa.select(TreatmentRoute.id, TreatmentRoute.code)).all())
+    account_ids = {r.recorded_by_id for r in rows} | {r.received_by_id for r in rows}
+    names = (
+        dict(
+            session.execute(
+                sa.select(Account.id, Account.username).where(Account.id.in_(account_ids - {None}))
+            ).all()
+        )
+        if account_ids - {None}
+        else {}
+    )  # type: ignore[union-attr]
+    linked = {r.corrects_id for r in rows} | {r.returns_id for r in rows}
+    codes = (
+        dict(
+            session.execute(
+                sa.select(Handover.id, Handover.code).where(Handover.id.in_(linked - {None}))
+            ).all()
+        )
+        if linked - {None}
+        else {}
+    )  # type: ignore[union-attr]
+    out = []
+    for r in rows:
+        flags = [
+            f
+            for f, on in (("far_scan", r.flag_far_scan), ("mass_discrepancy", r.flag_discrepancy))
+            if on
+        ]
+        assert r.id is not None
+        out.append(
+            HandoverPublic(
+                id=r.id,
+                code=r.code,
+                status=r.status,
+                channel=r.channel,
+                from_site=sites[r.from_site_id],
+                to_site=sites[r.to_site_id],
+                material=materials[r.material_id],
+                declared_mass_kg=float(g_to_kg(r.declared_mass_g)),  # type: ignore[arg-type]
+                units=r.declared_units,
+                mass_method=r.mass_method,
+                device_time=r.device_time,
+                day=r.day,
+                recorded_at=r.recorded_at,
+                recorded_by=names.get(r.recorded_by_id),
+                lat=r.lat,
+                lon=r.lon,
+                scan_distance_m=r.scan_distance_m,
+                flags=flags,
+                received_mass_kg=_kg(r.received_mass_g),
+                refused_mass_kg=_kg(r.refused_mass_g),
+                accepted_mass_kg=_kg(r.accepted_mass_g),
+                received_units=r.received_units,
+                refusal_reason=r.refusal_reason,
+                route=routes.get(r.route_id),
+                received_at=r.received_at,
+                received_by=names.get(r.received_by_id),
+                cancelled_at=r.cancelled_at,
+                cancel_reason=r.cancel_reason,
+                corrects=codes.get(r.corrects_id),
+                returns=codes.get(r.returns_id),
+                manifest=keys.sign(session, "handover", r.code) if with_manifest else None,
+            )
+        )
+    return out
+
+
+def _kg(grams: int | None) -> float | None:
+    return None if grams is None else float(g_to_kg(grams))  # type: ignore[arg-type]
+
+
+def read_handover(*, session: Session, account: Account, ref: str) -> HandoverPublic:
+    h = get_handover(session=session, ref=ref)
+    if not can_read(session, account, h):
+        raise Forbidden(f"you may not read {h.code}: it does not touch a site you act for")
+    return handover_views(session, [h])[0]
+
+
+def history(*, session: Session, account: Account, ref: str) -> dict[str, Any]:
+    """A handover with every audit event of it, and the records that name it."""
+    from wasteflow.services import audit
+
+    h = get_handover(session=session, ref=ref)
+    if not can_read(session, account, h):
+        raise Forbidden(f"you may not read {h.code}: it does not touch a site you act for")
+    events = audit.history(session, entity="handover", entity_id=h.code)
+    names = (
+        dict(
+            session.execute(
+                sa.select(Account.id, Account.username).where(
+                    Account.id.in_({e.account_id for e in events} - {None})
+                )
+            ).all()
+        )
+        if events
+        else {}
+    )  # type: ignore[union-attr]
+    successors = session.execute(
+        sa.select(Handover.code, Handover.corrects_id, Handover.returns_id).where(
+            sa.or_(Handover.corrects_id == h.id, Handover.returns_id == h.id)
+        )
+    ).all()
+    return {
+        "handover": handover_views(session, [h])[0],
+        "events": [
+            {
+                "id": e.id,
+                "at": e.at,
+                "account": names.get(e.account_id),
+                "action": e.action,
+                "before": e.before,
+                "after": e.after,
+                "hash": e.hash,
+            }
+            for e in events
+        ],
+        "corrected_by": next((c for c, cid, _ in successors if cid == h.id), None),
+        "returned_by": [c for c, _, rid in successors if rid == h.id],
+    }
+
+
+def list_handovers(
+    *,
+    session: Session,
+    account: Account,
+    start: date | None = None,
+    end: date | None = None,
+    township: str | None = None,
+    site: str | None = None,
+    material: str | None = None,
+    status: HandoverStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """The handover register: filtered, newest first, paginated; limited to what one may read."""
+    from wasteflow.services.catalogue import region_and_descendants
+
+    stmt = sa.select(Handover)
+    if start:
+        stmt = stmt.where(Handover.day >= start)
+    if end:
+        stmt = stmt.where(Handover.day <= end)
+    if status:
+        stmt = stmt.where(Handover.status == status)
+    if material:
+        mid = session.execute(sa.select(Material.id).where(Material.code == material)).scalar()
+        if mid is None:
+            raise Invalid(f"material: unknown material code {material!r}", field="material")
+        stmt = stmt.where(Handover.material_id == mid)
+    if site:
+        sid = session.execute(sa.select(Site.id).where(Site.code == site)).scalar()
+        if sid is None:
+            raise Invalid(f"site: no site with code {site!r}", field="site")
+        stmt = stmt.where(sa.or_(Handover.from_site_id == sid, Handover.to_site_id == sid))
+    if township:
+        in_region = sa.select(Site.id).where(
+            Site.region_id.in_(  # type: ignore[attr-defined]
+                region_and_descendants(session, township)
+            )
+        )
+        stmt = stmt.where(
+            sa.or_(
+                Handover.from_site_id.in_(in_region),  # type: ignore[attr-defined]
+                Handover.to_site_id.in_(in_region),
+            )
+        )  # type: ignore[attr-defined]
+    if not allowed(account.role, Action.read_all_records):
+        mine = list(acting_sites(session, account))
+        stmt = stmt.where(
+            sa.or_(
+                Handover.from_site_id.in_(mine),  # type: ignore[attr-defined]
+                Handover.to_site_id.in_(mine),  # type: ignore[attr-defined]
+                Handover.recorded_by_id == account.id,
+                Handover.received_by_id == account.id,
+            )
+        )
+    total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = (
+        session.execute(
+            stmt.order_by(Handover.id.desc()).limit(limit).offset(offset)  # type: ignore[union-attr]
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "items": handover_views(session, rows, with_manifest=False),
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
