@@ -7,7 +7,17 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
 from api.errors import install_error_handlers
-from api.routes import accounts, audit, auth, handovers, health, qr, reference, sites
+from api.routes import (
+    accounts,
+    audit,
+    auth,
+    declarations,
+    handovers,
+    health,
+    qr,
+    reference,
+    sites,
+)
 from wasteflow import __version__
 from wasteflow.db import get_engine
 
@@ -36,6 +46,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine if engine is not None else get_engine()
     install_error_handlers(app)
     # qr before handovers and sites: its /…/plaque.{fmt} paths must not be read as /{ref}.
-    for module in (health, auth, reference, qr, sites, accounts, handovers, audit):
+    for module in (health, auth, reference, qr, sites, accounts, handovers, declarations, audit):
         app.include_router(module.router)
     return app

@@ -22,9 +22,16 @@ os.environ.setdefault("WASTEFLOW_SECRET_KEY", "test-secret-not-for-production")
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 from sqlalchemy.engine import Engine, make_url
 
 from wasteflow.db import make_engine, new_session, upgrade
+
+# CI must be reproducible: by default Hypothesis draws the same examples on every run (a red run
+# can be replayed exactly). HYPOTHESIS_PROFILE=explore searches new examples each run.
+settings.register_profile("repeatable", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 PG_ADMIN_URL = os.environ.get(
     "WASTEFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

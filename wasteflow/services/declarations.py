@@ -1,0 +1,609 @@
+"""Declarations: the denominators of the official rates (reference/official-rates.md).
+
+Film used, livestock head counts, crop output and area, industrial waste generated and drawn
+from storage, household waste collected. Where the official method estimates the denominator
+(manure from head counts, collectable straw from crop output) the mass is computed here with
+``wasteflow.estimates`` and the coefficient set of the region and year, and the record keeps
+the basis, the set and every coefficient it used, so the figure can be recomputed later even
+if the set is edited.
+
+Declarations are never edited in place: a correction is a new row naming the one it corrects,
+which becomes ``superseded``. Only ``active`` rows count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any, NoReturn
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from wasteflow.db import unit_of_work
+from wasteflow.errors import Conflict, Invalid, NotFound
+from wasteflow.estimates import Coefficients, collectable_straw, manure_produced
+from wasteflow.models import Account, CoefficientSet, Declaration, Material, Region, Site
+from wasteflow.permissions import Action, require
+from wasteflow.schemas import Page
+from wasteflow.schemas_declarations import (
+    CropOutputCreate,
+    DeclarationCreate,
+    DeclarationPublic,
+    FilmUsedCreate,
+    HouseholdCollectedCreate,
+    IndustrialFromStorageCreate,
+    IndustrialGeneratedCreate,
+    LivestockHeadcountCreate,
+)
+from wasteflow.services.audit import record_event, record_events
+from wasteflow.services.catalogue import region_and_descendants
+from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
+from wasteflow.types import Basis, DeclarationKind, Indicator, RecordStatus, SiteKind, kg_to_g
+
+# The indicator a declared material must feed, per kind that names a material.
+_MATERIAL_INDICATOR = {
+    DeclarationKind.film_used: Indicator.film,
+    DeclarationKind.industrial_generated: Indicator.industrial,
+    DeclarationKind.industrial_from_storage: Indicator.industrial,
+    DeclarationKind.household_collected: Indicator.household,
+}
+
+_Declared = (
+    FilmUsedCreate
+    | IndustrialGeneratedCreate
+    | IndustrialFromStorageCreate
+    | HouseholdCollectedCreate
+)
+
+
+# ---- pure rules ------------------------------------------------------------------------------
+
+
+def one_year_after(day: date) -> date:
+    """The same calendar date a year later (29 February → 1 March)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return date(day.year + 1, 3, 1)
+
+
+def check_period(start: date, end: date) -> None:
+    """A declared period: start ≤ end, both inclusive, at most one year long.
+
+    A calendar year (1 Jan – 31 Dec) is the longest period allowed; one more day is refused.
+    """
+    if start > end:
+        raise Invalid(f"period_end: {end} is before period_start {start}", field="period_end")
+    if end >= one_year_after(start):
+        raise Invalid(
+            f"period_end: a declaration covers at most one year; {start} … {end} is longer",
+            field="period_end",
+        )
+
+
+def overlap_share(period_start: date, period_end: date, start: date, end: date) -> Fraction:
+    """The share of a declared period's days that fall in [start, end] (all inclusive).
+
+    0 when they do not overlap, 1 when the declared period lies inside the window.
+    """
+    days = (period_end - period_start).days + 1
+    lo, hi = max(period_start, start), min(period_end, end)
+    overlap = (hi - lo).days + 1
+    if days <= 0 or overlap <= 0:
+        return Fraction(0)
+    return Fraction(overlap, days)
+
+
+def prorate_g(mass_g: int, share: Fraction) -> int:
+    """Whole grams of ``mass_g × share``, rounded half to even."""
+    return round(mass_g * share)
+
+
+def unverified_coefficients(coeffs: Coefficients, keys: Sequence[tuple[str, str]]) -> list[str]:
+    """``subject.parameter`` of the coefficients among ``keys`` the set marks unverified."""
+    return [f"{s}.{p}" for s, p in keys if (s, p) in coeffs and not coeffs[(s, p)][1]]
+
+
+# ---- lookups ---------------------------------------------------------------------------------
+
+
+def _region(session: Session, code: str, field: str) -> Region:
+    region = session.execute(sa.select(Region).where(col(Region.code) == code)).scalar_one_or_none()
+    if region is None:
+        raise Invalid(f"{field}: unknown region code {code!r}", field=field)
+    return region
+
+
+def _site_in_region(session: Session, code: str, region: Region) -> Site:
+    site = session.execute(sa.select(Site).where(col(Site.code) == code)).scalar_one_or_none()
+    if site is None:
+        raise Invalid(f"site_code: unknown site code {code!r}", field="site_code")
+    if site.kind != SiteKind.source:
+        raise Invalid(
+            f"site_code: {code} is a {site.kind.value}; declarations name a source site",
+            field="site_code",
+        )
+    if site.region_id not in region_and_descendants(session, region.code):
+        raise Invalid(
+            f"site_code: {code} is not in region {region.code} or a region below it",
+            field="site_code",
+        )
+    return site
+
+
+def _material(session: Session, code: str, indicator: Indicator, field: str) -> Material:
+    material = session.execute(
+        sa.select(Material).where(col(Material.code) == code)
+    ).scalar_one_or_none()
+    if material is None:
+        raise Invalid(f"{field}: unknown material code {code!r}", field=field)
+    if material.indicator != indicator:
+        raise Invalid(
+            f"{field}: {code} is a {material.indicator.value} material; "
+            f"this kind declares {indicator.value} materials",
+            field=field,
+        )
+    return material
+
+
+def _manure_material(session: Session, animal: str) -> Material:
+    # The catalogue says which manure each animal produces (attributes.animals), so adding an
+    # animal is a data change, not a code change.
+    for material in session.execute(
+        sa.select(Material)
+        .where(col(Material.indicator) == Indicator.manure)
+        .order_by(col(Material.sort_order))
+    ).scalars():
+        if animal in (material.attributes or {}).get("animals", []):
+            return material
+    raise Invalid(
+        f"animal: unknown animal {animal!r} (no manure material lists it)", field="animal"
+    )
+
+
+def _coefficient_set(
+    session: Session, code: str | None, *, year: int, region_id: int
+) -> CoefficientSet:
+    if code is None:
+        return coefficient_set_for(session, year=year, region_id=region_id)
+    cset = session.execute(
+        sa.select(CoefficientSet).where(col(CoefficientSet.code) == code)
+    ).scalar_one_or_none()
+    if cset is None:
+        raise Invalid(f"coefficient_set: unknown coefficient set {code!r}", field="coefficient_set")
+    return cset
+
+
+def _id(row: Material) -> int:
+    assert row.id is not None
+    return row.id
+
+
+# ---- building a row --------------------------------------------------------------------------
+
+
+def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declaration:
+    """Validate references and compute the mass; returns an unsaved row."""
+    check_period(data.period_start, data.period_end)
+    region = _region(session, data.region_code, "region_code")
+    assert region.id is not None
+    site = _site_in_region(session, data.site_code, region) if data.site_code else None
+    common: dict[str, Any] = {
+        "kind": data.kind,
+        "region_id": region.id,
+        "site_id": site.id if site else None,
+        "period_start": data.period_start,
+        "period_end": data.period_end,
+        "recorded_by_id": actor.id,
+    }
+    if isinstance(data, LivestockHeadcountCreate):
+        material = _manure_material(session, data.animal)
+        cset = _coefficient_set(
+            session, data.coefficient_set, year=data.period_start.year, region_id=region.id
+        )
+        assert cset.id is not None
+        coeffs = read_coefficients(session, cset.id)
+        if (data.animal, "manure_kg_per_head_day") not in coeffs:
+            # Blame the set when the client chose it, else the animal.
+            field = "coefficient_set" if data.coefficient_set else "animal"
+            raise Invalid(
+                f"{field}: coefficient set {cset.code} has no manure coefficient for "
+                f"{data.animal!r}",
+                field=field,
+            )
+        manure = manure_produced(coeffs, data.animal, data.heads)
+        detail = manure.detail() | {
+            "coefficient_set": cset.code,
+            "unverified_coefficients": unverified_coefficients(
+                coeffs,
+                [
+                    (data.animal, "manure_kg_per_head_day"),
+                    (data.animal, "days_counted"),
+                    (data.animal, "count_basis_slaughtered"),
+                ],
+            ),
+        }
+        return Declaration(
+            **common,
+            material_id=_id(material),
+            quantity=float(data.heads),
+            unit="head",
+            mass_g=kg_to_g(manure.produced_kg),
+            basis=Basis.estimated,
+            coefficient_set_id=cset.id,
+            detail=detail,
+        )
+    if isinstance(data, CropOutputCreate):
+        straw_material = session.execute(
+            sa.select(Material).where(
+                col(Material.code) == f"straw.{data.crop}",
+                col(Material.indicator) == Indicator.straw,
+            )
+        ).scalar_one_or_none()
+        if straw_material is None:
+            raise Invalid(
+                f"crop: unknown crop {data.crop!r} (no material straw.{data.crop})", field="crop"
+            )
+        if data.area_returned_mu > data.area_sown_mu:
+            raise Invalid(
+                f"area_returned_mu: {data.area_returned_mu} exceeds area_sown_mu "
+                f"{data.area_sown_mu}",
+                field="area_returned_mu",
+            )
+        cset = _coefficient_set(
+            session, data.coefficient_set, year=data.period_start.year, region_id=region.id
+        )
+        assert cset.id is not None
+        coeffs = read_coefficients(session, cset.id)
+        straw = collectable_straw(
+            coeffs,
+            data.crop,
+            float(data.output_kg),
+            float(data.area_sown_mu),
+            float(data.area_returned_mu),
+        )
+        detail = straw.detail() | {
+            "area_sown_mu": float(data.area_sown_mu),
+            "area_returned_mu": float(data.area_returned_mu),
+            "coefficient_set": cset.code,
+            "unverified_coefficients": unverified_coefficients(
+                coeffs,
+                [(data.crop, "straw_grain_ratio"), (data.crop, "collectable_coefficient")],
+            ),
+        }
+        return Declaration(
+            **common,
+            material_id=_id(straw_material),
+            quantity=float(data.output_kg),
+            unit="kg_grain",
+            area_sown_mu=float(data.area_sown_mu),
+            area_returned_mu=float(data.area_returned_mu),
+            mass_g=kg_to_g(straw.collectable_kg),
+            basis=Basis.estimated,
+            coefficient_set_id=cset.id,
+            detail=detail,
+        )
+    assert isinstance(data, _Declared)
+    material = _material(session, data.material, _MATERIAL_INDICATOR[data.kind], "material")
+    return Declaration(
+        **common,
+        material_id=_id(material),
+        quantity=float(data.quantity_kg),
+        unit="kg",
+        mass_g=kg_to_g(data.quantity_kg),
+        basis=Basis.declared,
+        detail={},
+    )
+
+
+def _insert(session: Session, row: Declaration) -> DeclarationPublic:
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return _views(session, [row.id])[0]
+
+
+def record_declaration(
+    *, session: Session, actor: Account, data: DeclarationCreate
+) -> DeclarationPublic:
+    """Record a denominator (admin), estimating its mass where the official method does.
+
+    Film, industrial and household kinds are ``declared``: the mass is the quantity given.
+    Livestock head counts (manure produced) and crop output (collectable straw) are
+    ``estimated`` with the coefficient set of the region (or the nearest region above it) for
+    the year the period starts, unless ``data.coefficient_set`` names one.
+    """
+    require(actor.role, Action.record_declaration)
+    with unit_of_work(session):
+        public = _insert(session, _build(session, actor, data))
+        record_event(
+            session,
+            account_id=actor.id,
+            action="declaration.record",
+            entity="declaration",
+            entity_id=public.id,
+            after=public.model_dump(mode="json"),
+        )
+    return public
+
+
+def correct_declaration(
+    *, session: Session, actor: Account, declaration_id: int, data: DeclarationCreate
+) -> DeclarationPublic:
+    """Replace an active declaration by a new one that names it; the old one is superseded.
+
+    Only the newest declaration of a chain can be corrected: correcting a superseded one is a
+    Conflict naming its successor. Two concurrent corrections of the same declaration cannot
+    both succeed: the old row is superseded by a conditional UPDATE (``status = 'active'``),
+    and the loser sees no row changed.
+    """
+    require(actor.role, Action.record_declaration)
+    with unit_of_work(session):
+        old = session.get(Declaration, declaration_id, populate_existing=True)
+        if old is None:
+            raise NotFound(f"no declaration {declaration_id}", field="id")
+        if old.status != RecordStatus.active:
+            _raise_superseded(session, declaration_id)
+        row = _build(session, actor, data)
+        before = _views(session, [declaration_id])[0]
+        result = session.execute(
+            sa.update(Declaration)
+            .where(
+                col(Declaration.id) == declaration_id,
+                col(Declaration.status) == RecordStatus.active,
+            )
+            .values(status=RecordStatus.superseded)
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(result, sa.CursorResult)
+        if result.rowcount != 1:
+            # Someone else corrected it between our read and our update.
+            _raise_superseded(session, declaration_id)
+        row.corrects_id = declaration_id
+        public = _insert(session, row)
+        after = before.model_copy(update={"status": RecordStatus.superseded})
+        record_events(
+            session,
+            [
+                {
+                    "account_id": actor.id,
+                    "action": "declaration.supersede",
+                    "entity": "declaration",
+                    "entity_id": declaration_id,
+                    "before": before.model_dump(mode="json"),
+                    "after": after.model_dump(mode="json"),
+                },
+                {
+                    "account_id": actor.id,
+                    "action": "declaration.record",
+                    "entity": "declaration",
+                    "entity_id": public.id,
+                    "after": public.model_dump(mode="json"),
+                },
+            ],
+        )
+    return public
+
+
+def _raise_superseded(session: Session, declaration_id: int) -> NoReturn:
+    newest = declaration_id
+    # Follow the chain to its head so the client knows which one to correct.
+    while True:
+        nxt = session.execute(
+            sa.select(col(Declaration.id))
+            .where(col(Declaration.corrects_id) == newest)
+            .order_by(col(Declaration.id))
+            .limit(1)
+        ).scalar()
+        if nxt is None:
+            break
+        newest = nxt
+    hint = f"; correct the newest one, {newest}" if newest != declaration_id else ""
+    raise Conflict(
+        f"id: declaration {declaration_id} is superseded{hint}",
+        field="id",
+        extra={"newest_id": newest},
+    )
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def _joined() -> sa.Select[Declaration, str, str | None, str, str | None, str | None]:
+    site = aliased(Site)
+    return (
+        sa.select(
+            Declaration,
+            col(Region.code),
+            col(site.code),
+            col(Material.code),
+            col(CoefficientSet.code),
+            col(Account.username),
+        )
+        .join(Region, col(Region.id) == Declaration.region_id)
+        .join(Material, col(Material.id) == Declaration.material_id)
+        .outerjoin(site, col(site.id) == Declaration.site_id)
+        .outerjoin(CoefficientSet, col(CoefficientSet.id) == Declaration.coefficient_set_id)
+        .outerjoin(Account, col(Account.id) == Declaration.recorded_by_id)
+        # Rows change status behind the ORM's back (conditional UPDATE): always reload them.
+        .execution_options(populate_existing=True)
+    )
+
+
+def _to_public(row: Any) -> DeclarationPublic:
+    d, region_code, site_code, material_code, set_code, username = row
+    assert d.id is not None
+    return DeclarationPublic(
+        id=d.id,
+        kind=d.kind,
+        region_code=region_code,
+        site_code=site_code,
+        material=material_code,
+        period_start=d.period_start,
+        period_end=d.period_end,
+        quantity=d.quantity,
+        unit=d.unit,
+        area_sown_mu=d.area_sown_mu,
+        area_returned_mu=d.area_returned_mu,
+        mass_kg=d.mass_g / 1000,
+        basis=d.basis,
+        coefficient_set=set_code,
+        detail=d.detail,
+        status=d.status,
+        corrects_id=d.corrects_id,
+        recorded_by=username,
+        recorded_at=d.recorded_at,
+        synthetic=d.synthetic,
+    )
+
+
+def _views(session: Session, ids: Sequence[int]) -> list[DeclarationPublic]:
+    rows = session.execute(_joined().where(col(Declaration.id).in_(ids))).all()
+    by_id = {r[0].id: _to_public(r) for r in rows}
+    return [by_id[i] for i in ids]
+
+
+def get_declaration(*, session: Session, actor: Account, declaration_id: int) -> DeclarationPublic:
+    """One declaration, whatever its status (official, admin)."""
+    require(actor.role, Action.read_all_records)
+    found = session.execute(_joined().where(col(Declaration.id) == declaration_id)).first()
+    if found is None:
+        raise NotFound(f"no declaration {declaration_id}", field="id")
+    return _to_public(found)
+
+
+def list_declarations(
+    *,
+    session: Session,
+    actor: Account,
+    kind: DeclarationKind | None = None,
+    region_code: str | None = None,
+    site_code: str | None = None,
+    material: str | None = None,
+    year: int | None = None,
+    status: RecordStatus | None = RecordStatus.active,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[DeclarationPublic]:
+    """Declarations, oldest first, filtered and paginated (official, admin).
+
+    ``region_code`` includes every region below it; ``year`` keeps periods that overlap that
+    calendar year; ``status`` None means any status.
+    """
+    require(actor.role, Action.read_all_records)
+    conds: list[Any] = []
+    if kind is not None:
+        conds.append(col(Declaration.kind) == kind)
+    if region_code is not None:
+        _region(session, region_code, "region")
+        conds.append(col(Declaration.region_id).in_(region_and_descendants(session, region_code)))
+    if site_code is not None:
+        site_id = session.execute(
+            sa.select(col(Site.id)).where(col(Site.code) == site_code)
+        ).scalar()
+        if site_id is None:
+            raise Invalid(f"site: unknown site code {site_code!r}", field="site")
+        conds.append(col(Declaration.site_id) == site_id)
+    if material is not None:
+        material_id = session.execute(
+            sa.select(col(Material.id)).where(col(Material.code) == material)
+        ).scalar()
+        if material_id is None:
+            raise Invalid(f"material: unknown material code {material!r}", field="material")
+        conds.append(col(Declaration.material_id) == material_id)
+    if year is not None:
+        conds.append(col(Declaration.period_start) <= date(year, 12, 31))
+        conds.append(col(Declaration.period_end) >= date(year, 1, 1))
+    if status is not None:
+        conds.append(col(Declaration.status) == status)
+    total = session.execute(
+        sa.select(sa.func.count()).select_from(Declaration).where(*conds)
+    ).scalar_one()
+    rows = session.execute(
+        _joined().where(*conds).order_by(col(Declaration.id)).limit(limit).offset(offset)
+    ).all()
+    return Page(items=[_to_public(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+# ---- for the rates ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Denominator:
+    """One active declaration's contribution to a window (see :func:`denominators`)."""
+
+    declaration_id: int
+    kind: DeclarationKind
+    region_id: int
+    site_id: int | None
+    material_id: int
+    period_start: date
+    period_end: date
+    basis: Basis
+    coefficient_set_id: int | None
+    mass_g: int  # the whole declaration
+    share: Fraction  # overlapping days ÷ declared days
+    prorated_g: int  # mass_g × share, whole grams, rounded half to even
+
+
+def denominators(
+    session: Session,
+    *,
+    kind: DeclarationKind | Collection[DeclarationKind],
+    region_ids: Collection[int],
+    start: date,
+    end: date,
+    material_ids: Collection[int] | None = None,
+) -> list[Denominator]:
+    """Active declarations of the given kind(s) in the regions whose period overlaps
+    [start, end] (inclusive), each with the part of its mass that falls in the window.
+
+    Pro-rating rule: a declaration is taken to arise evenly over the days of its period, so it
+    contributes ``mass × overlapping days ÷ days in its period`` (both periods inclusive,
+    calendar days, leap days counted). A declaration inside the window counts whole; one that
+    only partly overlaps counts that share; one outside counts nothing and is not returned.
+    Each contribution is rounded to whole grams, half to even, so a sum of n rows is within
+    n/2 g of the exact figure; ``share`` is exact for callers that need more.
+
+    ``region_ids`` are taken as given (pass ``region_and_descendants`` for a region and
+    everything under it). Ordered by declaration id.
+    """
+    if start > end:
+        raise Invalid(f"end: {end} is before start {start}", field="end")
+    kinds = [kind] if isinstance(kind, DeclarationKind) else list(kind)
+    if not kinds or not region_ids or (material_ids is not None and not material_ids):
+        return []
+    stmt = sa.select(Declaration).where(
+        col(Declaration.kind).in_(kinds),
+        col(Declaration.region_id).in_(list(region_ids)),
+        col(Declaration.status) == RecordStatus.active,
+        col(Declaration.period_start) <= end,
+        col(Declaration.period_end) >= start,
+    )
+    if material_ids is not None:
+        stmt = stmt.where(col(Declaration.material_id).in_(list(material_ids)))
+    out = []
+    for d in session.execute(stmt.order_by(col(Declaration.id))).scalars():
+        share = overlap_share(d.period_start, d.period_end, start, end)
+        assert d.id is not None
+        out.append(
+            Denominator(
+                declaration_id=d.id,
+                kind=d.kind,
+                region_id=d.region_id,
+                site_id=d.site_id,
+                material_id=d.material_id,
+                period_start=d.period_start,
+                period_end=d.period_end,
+                basis=d.basis,
+                coefficient_set_id=d.coefficient_set_id,
+                mass_g=d.mass_g,
+                share=share,
+                prorated_g=prorate_g(d.mass_g, share),
+            )
+        )
+    return out
