@@ -15,6 +15,7 @@ from api.routes import (
     handovers,
     health,
     qr,
+    rates,
     reference,
     sites,
 )
@@ -46,6 +47,18 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine if engine is not None else get_engine()
     install_error_handlers(app)
     # qr before handovers and sites: its /…/plaque.{fmt} paths must not be read as /{ref}.
-    for module in (health, auth, reference, qr, sites, accounts, handovers, declarations, audit):
+    # rates before sites: /api/v1/sites.geojson must not be read as a site code.
+    for module in (
+        health,
+        auth,
+        reference,
+        qr,
+        rates,
+        sites,
+        accounts,
+        handovers,
+        declarations,
+        audit,
+    ):
         app.include_router(module.router)
     return app

@@ -80,7 +80,7 @@ def balance_arrays(
         return sum_by(where[bounds[i] : bounds[i + 1]], weights=weights, minlength=u)
 
     inflow = total(0, net.f_mass)
-    outflow = total(1, net.f_mass)
+    outflow = total(1, net.f_sent)
     treated = total(2, net.t_mass)
     opening = total(3, o_mass)
     site = keys // n_mat
@@ -108,7 +108,10 @@ def mass_balance(
 ) -> dict[tuple[int, str], SiteBalance]:
     """Mass balance of every (site id, material) seen in the records or in ``opening_stock``.
 
-    ``closing = opening + inflow - outflow - treated``. A source has no stock to draw on: what
+    ``closing = opening + inflow - outflow - treated``, where inflow is the mass a site received
+    and outflow the mass it sent (a flow's ``declared_kg`` where given, else ``mass_kg``; see
+    :attr:`FlowNetwork.f_sent`): the difference between the two ends of a load is in no site's
+    stock. A source has no stock to draw on: what
     it sends out or treats beyond what it received is what it generated, reported in
     ``generated = outflow + treated - inflow``, and its ``closing`` stays its ``opening``. A
     negative closing is reported as is (see :func:`graph.detect_anomalies`, ``negative_stock``).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from operator import attrgetter
 
 import numpy as np
@@ -137,6 +138,15 @@ class FlowNetwork:
     def flow(self, i: int) -> Flow:
         """The record behind position ``i`` of the canonical flow arrays."""
         return self._flow_list[int(self.flow_order[i])]
+
+    @cached_property
+    def f_sent(self) -> np.ndarray:
+        """Mass each flow's sender sent, on its own scale: ``declared_kg`` where given, else
+        ``mass_kg`` (canonical order). A site's outflow is counted in these terms, its inflow
+        in ``f_mass`` (what it received); the gap between the two ends of a load belongs to
+        neither site's stock."""
+        declared = self.flow_column("declared_kg")
+        return np.where(np.isfinite(declared), declared, self.f_mass)
 
     def flow_column(self, name: str) -> np.ndarray:
         """A numeric attribute of every flow (canonical order), ``NaN`` where it is ``None``."""

@@ -8,6 +8,7 @@ column types, so a bulk-loaded row reads back exactly like one written by the OR
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
@@ -26,7 +27,19 @@ def _chunks(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mappi
 
 def _processors(conn: Connection, table: sa.Table, columns: list[str]) -> list[Any]:
     dialect = conn.dialect
-    return [table.c[name].type.bind_processor(dialect) for name in columns]
+    out = []
+    for name in columns:
+        col_type = table.c[name].type
+        proc = col_type.bind_processor(dialect)
+        if proc is None and isinstance(col_type, sa.JSON):
+            # psycopg adapts JSON only when wrapped; COPY takes the JSON text itself.
+            proc = _json_text
+        out.append(proc)
+    return out
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def bulk_insert(

@@ -919,6 +919,8 @@ class _Generator:
     ) -> dict[str, Any] | None:
         """A load between sites, received by the destination's account (in transit at year end)."""
         if mass_g < 1000:
+            # Too little to move: a pool keeps it for the next shipment.
+            self.sim.stock[(frm, self.mat[material])] += max(mass_g, 0)
             return None
         receiver = self.receiver[to]
         if day >= date(self.year, 12, 30):
@@ -1105,7 +1107,7 @@ class _Generator:
                             )
                         if first_of_month and d.month >= 8:
                             self._ship_film(d, cp, op, refuse=(cp == refusing_cp and d.month == 10))
-                        if first_of_month and d.month in (3, 6, 9, 12):
+                        if first_of_month:  # appliances go to the dismantler monthly
                             for m in [c for c in self.mat if c.startswith("appliance.")]:
                                 n = units.pop((cp, m), 0)
                                 if n:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from api.deps import CurrentAccount, SessionDep
+from wasteflow import exports
 from wasteflow.schemas import (
     BatchRequest,
     BatchResponse,
@@ -92,6 +94,50 @@ def list_handovers(
         status=status,
         limit=limit,
         offset=offset,
+    )
+
+
+@router.get("/export", responses=ERRORS, response_class=Response)
+def export_handovers(
+    session: SessionDep,
+    account: CurrentAccount,
+    format: Literal["csv", "xlsx"] = "csv",
+    lang: Literal["zh", "en"] = "zh",
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    township: str | None = None,
+    site: str | None = None,
+    material: str | None = None,
+    status: HandoverStatus | None = None,
+) -> Response:
+    """The handover register as CSV (streamed, any size) or XLSX, Chinese headers by default."""
+    filters = {
+        "start": start,
+        "end": end,
+        "township": township,
+        "site": site,
+        "material": material,
+        "status": status,
+    }
+    # Build the query now, so bad filters are a 422 before any byte is streamed.
+    handovers.register_query(session=session, account=account, **filters)
+    header = exports._headers(exports.REGISTER_COLUMNS, lang)
+    rows = (
+        exports.register_row(h.model_dump())
+        for h in handovers.iter_register(session=session, account=account, **filters)
+    )
+    name = "wasteflow-handovers"
+    if format == "csv":
+        return StreamingResponse(
+            exports.csv_chunks(header, rows),
+            media_type=exports.CSV_MEDIA,
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    content = exports.xlsx_bytes(header, rows, "handovers" if lang == "en" else "交接登记")
+    return Response(
+        content,
+        media_type=exports.XLSX_MEDIA,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )
 
 

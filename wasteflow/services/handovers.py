@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -1043,7 +1043,7 @@ def history(*, session: Session, account: Account, ref: str) -> dict[str, Any]:
     }
 
 
-def list_handovers(
+def register_query(
     *,
     session: Session,
     account: Account,
@@ -1053,10 +1053,8 @@ def list_handovers(
     site: str | None = None,
     material: str | None = None,
     status: HandoverStatus | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> dict[str, Any]:
-    """The handover register: filtered, newest first, paginated; limited to what one may read."""
+) -> sa.Select[tuple[Handover]]:
+    """The register's query: filtered, and limited to what the account may read."""
     from wasteflow.services.catalogue import region_and_descendants
 
     stmt = sa.select(Handover)
@@ -1098,6 +1096,23 @@ def list_handovers(
                 Handover.received_by_id == account.id,
             )
         )
+    return stmt
+
+
+def list_handovers(
+    *,
+    session: Session,
+    account: Account,
+    limit: int = 50,
+    offset: int = 0,
+    **filters: Any,
+) -> dict[str, Any]:
+    """The handover register: filtered, newest first, paginated; limited to what one may read.
+
+    Filters: ``start``, ``end`` (days, inclusive), ``township`` (a region code), ``site``,
+    ``material``, ``status``.
+    """
+    stmt = register_query(session=session, account=account, **filters)
     total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
     rows = (
         session.execute(
@@ -1112,3 +1127,23 @@ def list_handovers(
         "limit": limit,
         "offset": offset,
     }
+
+
+def iter_register(
+    *, session: Session, account: Account, batch: int = 2000, **filters: Any
+) -> Iterator[HandoverPublic]:
+    """Every handover of the register, oldest first, read in batches by id (for exports)."""
+    stmt = register_query(session=session, account=account, **filters)
+    last = 0
+    while True:
+        rows = (
+            session.execute(
+                stmt.where(Handover.id > last).order_by(Handover.id).limit(batch)  # type: ignore[operator,arg-type]
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            return
+        yield from handover_views(session, rows, with_manifest=False)
+        last = rows[-1].id  # type: ignore[assignment]

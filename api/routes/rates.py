@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import CurrentAccount, SessionDep
+from api.routes.handovers import ERRORS
+from wasteflow import exports
+from wasteflow.services import flows, rates
+
+router = APIRouter(prefix="/api/v1", tags=["rates"])
+
+Period = Annotated[str, Query(description="2025, 2025-Q2 or 2025-03")]
+Region = Annotated[
+    str, Query(description="statistical code of the district, a township or a village")
+]
+Source = Annotated[
+    Literal["totals", "raw"],
+    Query(description="totals: the per-day totals (fast); raw: recomputed from every handover"),
+]
+Lang = Annotated[Literal["zh", "en"], Query(description="headers and names")]
+
+
+@router.get("/rates", responses=ERRORS)
+def get_rate(
+    session: SessionDep,
+    account: CurrentAccount,
+    indicator: str,
+    period: Period,
+    region: Region = "500156",
+    source: Source = "totals",
+) -> dict[str, Any]:
+    """One indicator for a region and period: numerator, denominator, rate, target, met,
+    formula, coefficient sets, and the records behind it."""
+    return rates.rate(
+        session=session,
+        account=account,
+        indicator=indicator,
+        region=region,
+        period=period,
+        source=source,
+    )
+
+
+@router.get("/rates/report", responses=ERRORS)
+def rates_report(
+    session: SessionDep,
+    account: CurrentAccount,
+    period: Period,
+    region: Annotated[
+        str | None, Query(description="a district (default) or township: it and its children")
+    ] = None,
+    source: Source = "totals",
+    format: Literal["json", "csv", "xlsx"] = "json",
+    lang: Lang = "zh",
+) -> Any:
+    """Every indicator × every township for a period, with the district total (JSON, CSV,
+    XLSX; Chinese headers by default)."""
+    data = rates.report(
+        session=session, account=account, period=period, region=region, source=source
+    )
+    if format == "json":
+        return data
+    content, media, name = exports.report_file(data, format, lang)
+    return _download(content, media, name)
+
+
+@router.get("/rates/trend", responses=ERRORS)
+def rates_trend(
+    session: SessionDep,
+    account: CurrentAccount,
+    indicator: str,
+    period: Period,
+    region: Region = "500156",
+) -> list[dict[str, Any]]:
+    """The indicator month by month across the period."""
+    return rates.trend(
+        session=session, account=account, indicator=indicator, region=region, period=period
+    )
+
+
+@router.get("/rates/records", responses=ERRORS)
+def rate_records(
+    session: SessionDep,
+    account: CurrentAccount,
+    indicator: str,
+    period: Period,
+    region: Region = "500156",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The declarations and handovers behind a figure."""
+    return rates.records(
+        session=session,
+        account=account,
+        indicator=indicator,
+        region=region,
+        period=period,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/flows/sankey", responses=ERRORS)
+def flows_sankey(
+    session: SessionDep,
+    account: CurrentAccount,
+    period: Period,
+    material: Annotated[
+        str | None, Query(description="a material code or an indicator (film, manure…)")
+    ] = None,
+    group_by: Literal["township", "kind"] = "township",
+    lang: Lang = "zh",
+) -> dict[str, Any]:
+    """Sankey of the period: sources by township → collection points → processors → routes."""
+    return flows.sankey_data(
+        session=session,
+        account=account,
+        period=period,
+        material=material,
+        group_by=group_by,
+        lang=lang,
+    )
+
+
+@router.get("/flows/balance", responses=ERRORS)
+def flows_balance(
+    session: SessionDep,
+    account: CurrentAccount,
+    period: Period,
+    region: str | None = None,
+    material: str | None = None,
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """Per-site mass balance (in − out − treated = change in stock) and the anomalies."""
+    return flows.balance(
+        session=session, account=account, period=period, region=region, material=material, kind=kind
+    )
+
+
+def _download(content: bytes, media: str, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/sites.geojson", responses=ERRORS)
+def sites_geojson(
+    session: SessionDep, account: CurrentAccount, period: Period, region: str | None = None
+) -> Response:
+    """Sites as GeoJSON points with their totals for the period."""
+    import json
+
+    body = flows.sites_geojson(session=session, account=account, period=period, region=region)
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/geo+json")

@@ -1,0 +1,262 @@
+"""The demo district end to end: rates against targets, the planted anomalies, exports — and
+the per-day totals agreeing with the raw records, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlmodel import Session
+
+from tests.conftest import BACKENDS, PostgresServer, fresh_database_url
+from wasteflow.db import make_engine, new_session, upgrade
+from wasteflow.demo import DEMO_PASSWORD, PLANTED, load_demo
+from wasteflow.models import Handover, Site
+from wasteflow.rates import parse_period
+from wasteflow.services.rates import load_period
+from wasteflow.services.reference import load_reference
+from wasteflow.types import Channel
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo(
+    request: pytest.FixtureRequest,
+    pg_server: PostgresServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[sa.Engine]:
+    url = fresh_database_url(request.param, pg_server, Path(tmp_path_factory.mktemp("demo")))
+    upgrade(url)
+    engine = make_engine(url)
+    with new_session(engine) as session:
+        load_reference(session=session)
+        load_demo(session=session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def api(demo: sa.Engine) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    from api.main import create_app
+
+    with TestClient(create_app(demo)) as client:
+        token = client.post(
+            "/api/v1/auth/token", data={"username": "official", "password": DEMO_PASSWORD}
+        ).json()["access_token"]
+        yield client, {"Authorization": f"Bearer {token}"}
+
+
+def _figures(report: dict) -> dict[tuple[str, str], tuple]:  # type: ignore[type-arg]
+    return {
+        (row["region"]["code"], key): (
+            f["numerator_kg"],
+            f["denominator_kg"],
+            f["rate"],
+            f["met"],
+            f["records"]["handovers"],
+        )
+        for row in report["rows"]
+        for key, f in row["figures"].items()
+    }
+
+
+def test_report_from_totals_equals_report_recomputed_from_raw_records(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    totals = client.get("/api/v1/rates/report", params={"period": "2025"}, headers=h)
+    raw = client.get("/api/v1/rates/report", params={"period": "2025", "source": "raw"}, headers=h)
+    assert totals.status_code == raw.status_code == 200
+    assert raw.json()["source"] == "raw"
+    a, b = _figures(totals.json()), _figures(raw.json())
+    assert len(a) == 27 * 10  # the district and its 26 townships × 10 indicators
+    assert a == b
+
+
+def test_totals_equal_raw_after_live_recording_cancelling_and_correcting(
+    demo: sa.Engine, api
+) -> None:  # type: ignore[no-untyped-def]
+    client, _ = api
+    login = client.post(
+        "/api/v1/auth/token", data={"username": "collector.baima", "password": DEMO_PASSWORD}
+    ).json()
+    operator = client.post(
+        "/api/v1/auth/token", data={"username": "operator.baima", "password": DEMO_PASSWORD}
+    ).json()
+    hc = {"Authorization": f"Bearer {login['access_token']}"}
+    ho = {"Authorization": f"Bearer {operator['access_token']}"}
+    plaque = client.get("/api/v1/sites/WL-HH-500156101001-1/plaque", headers=hc).json()["payload"]
+    from wasteflow.types import utcnow
+
+    def body(kg: float) -> dict:  # type: ignore[type-arg]
+        return {
+            "source_plaque": plaque,
+            "to_site": "WL-CP-500156101001",
+            "material": "film.agri",
+            "declared_mass_kg": kg,
+            "mass_method": "weighed",
+            "device_time": utcnow().isoformat(),
+        }
+
+    codes = []
+    for kg in (10, 20, 30, 40):
+        r = client.post(
+            "/api/v1/handovers", json=body(kg), headers=hc | {"Idempotency-Key": uuid.uuid4().hex}
+        )
+        assert r.status_code == 201
+        codes.append(r.json()["code"])
+    client.post(f"/api/v1/handovers/{codes[0]}/receipt", json={"received_mass_kg": 9.5}, headers=ho)
+    client.post(f"/api/v1/handovers/{codes[1]}/cancel", json={"reason": "double scan"}, headers=hc)
+    client.post(
+        f"/api/v1/handovers/{codes[2]}/correct",
+        json=body(3),
+        headers=hc | {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    period = parse_period(f"{utcnow():%Y}")
+    with new_session(demo) as session:
+        from_totals = load_period(session, period, source="totals")
+        from_raw = load_period(session, period, source="raw")
+    assert sorted(from_totals.flows, key=repr) == sorted(from_raw.flows, key=repr)
+    assert sorted(from_totals.treatments, key=repr) == sorted(from_raw.treatments, key=repr)
+    assert from_totals.flows, "the live handovers are in this year's totals"
+
+
+def test_some_townships_meet_the_targets_and_some_miss(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    report = client.get("/api/v1/rates/report", params={"period": "2025"}, headers=h).json()
+    townships = report["rows"][1:]
+    assert len(townships) == 26
+    for key in ("film_recovery", "manure_utilisation", "straw_utilisation"):
+        met = [row["figures"][key]["met"] for row in townships]
+        assert True in met and False in met, key
+    district = report["rows"][0]["figures"]
+    assert district["film_recovery"]["target"]["value"] == 0.9
+    assert district["household_raw_landfill"]["met"] is False  # raw waste was landfilled
+    assert district["film_recovery"]["formula"].startswith("农膜回收率")
+
+
+def test_one_figure_links_to_the_records_behind_it(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    fig = client.get(
+        "/api/v1/rates",
+        params={"indicator": "manure_utilisation", "region": "500156101", "period": "2025"},
+        headers=h,
+    ).json()
+    assert fig["coefficient_sets"] == ["WL-2025"] and fig["status"] == "ok"
+    records = client.get(fig["records"]["url"], headers=h).json()
+    assert len(records["declarations"]) == fig["records"]["declarations"] > 0
+    assert records["handovers"]["total"] == fig["records"]["handovers"] > 0
+    assert all(d["kind"] == "livestock_headcount" for d in records["declarations"])
+
+
+def test_planted_anomalies_are_listed_with_their_records(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    body = client.get("/api/v1/flows/balance", params={"period": "2025"}, headers=h).json()
+    kinds = {a["kind"] for a in body["anomalies"]}
+    assert {
+        "refused_load",
+        "negative_stock",
+        "far_scan",
+        "mass_discrepancy",
+        "implausible_source",
+    } <= kinds
+    assert len(PLANTED) == 6
+    refused = [a for a in body["anomalies"] if a["kind"] == "refused_load"]
+    assert any(a["detail"]["status"] == "refused" for a in refused)
+    far = next(a for a in body["anomalies"] if a["kind"] == "far_scan")
+    assert far["handovers"] and far["detail"]["distance_m"] > 20_000
+    negative = next(a for a in body["anomalies"] if a["kind"] == "negative_stock")
+    assert negative["site"].startswith("WL-CP-") and negative["detail"]["missing_kg"] >= 1999
+    # A handful of findings, not noise: the demo's pools ship what they hold.
+    assert len(body["anomalies"]) < 20
+    site = next(
+        s for s in body["sites"] if s["site"] == negative["site"] and s["material"] == "film.agri"
+    )
+    assert site["closing_kg"] < 0
+
+
+def test_sankey_from_townships_to_routes(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    body = client.get(
+        "/api/v1/flows/sankey", params={"period": "2025", "material": "film"}, headers=h
+    ).json()
+    labels = [n["label"] for n in body["nodes"]]
+    assert any("白马镇" in label for label in labels) and "再生利用" in labels
+    assert all(link["value"] > 0 for link in body["links"])
+    english = client.get(
+        "/api/v1/flows/sankey",
+        params={"period": "2025", "material": "film", "lang": "en"},
+        headers=h,
+    ).json()
+    assert "material recycling" in [n["label"] for n in english["nodes"]]
+    bad = client.get(
+        "/api/v1/flows/sankey", params={"period": "2025", "material": "gold"}, headers=h
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "material"
+
+
+def test_exports_in_chinese_and_english(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    r = client.get("/api/v1/rates/report", params={"period": "2025", "format": "csv"}, headers=h)
+    assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["区域代码", "区域"] and len(rows) == 1 + 27 * 10
+    assert any(row[1] == "白马镇" for row in rows)
+    r = client.get(
+        "/api/v1/rates/report", params={"period": "2025", "format": "xlsx", "lang": "en"}, headers=h
+    )
+    ws = load_workbook(io.BytesIO(r.content)).active
+    assert ws is not None and ws["A1"].value == "region code" and ws.max_row == 1 + 27 * 10
+    r = client.get(
+        "/api/v1/handovers/export", params={"from": "2025-10-01", "to": "2025-10-02"}, headers=h
+    )
+    lines = r.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("交接编号") and len(lines) > 100
+    geo = client.get("/api/v1/sites.geojson", params={"period": "2025"}, headers=h).json()
+    assert geo["type"] == "FeatureCollection" and len(geo["features"]) > 1000
+    film = next(f for f in geo["features"] if f["properties"]["code"] == "WL-PR-FILM")
+    assert film["properties"]["treated_kg"] > 0
+
+
+def test_the_demo_is_labelled_synthetic(demo: sa.Engine, api) -> None:  # type: ignore[no-untyped-def]
+    client, _h = api
+    assert client.get("/healthz").json()["dataset"]["synthetic"] is True
+    with Session(demo) as session:
+        assert (
+            session.execute(
+                sa.select(sa.func.count()).select_from(Site).where(Site.synthetic.is_(False))
+            ).scalar_one()
+            == 0
+        )  # type: ignore[attr-defined]
+        channels = set(
+            session.execute(
+                sa.select(Handover.channel)
+                .where(Handover.day < parse_period("2026").start)
+                .distinct()
+            ).scalars()
+        )
+        assert channels == {Channel.demo}
+
+
+def test_rates_refuse_what_they_cannot_read(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    collector = client.post(
+        "/api/v1/auth/token", data={"username": "collector.baima", "password": DEMO_PASSWORD}
+    ).json()
+    r = client.get(
+        "/api/v1/rates/report",
+        params={"period": "2025"},
+        headers={"Authorization": f"Bearer {collector['access_token']}"},
+    )
+    assert r.status_code == 403
+    for params, field in (
+        ({"period": "2025-13", "indicator": "film_recovery"}, "period"),
+        ({"period": "2025", "indicator": "joy"}, "indicator"),
+        ({"period": "2025", "indicator": "film_recovery", "region": "1"}, "region"),
+    ):
+        r = client.get("/api/v1/rates", params=params, headers=h)
+        assert r.status_code == 422 and r.json()["field"] == field, r.text

@@ -1,0 +1,712 @@
+"""The official utilisation rates, by formula (reference/official-rates.md).
+
+Pure computation over a period's data (:class:`PeriodData`, loaded by
+``wasteflow.services.rates``) and the flow graph: numerators are read off the graph — the mass
+each source's material ended as under each treatment route, by proportional sharing through
+every collection point and transfer station it passed, so mass is counted once, at its fate —
+and denominators come from the declarations. A figure whose denominator is missing is
+"no data", never a division error or 0 %.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cached_property
+from typing import Any
+
+from graph import Flow, FlowNetwork, SiteNode, Treatment, attribute_fates, origin_shares
+from wasteflow.errors import Invalid
+from wasteflow.types import DeclarationKind, RegionLevel
+
+# --- periods -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: date
+    end: date  # inclusive
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    def months(self) -> list[Period]:
+        out, d = [], self.start.replace(day=1)
+        while d <= self.end:
+            out.append(parse_period(f"{d:%Y-%m}"))
+            d = (d + timedelta(days=32)).replace(day=1)
+        return out
+
+
+def parse_period(text: str) -> Period:
+    """``2025`` (a year), ``2025-Q2`` (a quarter) or ``2025-03`` (a month)."""
+    t = text.strip().upper()
+    try:
+        if len(t) == 4 and t.isdigit():
+            y = int(t)
+            return Period(t, date(y, 1, 1), date(y, 12, 31))
+        if len(t) == 7 and t[4:6] == "-Q" and t[6] in "1234":
+            y, q = int(t[:4]), int(t[6])
+            start = date(y, 3 * q - 2, 1)
+            end = (date(y + 1, 1, 1) if q == 4 else date(y, 3 * q + 1, 1)) - timedelta(days=1)
+            return Period(t, start, end)
+        if len(t) == 7 and t[4] == "-":
+            y, m = int(t[:4]), int(t[5:])
+            start = date(y, m, 1)
+            end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+            return Period(t, start, end)
+    except ValueError:
+        pass
+    raise Invalid(
+        f"period: {text!r} is not a year (2025), quarter (2025-Q2) or month (2025-03)",
+        field="period",
+    )
+
+
+# --- the indicators ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndicatorDef:
+    key: str
+    name_zh: str
+    name_en: str
+    formula: str
+    formula_text: str
+    has_rate: bool = True
+
+
+INDICATORS: dict[str, IndicatorDef] = {
+    d.key: d
+    for d in [
+        IndicatorDef(
+            "film_recovery",
+            "农膜回收率",
+            "farm-film recovery rate",
+            "农膜回收率 = 回收量 ÷ 使用量",
+            "film received at a collection point or beyond, by the region where it arose, "
+            "÷ film used (declared)",
+        ),
+        IndicatorDef(
+            "manure_utilisation",
+            "畜禽粪污综合利用率",
+            "livestock-manure utilisation rate",
+            "畜禽粪污综合利用率 = 利用量 ÷ 产生量",
+            "manure accepted under utilisation routes, traced to the farms it came from, ÷ "
+            "manure produced (head count × kg/head/day × days)",
+        ),
+        IndicatorDef(
+            "straw_utilisation",
+            "农作物秸秆综合利用率",
+            "crop-straw utilisation rate",
+            "秸秆综合利用率 = (利用量 − 调入量 + 调出量) ÷ 可收集量",
+            "(straw utilised − brought in + sent out) ÷ collectable straw (output × "
+            "straw-to-grain ratio × collectable coefficient); utilised includes straw "
+            "ploughed back (collectable × area returned ÷ area sown)",
+        ),
+        IndicatorDef(
+            "industrial_utilisation",
+            "大宗工业固体废物综合利用率",
+            "bulk industrial solid-waste utilisation rate",
+            "综合利用率 = 综合利用量 ÷ (产生量 + 综合利用往年贮存量)",
+            "utilised (traced to the generator, plus utilised from earlier storage) ÷ "
+            "(generated + utilised from earlier storage)",
+        ),
+        IndicatorDef(
+            "household_safe_treatment",
+            "生活垃圾无害化处理率",
+            "household waste safe-treatment rate",
+            "无害化处理率 = 无害化处理量 ÷ 产生量",
+            "household waste accepted under safe-treatment routes ÷ household waste "
+            "collected (standing in for generated)",
+        ),
+        IndicatorDef(
+            "household_recycling",
+            "生活垃圾回收利用率",
+            "household waste recycling rate",
+            "回收利用率 = 未进入焚烧和填埋的可回收物与厨余垃圾 ÷ 产生量",
+            "recyclables and kitchen waste treated by neither incinerator nor landfill ÷ "
+            "household waste collected",
+        ),
+        IndicatorDef(
+            "household_resource_utilisation",
+            "生活垃圾资源化利用率",
+            "household waste resource-utilisation rate",
+            "资源化利用率 = [再生资源回收量 + Σ(处理量 × 转化系数)] ÷ (再生资源回收量 + 清运量)",
+            "[recyclables recovered + Σ(incinerated / kitchen-treated / landfilled × the "
+            "route's conversion coefficient)] ÷ (recyclables recovered + collected)",
+        ),
+        IndicatorDef(
+            "household_raw_landfill",
+            "原生生活垃圾填埋量",
+            "raw household waste landfilled",
+            "原生垃圾填埋率 = 原生垃圾填埋量 ÷ 产生量 (目标: 零填埋)",
+            "untreated household waste accepted at a landfill ÷ household waste collected; "
+            "treatment residues are reported apart",
+        ),
+        IndicatorDef(
+            "appliance_dismantled",
+            "废弃电器电子产品拆解量",
+            "waste appliances dismantled",
+            "拆解量（台、千克）",
+            "units and kg dismantled, by kind, traced to where they were collected",
+            has_rate=False,
+        ),
+        IndicatorDef(
+            "recyclables_recovered",
+            "再生资源回收量",
+            "recyclables recovered",
+            "回收量（千克）",
+            "kg received at a collection point or beyond, by kind, by the region where it arose",
+            has_rate=False,
+        ),
+    ]
+}
+
+_CONVERSION_ROUTES = ("incineration_energy", "kitchen_treatment", "landfill", "incineration")
+_NOT_RECYCLING = {"incineration_energy", "incineration", "landfill", "residue_landfill"}
+
+
+# --- the period's data -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    id: int
+    code: str
+    level: RegionLevel
+    parent_id: int | None
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    id: int
+    code: str
+    name: str
+    kind: str
+    region_id: int
+    lat: float | None
+    lon: float | None
+    capacity_kg: float | None
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    """Period totals of one material from one site to another (grams)."""
+
+    src: int
+    dst: int
+    material_id: int
+    handovers: int
+    declared_g: int
+    in_transit_g: int
+    received_g: int
+    refused_g: int
+    accepted_g: int
+    accepted_units: int
+
+
+@dataclass(frozen=True)
+class TreatmentRow:
+    site: int
+    material_id: int
+    route_id: int
+    handovers: int
+    accepted_g: int
+    accepted_units: int
+
+
+@dataclass(frozen=True)
+class DeclarationRow:
+    id: int
+    kind: DeclarationKind
+    region_id: int
+    material_id: int
+    prorated_g: int
+    coefficient_set: str | None
+    field_return_g: int = 0  # crop output: straw ploughed back, pro-rated like the mass
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    code: str
+    route_class: str
+    safe_treatment: bool
+
+
+@dataclass
+class PeriodData:
+    """Everything a period's rates need, as plain data (no database)."""
+
+    period: Period
+    regions: dict[int, RegionInfo]
+    sites: dict[int, SiteInfo]
+    materials: dict[int, tuple[str, str]]  # id → (code, indicator)
+    routes: dict[int, RouteInfo]
+    flows: list[FlowRow]
+    treatments: list[TreatmentRow]
+    declarations: list[DeclarationRow]
+    opening_stock: dict[tuple[int, str], float] = field(default_factory=dict)
+    conversion: dict[str, float] = field(default_factory=dict)  # route → household coefficient
+    conversion_set: str | None = None
+
+
+# --- figures -------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    indicator: str
+    region_code: str
+    numerator_kg: float | None
+    denominator_kg: float | None
+    rate: float | None
+    handovers: int
+    declarations: int
+    coefficient_sets: list[str]
+    components: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        if not INDICATORS[self.indicator].has_rate:
+            return "ok" if self.numerator_kg else "no_data"
+        return "ok" if self.rate is not None else "no_data"
+
+
+def _kg(grams: float) -> float:
+    return round(grams / 1000, 3)
+
+
+class RateEngine:
+    """Computes figures for any region of a period, sharing the graph work between them."""
+
+    def __init__(self, data: PeriodData):
+        self.d = data
+        self.children: dict[int | None, list[int]] = defaultdict(list)
+        for r in data.regions.values():
+            self.children[r.parent_id].append(r.id)
+        self.by_code = {r.code: r for r in data.regions.values()}
+        self.mat_code = {mid: code for mid, (code, _) in data.materials.items()}
+        self.mat_ind = {mid: ind for mid, (_, ind) in data.materials.items()}
+
+    # -- graph --------------------------------------------------------------------------
+    @cached_property
+    def _network(self) -> FlowNetwork:
+        d = self.d
+        nodes = [
+            SiteNode(
+                s.id, s.kind, self._township_code(s.region_id), s.capacity_kg, s.lat, s.lon, s.code
+            )
+            for s in d.sites.values()
+        ]
+        # A load is in the receiver's hands once received, refused part included: refused mass
+        # waits there until a return handover takes it back (or it shows as stock). Each site's
+        # outflow is what it sent on its own scale (declared), so loads still in transit count
+        # as sent. Per-load discrepancies are flagged on the handovers, not here.
+        flows = [
+            Flow(
+                f.src, f.dst, self.mat_code[f.material_id], f.received_g / 1000, f.declared_g / 1000
+            )
+            for f in d.flows
+            if f.received_g > 0 or f.declared_g > 0
+        ]
+        treated = [
+            Treatment(
+                t.site,
+                self.mat_code[t.material_id],
+                d.routes[t.route_id].code,
+                d.routes[t.route_id].route_class,
+                t.accepted_g / 1000,
+            )
+            for t in d.treatments
+            if t.accepted_g > 0
+        ]
+        return FlowNetwork(nodes, flows, treated)
+
+    @cached_property
+    def _materials_with_flows(self) -> set[str]:
+        return {self.mat_code[f.material_id] for f in self.d.flows if f.received_g > 0}
+
+    def fates(self, material: str) -> dict[str, dict[str, float]]:
+        """Per source (its id as a string): kg of ``material`` ending under each route."""
+        cache = self.__dict__.setdefault("_fates", {})
+        if material not in cache:
+            cache[material] = (
+                {}
+                if material not in self._materials_with_flows
+                else attribute_fates(
+                    self._network,
+                    None,
+                    None,
+                    material,
+                    group_of=lambda s: str(s.id),
+                    by="route",
+                    opening_stock=self._opening_for(material),
+                )
+            )
+        return cache[material]  # type: ignore[no-any-return]
+
+    def _opening_for(self, material: str) -> dict[tuple[int, str], float] | None:
+        opening = {k: v for k, v in self.d.opening_stock.items() if k[1] == material and v > 0}
+        return opening or None
+
+    # -- regions ------------------------------------------------------------------------
+    def _township_code(self, region_id: int) -> str:
+        r = self.d.regions[region_id]
+        while r.level == RegionLevel.village and r.parent_id is not None:
+            r = self.d.regions[r.parent_id]
+        return r.code
+
+    def region(self, code: str) -> RegionInfo:
+        if code not in self.by_code:
+            raise Invalid(f"region: no region with code {code!r}", field="region")
+        return self.by_code[code]
+
+    def within(self, code: str) -> set[int]:
+        """Ids of a region and every region under it."""
+        out, todo = set(), [self.region(code).id]
+        while todo:
+            rid = todo.pop()
+            out.add(rid)
+            todo.extend(self.children.get(rid, ()))
+        return out
+
+    def _sources_in(self, regions: set[int]) -> list[SiteInfo]:
+        return [s for s in self.d.sites.values() if s.kind == "source" and s.region_id in regions]
+
+    # -- building blocks -----------------------------------------------------------------
+    def _materials(self, indicator: str, prefix: str | None = None) -> list[int]:
+        return [
+            m
+            for m, ind in self.mat_ind.items()
+            if ind == indicator and (prefix is None or self.mat_code[m].startswith(prefix))
+        ]
+
+    def _first_hop(self, regions: set[int], materials: Iterable[int]) -> tuple[dict[int, int], int]:
+        """Accepted grams per material handed over by sources in the regions, and handovers."""
+        mats, sources = set(materials), {s.id for s in self._sources_in(regions)}
+        out: dict[int, int] = defaultdict(int)
+        count = 0
+        for f in self.d.flows:
+            if f.src in sources and f.material_id in mats and self.d.sites[f.dst].kind != "source":
+                out[f.material_id] += f.accepted_g
+                count += f.handovers
+        return out, count
+
+    def _fated(self, regions: set[int], materials: Iterable[int]) -> dict[str, float]:
+        """kg of the materials arising in the regions, by the route they ended under."""
+        ids = {str(s.id) for s in self._sources_in(regions)}
+        out: dict[str, float] = defaultdict(float)
+        for m in materials:
+            for group, fates in self.fates(self.mat_code[m]).items():
+                if group in ids:
+                    for route, kg in fates.items():
+                        out[route] += kg
+        return out
+
+    def _declared(
+        self,
+        regions: set[int],
+        kinds: Iterable[DeclarationKind],
+        materials: Iterable[int] | None = None,
+    ) -> tuple[int, int, set[str], int]:
+        """Pro-rated grams declared, declarations counted, coefficient sets, field return."""
+        kinds, mats = set(kinds), set(materials) if materials is not None else None
+        grams = count = field_return = 0
+        sets: set[str] = set()
+        for d in self.d.declarations:
+            if (
+                d.kind in kinds
+                and d.region_id in regions
+                and (mats is None or d.material_id in mats)
+            ):
+                grams += d.prorated_g
+                field_return += d.field_return_g
+                count += 1
+                if d.coefficient_set:
+                    sets.add(d.coefficient_set)
+        return grams, count, sets, field_return
+
+    def _route_class(self, route: str) -> str | None:
+        for r in self.d.routes.values():
+            if r.code == route:
+                return r.route_class
+        return None
+
+    def _utilised(self, fated: dict[str, float]) -> float:
+        return math.fsum(
+            kg for route, kg in fated.items() if self._route_class(route) == "utilisation"
+        )
+
+    @staticmethod
+    def _rate(num: float | None, den: float | None) -> float | None:
+        if num is None or not den or den <= 0:
+            return None
+        return num / den
+
+    # -- the figures ----------------------------------------------------------------------
+    def figure(self, indicator: str, region_code: str) -> Figure:
+        if indicator not in INDICATORS:
+            raise Invalid(
+                f"indicator: unknown indicator {indicator!r}; one of {', '.join(INDICATORS)}",
+                field="indicator",
+            )
+        regions = self.within(region_code)
+        return getattr(self, f"_{indicator}")(regions, region_code)  # type: ignore[no-any-return]
+
+    def _film_recovery(self, regions: set[int], code: str) -> Figure:
+        mats = self._materials("film")
+        recovered, handovers = self._first_hop(regions, mats)
+        used, n, _, _ = self._declared(regions, [DeclarationKind.film_used], mats)
+        num = _kg(sum(recovered.values()))
+        den = _kg(used) if n else None
+        return Figure("film_recovery", code, num, den, self._rate(num, den), handovers, n, [])
+
+    def _traced(
+        self,
+        indicator: str,
+        regions: set[int],
+        code: str,
+        materials: list[int],
+        kinds: list[DeclarationKind],
+        extra_num_g: int = 0,
+        components: dict[str, Any] | None = None,
+    ) -> Figure:
+        fated = self._fated(regions, materials)
+        _, handovers = self._first_hop(regions, materials)
+        den_g, n, sets, field_return = self._declared(regions, kinds, materials)
+        utilised = self._utilised(fated)
+        num = round(utilised + (extra_num_g + field_return) / 1000, 3)
+        den = _kg(den_g) if n else None
+        comps = {
+            "utilised_traced_kg": round(utilised, 3),
+            "by_route_kg": {r: round(kg, 3) for r, kg in sorted(fated.items())},
+        }
+        if field_return:
+            comps["field_return_kg"] = _kg(field_return)
+        comps |= components or {}
+        return Figure(
+            indicator, code, num, den, self._rate(num, den), handovers, n, sorted(sets), comps
+        )
+
+    def _manure_utilisation(self, regions: set[int], code: str) -> Figure:
+        return self._traced(
+            "manure_utilisation",
+            regions,
+            code,
+            self._materials("manure"),
+            [DeclarationKind.livestock_headcount],
+        )
+
+    def _straw_utilisation(self, regions: set[int], code: str) -> Figure:
+        mats = self._materials("straw")
+        fig = self._traced("straw_utilisation", regions, code, mats, [DeclarationKind.crop_output])
+        fig.components |= self._straw_ledger(regions, mats)
+        return fig
+
+    def _straw_ledger(self, regions: set[int], mats: list[int]) -> dict[str, float]:
+        """Where the region's straw was utilised vs where it arose (the ministry's ledger)."""
+        in_area = brought_in = sent_out = 0.0
+        for m in mats:
+            code = self.mat_code[m]
+            if code not in self._materials_with_flows:
+                continue
+            shares = origin_shares(
+                self._network,
+                None,
+                code,
+                group_of=lambda s: "in" if s.region in self._township_codes(regions) else "out",
+                treatments=None,
+                opening_stock=self._opening_for(code),
+            )
+            for t in self.d.treatments:
+                if t.material_id != m or self.d.routes[t.route_id].route_class != "utilisation":
+                    continue
+                kg = t.accepted_g / 1000
+                share_in = shares.of(t.site).get("in", 0.0) if t.site in shares.site_ids else 0
+                if self.d.sites[t.site].region_id in regions:
+                    in_area += kg
+                    brought_in += kg * (1 - share_in)
+                else:
+                    sent_out += kg * share_in
+        return {
+            "utilised_in_area_kg": round(in_area, 3),
+            "brought_in_kg": round(brought_in, 3),
+            "sent_out_kg": round(sent_out, 3),
+        }
+
+    def _township_codes(self, regions: set[int]) -> set[str]:
+        return {self._township_code(r) for r in regions}
+
+    def _industrial_utilisation(self, regions: set[int], code: str) -> Figure:
+        mats = self._materials("industrial")
+        from_storage, _, _, _ = self._declared(
+            regions, [DeclarationKind.industrial_from_storage], mats
+        )
+        fig = self._traced(
+            "industrial_utilisation",
+            regions,
+            code,
+            mats,
+            [DeclarationKind.industrial_generated, DeclarationKind.industrial_from_storage],
+            extra_num_g=from_storage,
+            components={"utilised_from_storage_kg": _kg(from_storage)},
+        )
+        return fig
+
+    def _household(self, regions: set[int]) -> tuple[dict[str, float], int, int, int, float]:
+        mats = self._materials("household")
+        fated = self._fated(regions, mats)
+        collected, n, _, _ = self._declared(regions, [DeclarationKind.household_collected], mats)
+        _, handovers = self._first_hop(regions, mats)
+        recyclables = self._fated(regions, self._materials("recyclable"))
+        hh_recyclable = [m for m in mats if self.mat_code[m] == "hh.recyclable"]
+        recovered = self._utilised(recyclables) + self._utilised(
+            self._fated(regions, hh_recyclable)
+        )
+        return fated, collected, n, handovers, recovered
+
+    def _household_safe_treatment(self, regions: set[int], code: str) -> Figure:
+        fated, collected, n, handovers, _ = self._household(regions)
+        safe_routes = {r.code for r in self.d.routes.values() if r.safe_treatment}
+        num = round(math.fsum(kg for r, kg in fated.items() if r in safe_routes), 3)
+        den = _kg(collected) if n else None
+        return Figure(
+            "household_safe_treatment",
+            code,
+            num,
+            den,
+            self._rate(num, den),
+            handovers,
+            n,
+            [],
+            {"by_route_kg": _rounded(fated)},
+        )
+
+    def _household_recycling(self, regions: set[int], code: str) -> Figure:
+        mats = [
+            m
+            for m in self._materials("household")
+            if self.mat_code[m] in ("hh.recyclable", "hh.kitchen")
+        ]
+        fated = self._fated(regions, mats)
+        _, collected, n, handovers, _ = self._household(regions)
+        num = round(
+            math.fsum(
+                kg
+                for r, kg in fated.items()
+                if r not in _NOT_RECYCLING and self._route_class(r) == "utilisation"
+            ),
+            3,
+        )
+        den = _kg(collected) if n else None
+        return Figure(
+            "household_recycling",
+            code,
+            num,
+            den,
+            self._rate(num, den),
+            handovers,
+            n,
+            [],
+            {"by_route_kg": _rounded(fated)},
+        )
+
+    def _household_resource_utilisation(self, regions: set[int], code: str) -> Figure:
+        fated, collected, n, handovers, recovered = self._household(regions)
+        converted = {
+            r: fated.get(r, 0.0) * self.d.conversion.get(r, 0.0) for r in _CONVERSION_ROUTES
+        }
+        num = round(recovered + math.fsum(converted.values()), 3)
+        den = round(recovered + collected / 1000, 3) if n else None
+        sets = [self.d.conversion_set] if self.d.conversion_set else []
+        return Figure(
+            "household_resource_utilisation",
+            code,
+            num,
+            den,
+            self._rate(num, den),
+            handovers,
+            n,
+            sets,
+            {
+                "recyclables_recovered_kg": round(recovered, 3),
+                "converted_kg": _rounded(converted),
+                "conversion_coefficients": dict(self.d.conversion),
+            },
+        )
+
+    def _household_raw_landfill(self, regions: set[int], code: str) -> Figure:
+        fated, collected, n, handovers, _ = self._household(regions)
+        num = round(fated.get("landfill", 0.0), 3)
+        den = _kg(collected) if n else None
+        return Figure(
+            "household_raw_landfill",
+            code,
+            num,
+            den,
+            self._rate(num, den),
+            handovers,
+            n,
+            [],
+            {"residues_landfilled_kg": round(fated.get("residue_landfill", 0), 3)},
+        )
+
+    def _appliance_dismantled(self, regions: set[int], code: str) -> Figure:
+        by_kind: dict[str, dict[str, float]] = {}
+        total = 0.0
+        _, handovers = self._first_hop(regions, self._materials("appliance"))
+        units_per_kg = self._units_per_kg()
+        for m in self._materials("appliance"):
+            mcode = self.mat_code[m]
+            fated = self._fated(regions, [m])
+            kg = fated.get("dismantling", 0.0)
+            total += kg
+            by_kind[mcode] = {"kg": round(kg, 3), "units": round(kg * units_per_kg.get(m, 0.0))}
+        return Figure(
+            "appliance_dismantled",
+            code,
+            round(total, 3),
+            None,
+            None,
+            handovers,
+            0,
+            [],
+            {"by_kind": by_kind},
+        )
+
+    def _units_per_kg(self) -> dict[int, float]:
+        kg: dict[int, int] = defaultdict(int)
+        units: dict[int, int] = defaultdict(int)
+        for t in self.d.treatments:
+            if self.d.routes[t.route_id].code == "dismantling":
+                kg[t.material_id] += t.accepted_g
+                units[t.material_id] += t.accepted_units
+        return {m: units[m] * 1000 / kg[m] for m in kg if kg[m]}
+
+    def _recyclables_recovered(self, regions: set[int], code: str) -> Figure:
+        mats = self._materials("recyclable")
+        recovered, handovers = self._first_hop(regions, mats)
+        by_kind = {self.mat_code[m]: _kg(g) for m, g in sorted(recovered.items())}
+        return Figure(
+            "recyclables_recovered",
+            code,
+            _kg(sum(recovered.values())),
+            None,
+            None,
+            handovers,
+            0,
+            [],
+            {"by_kind_kg": by_kind},
+        )
+
+
+def _rounded(d: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in sorted(d.items()) if v}

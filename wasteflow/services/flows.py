@@ -1,0 +1,422 @@
+"""Flows for officials: the Sankey of a period, per-site mass balance, and anomalies."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from graph import (
+    Flow,
+    FlowNetwork,
+    Scan,
+    SiteNode,
+    Treatment,
+    balance_arrays,
+    detect_anomalies,
+    sankey,
+)
+from wasteflow.config import get_settings
+from wasteflow.errors import Invalid
+from wasteflow.models import FlowDaily, Handover, TreatmentDaily
+from wasteflow.permissions import Action, require
+from wasteflow.rates import PeriodData, RateEngine, parse_period
+from wasteflow.services.rates import load_period
+from wasteflow.types import DeclarationKind, HandoverStatus
+
+KIND_LABELS = {
+    "source": ("产生源", "sources"),
+    "collection_point": ("回收点", "collection points"),
+    "transfer_station": ("转运站", "transfer stations"),
+    "processor": ("处理企业", "processors"),
+    "disposal": ("处置场", "disposal sites"),
+}
+
+
+def _material_ids(data: PeriodData, material: str | None) -> set[int] | None:
+    """A material code, or an indicator (all its materials), or None for everything."""
+    if material is None:
+        return None
+    ids = {mid for mid, (code, ind) in data.materials.items() if material in (code, ind)}
+    if not ids:
+        raise Invalid(
+            f"material: {material!r} is neither a material code nor an indicator", field="material"
+        )
+    return ids
+
+
+def sankey_data(
+    *,
+    session: Session,
+    account: Any,
+    period: str,
+    material: str | None = None,
+    group_by: str = "township",
+    lang: str = "zh",
+) -> dict[str, Any]:
+    """Sources grouped by township (or all sites by kind) → pools → treatment routes."""
+    require(account.role, Action.read_all_records)
+    if group_by not in ("township", "kind"):
+        raise Invalid("group_by: township or kind", field="group_by")
+    p = parse_period(period)
+    data = load_period(session, p)
+    engine = RateEngine(data)
+    mats = _material_ids(data, material)
+    zh = lang == "zh"
+    names = {r.code: (r.name_zh if zh else r.name_en) for r in data.regions.values()}
+    nodes = [
+        SiteNode(s.id, s.kind, engine._township_code(s.region_id)) for s in data.sites.values()
+    ]
+    flows = [
+        Flow(f.src, f.dst, engine.mat_code[f.material_id], f.accepted_g / 1000)
+        for f in data.flows
+        if f.accepted_g > 0 and (mats is None or f.material_id in mats)
+    ]
+    treated = [
+        Treatment(
+            t.site,
+            engine.mat_code[t.material_id],
+            data.routes[t.route_id].code,
+            data.routes[t.route_id].route_class,
+            t.accepted_g / 1000,
+        )
+        for t in data.treatments
+        if t.accepted_g > 0 and (mats is None or t.material_id in mats)
+    ]
+
+    def group(site: SiteNode) -> str:
+        label = KIND_LABELS[site.kind][0 if zh else 1]
+        if group_by == "township" and site.kind == "source":
+            return f"{names.get(site.region, site.region)} {label}"
+        return label
+
+    out = sankey(FlowNetwork(nodes, flows, treated), group_by=group)
+    route_names = {r.code: r for r in data.routes.values()}
+    for node in out["nodes"]:
+        if str(node["id"]).startswith("route:"):
+            code = str(node["id"]).removeprefix("route:")
+            node["label"] = _route_label(session, code, zh) if code in route_names else code
+    for link in out["links"]:
+        link["value"] = round(link["value"], 3)
+    return {
+        "period": p.label,
+        "material": material,
+        "group_by": group_by,
+        "lang": lang,
+        "unit": "kg",
+    } | out
+
+
+def _route_label(session: Session, code: str, zh: bool) -> str:
+    from wasteflow.models import TreatmentRoute
+
+    row = session.execute(
+        sa.select(TreatmentRoute.name_zh, TreatmentRoute.name_en).where(TreatmentRoute.code == code)
+    ).one()
+    return str(row[0] if zh else row[1])
+
+
+def balance(
+    *,
+    session: Session,
+    account: Any,
+    period: str,
+    region: str | None = None,
+    material: str | None = None,
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """Per-site mass balance of the period, and every anomaly found in it."""
+    require(account.role, Action.read_all_records)
+    settings = get_settings()
+    p = parse_period(period)
+    data = load_period(session, p)
+    engine = RateEngine(data)
+    mats = _material_ids(data, material)
+    in_region = engine.within(region) if region else None
+    net = engine._network
+    arrays = balance_arrays(net, opening_stock=data.opening_stock or None)
+    site_index = {s.id: s for s in data.sites.values()}
+    rows = []
+    for i in range(len(arrays.site)):
+        sid = int(net.site_ids[arrays.site[i]])
+        mcode = arrays.materials[int(arrays.mat[i])]
+        site = site_index[sid]
+        if in_region is not None and site.region_id not in in_region:
+            continue
+        if mats is not None and not any(engine.mat_code[m] == mcode for m in mats):
+            continue
+        if kind and site.kind != kind:
+            continue
+        rows.append(
+            {
+                "site": site.code,
+                "name": site.name,
+                "kind": site.kind,
+                "material": mcode,
+                "opening_kg": round(float(arrays.opening[i]), 3),
+                "inflow_kg": round(float(arrays.inflow[i]), 3),
+                "outflow_kg": round(float(arrays.outflow[i]), 3),
+                "treated_kg": round(float(arrays.treated[i]), 3),
+                "closing_kg": round(float(arrays.closing[i]), 3),
+                "generated_kg": round(float(arrays.generated[i]), 3),
+            }
+        )
+    anomalies = _anomalies(session, data, engine, p.start, p.end, settings)
+    if in_region is not None:
+        codes = {s.code for s in data.sites.values() if s.region_id in in_region}
+        anomalies = [a for a in anomalies if a.get("site") in codes or a.get("site") is None]
+    return {
+        "period": p.label,
+        "region": region,
+        "material": material,
+        "sites": rows,
+        "anomalies": anomalies,
+    }
+
+
+def _anomalies(
+    session: Session, data: PeriodData, engine: RateEngine, start: Any, end: Any, settings: Any
+) -> list[dict[str, Any]]:
+    """Graph anomalies on per-day flows, plus record-level ones from flagged handovers."""
+    f, t = FlowDaily, TreatmentDaily
+    code = engine.mat_code
+    # As in the rates' network: received mass in, declared mass out; per-load discrepancies
+    # come from the flagged handovers below, since per-day totals mix loads.
+    daily = [
+        Flow(src, dst, code[m], rec / 1000, dec / 1000, None, day)
+        for day, src, dst, m, rec, dec in session.execute(
+            sa.select(
+                f.day, f.from_site_id, f.to_site_id, f.material_id, f.received_g, f.declared_g
+            ).where(f.day >= start, f.day <= end, f.handovers > 0)
+        )
+    ]
+    routes = data.routes
+    treated = [
+        Treatment(site, code[m], routes[r].code, routes[r].route_class, g / 1000, day)
+        for day, site, m, r, g in session.execute(
+            sa.select(t.day, t.site_id, t.material_id, t.route_id, t.accepted_g).where(
+                t.day >= start, t.day <= end, t.accepted_g > 0
+            )
+        )
+    ]
+    nodes = [
+        SiteNode(
+            s.id, s.kind, engine._township_code(s.region_id), s.capacity_kg, s.lat, s.lon, s.code
+        )
+        for s in data.sites.values()
+    ]
+    potential: dict[tuple[int, str], float] = defaultdict(float)
+    site_of = _declaration_sites(session, [d.id for d in data.declarations])
+    for d in data.declarations:
+        sid = site_of.get(d.id)
+        if sid is not None and d.kind in (
+            DeclarationKind.livestock_headcount,
+            DeclarationKind.crop_output,
+            DeclarationKind.industrial_generated,
+        ):
+            potential[(sid, code[d.material_id])] += d.prorated_g / 1000
+    h = Handover
+    flagged = session.execute(
+        sa.select(
+            h.code,
+            h.from_site_id,
+            h.to_site_id,
+            h.material_id,
+            h.lat,
+            h.lon,
+            h.scan_distance_m,
+            h.flag_far_scan,
+            h.flag_discrepancy,
+            h.status,
+            h.declared_mass_g,
+            h.received_mass_g,
+            h.refused_mass_g,
+            h.refusal_reason,
+        ).where(
+            h.day >= start,
+            h.day <= end,
+            sa.or_(
+                h.flag_far_scan.is_(True),
+                h.flag_discrepancy.is_(True),  # type: ignore[attr-defined]
+                h.status.in_((HandoverStatus.refused, HandoverStatus.partially_refused)),
+            ),
+        )  # type: ignore[attr-defined]
+    ).all()
+    scans = [
+        Scan(r.code, r.from_site_id, r.lat, r.lon)
+        for r in flagged
+        if r.flag_far_scan and r.lat is not None
+    ]
+    found = detect_anomalies(
+        FlowNetwork(nodes, daily, treated),
+        opening_stock=data.opening_stock,
+        potential=potential,
+        scans=scans,
+        tolerance=settings.receipt_tolerance,
+        max_distance_m=settings.scan_distance_flag_m,
+        max_dwell_days=settings.stock_dwell_days,
+        period_start=start,
+        period_end=end,
+    )
+    sites = data.sites
+    out: list[dict[str, Any]] = []
+    for a in found:
+        out.append(
+            {
+                "kind": a.kind,
+                "severity": a.severity,
+                "site": sites[a.site].code if a.site is not None else None,
+                "site_name": sites[a.site].name if a.site is not None else None,
+                "material": a.material,
+                "detail": _plain(a.detail),
+                "handovers": [],
+            }
+        )
+    for r in flagged:
+        base = {"severity": "warning", "material": code[r.material_id], "handovers": [r.code]}
+        if r.flag_discrepancy:
+            out.append(
+                base
+                | {
+                    "kind": "mass_discrepancy",
+                    "site": sites[r.to_site_id].code,
+                    "site_name": sites[r.to_site_id].name,
+                    "detail": {
+                        "declared_kg": r.declared_mass_g / 1000,
+                        "received_kg": (r.received_mass_g or 0) / 1000,
+                    },
+                }
+            )
+        if r.status in (HandoverStatus.refused, HandoverStatus.partially_refused):
+            out.append(
+                base
+                | {
+                    "kind": "refused_load",
+                    "site": sites[r.to_site_id].code,
+                    "site_name": sites[r.to_site_id].name,
+                    "detail": {
+                        "refused_kg": (r.refused_mass_g or 0) / 1000,
+                        "reason": r.refusal_reason,
+                        "status": r.status,
+                    },
+                }
+            )
+    out += _film_plausibility(data, engine, settings.receipt_tolerance)
+    by_handover = {r.code: r for r in flagged}
+    for a in out:
+        if a["kind"] == "far_scan":
+            code_ = a["detail"].get("handover")
+            if code_ in by_handover:
+                a["handovers"] = [code_]
+    return out
+
+
+def _film_plausibility(
+    data: PeriodData, engine: RateEngine, tolerance: float
+) -> list[dict[str, Any]]:
+    """Villages whose sources hand over more film than the village declared it used."""
+    film = {m for m, (_, ind) in data.materials.items() if ind == "film"}
+    used: dict[int, int] = defaultdict(int)
+    for d in data.declarations:
+        if d.kind == DeclarationKind.film_used:
+            used[d.region_id] += d.prorated_g
+    by_source: dict[int, int] = defaultdict(int)
+    for f in data.flows:
+        if f.material_id in film and data.sites[f.src].kind == "source":
+            by_source[f.src] += f.accepted_g
+    by_region: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for sid, g in by_source.items():
+        by_region[data.sites[sid].region_id].append((g, sid))
+    out = []
+    for rid, items in sorted(by_region.items()):
+        total = sum(g for g, _ in items)
+        if rid in used and total > used[rid] * (1 + tolerance):
+            g, top = max(items)
+            out.append(
+                {
+                    "kind": "implausible_source",
+                    "severity": "error",
+                    "site": data.sites[top].code,
+                    "site_name": data.sites[top].name,
+                    "material": "film.agri",
+                    "handovers": [],
+                    "detail": {
+                        "region": data.regions[rid].code,
+                        "recovered_kg": total / 1000,
+                        "declared_used_kg": used[rid] / 1000,
+                        "largest_source_kg": g / 1000,
+                    },
+                }
+            )
+    return out
+
+
+def _declaration_sites(session: Session, ids: list[int]) -> dict[int, int]:
+    from wasteflow.models import Declaration
+
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), 500):
+        out.update(
+            {
+                did: sid
+                for did, sid in session.execute(
+                    sa.select(Declaration.id, Declaration.site_id).where(
+                        Declaration.id.in_(ids[i : i + 500]),  # type: ignore[union-attr]
+                        Declaration.site_id.is_not(None),
+                    )
+                )
+            }
+        )  # type: ignore[union-attr]
+    return out
+
+
+def _plain(detail: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in detail.items():
+        out[k] = (
+            round(v, 3) if isinstance(v, float) else v.isoformat() if hasattr(v, "isoformat") else v
+        )
+    return out
+
+
+def sites_geojson(
+    *, session: Session, account: Any, period: str, region: str | None = None
+) -> dict[str, Any]:
+    """Sites as GeoJSON points with the period's totals (received, sent, treated, kg)."""
+    require(account.role, Action.read_all_records)
+    p = parse_period(period)
+    data = load_period(session, p)
+    engine = RateEngine(data)
+    inside = engine.within(region) if region else None
+    received: dict[int, int] = defaultdict(int)
+    sent: dict[int, int] = defaultdict(int)
+    treated: dict[int, int] = defaultdict(int)
+    for fl in data.flows:
+        received[fl.dst] += fl.received_g
+        sent[fl.src] += fl.declared_g
+    for tr in data.treatments:
+        treated[tr.site] += tr.accepted_g
+    features = []
+    for s in sorted(data.sites.values(), key=lambda s: s.code):
+        if s.lat is None or s.lon is None or (inside is not None and s.region_id not in inside):
+            continue
+        township = data.regions[s.region_id]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
+                "properties": {
+                    "code": s.code,
+                    "name": s.name,
+                    "kind": s.kind,
+                    "region": township.code,
+                    "township": engine._township_code(s.region_id),
+                    "received_kg": received[s.id] / 1000,
+                    "sent_kg": sent[s.id] / 1000,
+                    "treated_kg": treated[s.id] / 1000,
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "period": p.label, "features": features}

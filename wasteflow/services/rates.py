@@ -1,0 +1,525 @@
+"""Rates for officials: load a period's totals, compute the figures, attach targets and links.
+
+A report reads the per-day totals that recording keeps up to date (``flow_daily``,
+``treatment_daily``), so its cost grows with sites × days, not with handovers. The same
+figures can be recomputed from the raw handover table (``source="raw"``); a test checks that
+both agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from wasteflow.models import (
+    CoefficientSet,
+    Declaration,
+    FlowDaily,
+    Handover,
+    Material,
+    Region,
+    Site,
+    Target,
+    TreatmentDaily,
+    TreatmentRoute,
+)
+from wasteflow.permissions import Action, require
+from wasteflow.rates import (
+    INDICATORS,
+    DeclarationRow,
+    Figure,
+    FlowRow,
+    Period,
+    PeriodData,
+    RateEngine,
+    RegionInfo,
+    RouteInfo,
+    SiteInfo,
+    TreatmentRow,
+    parse_period,
+)
+from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
+from wasteflow.services.declarations import denominators
+from wasteflow.types import DeclarationKind, HandoverStatus, RegionLevel
+
+Source = Literal["totals", "raw"]
+_WITHDRAWN = (HandoverStatus.cancelled, HandoverStatus.superseded)
+
+
+# --- loading a period --------------------------------------------------------------------------
+
+
+def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow]:
+    f = FlowDaily
+    rows = session.execute(
+        sa.select(
+            f.from_site_id,
+            f.to_site_id,
+            f.material_id,
+            sa.func.sum(f.handovers),
+            sa.func.sum(f.declared_g),
+            sa.func.sum(f.in_transit_g),
+            sa.func.sum(f.received_g),
+            sa.func.sum(f.refused_g),
+            sa.func.sum(f.accepted_g),
+            sa.func.sum(f.accepted_units),
+        )
+        .where(f.day >= start, f.day <= end)
+        .group_by(f.from_site_id, f.to_site_id, f.material_id)
+    ).all()
+    return [FlowRow(*(int(v or 0) for v in r)) for r in rows if r[3]]
+
+
+def _flows_from_raw(session: Session, start: date, end: date) -> list[FlowRow]:
+    h = Handover
+    received = h.status.not_in((*_WITHDRAWN, HandoverStatus.in_transit))  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa.select(
+            h.from_site_id,
+            h.to_site_id,
+            h.material_id,
+            sa.func.count(),
+            sa.func.sum(h.declared_mass_g),
+            sa.func.sum(
+                sa.case((h.status == HandoverStatus.in_transit, h.declared_mass_g), else_=0)
+            ),
+            sa.func.sum(sa.case((received, h.received_mass_g), else_=0)),
+            sa.func.sum(sa.case((received, h.refused_mass_g), else_=0)),
+            sa.func.sum(sa.case((received, h.accepted_mass_g), else_=0)),
+            sa.func.sum(
+                sa.case(
+                    (
+                        sa.and_(received, h.accepted_mass_g > 0),
+                        sa.func.coalesce(h.received_units, 0),
+                    ),
+                    else_=0,
+                )
+            ),
+        )
+        .where(h.day >= start, h.day <= end, h.status.not_in(_WITHDRAWN))  # type: ignore[attr-defined]
+        .group_by(h.from_site_id, h.to_site_id, h.material_id)
+    ).all()
+    return [FlowRow(*(int(v or 0) for v in r)) for r in rows]
+
+
+def _treatments_from_totals(session: Session, start: date, end: date) -> list[TreatmentRow]:
+    t = TreatmentDaily
+    rows = session.execute(
+        sa.select(
+            t.site_id,
+            t.material_id,
+            t.route_id,
+            sa.func.sum(t.handovers),
+            sa.func.sum(t.accepted_g),
+            sa.func.sum(t.accepted_units),
+        )
+        .where(t.day >= start, t.day <= end)
+        .group_by(t.site_id, t.material_id, t.route_id)
+    ).all()
+    return [TreatmentRow(*(int(v or 0) for v in r)) for r in rows]
+
+
+def _treatments_from_raw(session: Session, start: date, end: date) -> list[TreatmentRow]:
+    h = Handover
+    rows = session.execute(
+        sa.select(
+            h.to_site_id,
+            h.material_id,
+            h.route_id,
+            sa.func.count(),
+            sa.func.sum(h.accepted_mass_g),
+            sa.func.sum(sa.func.coalesce(h.received_units, 0)),
+        )
+        .where(
+            h.day >= start,
+            h.day <= end,
+            h.route_id.is_not(None),  # type: ignore[union-attr]
+            h.accepted_mass_g > 0,
+        )
+        .group_by(h.to_site_id, h.material_id, h.route_id)
+    ).all()
+    return [TreatmentRow(*(int(v or 0) for v in r)) for r in rows]
+
+
+def _opening_stock(
+    session: Session, before: date, materials: dict[int, tuple[str, str]], kinds: dict[int, str]
+) -> dict[tuple[int, str], float]:
+    """Stock held at pools when the period starts: everything accepted, less sent on or treated."""
+    f, t = FlowDaily, TreatmentDaily
+    stock: dict[tuple[int, int], int] = {}
+    for site, mat, g in session.execute(
+        sa.select(f.to_site_id, f.material_id, sa.func.sum(f.accepted_g))
+        .where(f.day < before)
+        .group_by(f.to_site_id, f.material_id)
+    ):
+        stock[(site, mat)] = stock.get((site, mat), 0) + int(g or 0)
+    for site, mat, g in session.execute(
+        sa.select(f.from_site_id, f.material_id, sa.func.sum(f.accepted_g))
+        .where(f.day < before)
+        .group_by(f.from_site_id, f.material_id)
+    ):
+        stock[(site, mat)] = stock.get((site, mat), 0) - int(g or 0)
+    for site, mat, g in session.execute(
+        sa.select(t.site_id, t.material_id, sa.func.sum(t.accepted_g))
+        .where(t.day < before)
+        .group_by(t.site_id, t.material_id)
+    ):
+        stock[(site, mat)] = stock.get((site, mat), 0) - int(g or 0)
+    return {
+        (site, materials[mat][0]): g / 1000
+        for (site, mat), g in stock.items()
+        if g > 0 and kinds.get(site) != "source"
+    }
+
+
+def load_period(session: Session, period: Period, *, source: Source = "totals") -> PeriodData:
+    """Everything the rates of a period need, read in a handful of queries."""
+    regions = {
+        r.id: RegionInfo(r.id, r.code, r.level, r.parent_id, r.name_zh, r.name_en)
+        for r in session.execute(sa.select(Region)).scalars()
+    }
+    sites = {
+        s.id: SiteInfo(s.id, s.code, s.name, s.kind.value, s.region_id, s.lat, s.lon, s.capacity_kg)
+        for s in session.execute(sa.select(Site)).scalars()
+    }
+    materials = {
+        m.id: (m.code, m.indicator.value) for m in session.execute(sa.select(Material)).scalars()
+    }
+    routes = {
+        r.id: RouteInfo(r.code, r.route_class.value, r.safe_treatment)
+        for r in session.execute(sa.select(TreatmentRoute)).scalars()
+    }
+    if source == "totals":
+        flows = _flows_from_totals(session, period.start, period.end)
+        treatments = _treatments_from_totals(session, period.start, period.end)
+    else:
+        flows = _flows_from_raw(session, period.start, period.end)
+        treatments = _treatments_from_raw(session, period.start, period.end)
+    data = PeriodData(
+        period=period,
+        regions=regions,
+        sites=sites,
+        materials=materials,
+        routes=routes,
+        flows=flows,
+        treatments=treatments,
+        declarations=_declarations(session, period, regions),
+        opening_stock=_opening_stock(
+            session, period.start, materials, {s.id: s.kind for s in sites.values()}
+        ),
+    )
+    district = next((r for r in regions.values() if r.level == RegionLevel.district), None)
+    if district is not None:
+        cset = coefficient_set_for(session, year=period.year, region_id=district.id)
+        coeffs = read_coefficients(session, cset.id)  # type: ignore[arg-type]
+        data.conversion = {
+            subject: value
+            for (subject, param), (value, _) in coeffs.items()
+            if param == "household_conversion_coefficient"
+        }
+        data.conversion_set = cset.code
+    return data
+
+
+def _declarations(
+    session: Session, period: Period, regions: dict[int, RegionInfo]
+) -> list[DeclarationRow]:
+    rows = denominators(
+        session,
+        kind=list(DeclarationKind),
+        region_ids=list(regions),
+        start=period.start,
+        end=period.end,
+    )
+    set_codes = dict(session.execute(sa.select(CoefficientSet.id, CoefficientSet.code)).all())
+    crop_ids = [d.declaration_id for d in rows if d.kind == DeclarationKind.crop_output]
+    field_return: dict[int, float] = {}
+    for i in range(0, len(crop_ids), 500):
+        for did, detail in session.execute(
+            sa.select(Declaration.id, Declaration.detail).where(
+                Declaration.id.in_(crop_ids[i : i + 500])
+            )
+        ):  # type: ignore[union-attr]
+            field_return[did] = float((detail or {}).get("field_return_kg") or 0)
+    return [
+        DeclarationRow(
+            id=d.declaration_id,
+            kind=d.kind,
+            region_id=d.region_id,
+            material_id=d.material_id,
+            prorated_g=d.prorated_g,
+            coefficient_set=set_codes.get(d.coefficient_set_id),
+            field_return_g=round(field_return.get(d.declaration_id, 0.0) * 1000 * float(d.share)),
+        )
+        for d in rows
+    ]
+
+
+# --- targets and presentation -----------------------------------------------------------------
+
+
+def _targets(session: Session, year: int) -> dict[tuple[str, int], Target]:
+    rows = session.execute(
+        sa.select(Target).where(Target.year_from <= year, Target.year_to >= year)
+    ).scalars()
+    return {(t.indicator, t.region_id): t for t in rows}
+
+
+def _target_for(
+    engine: RateEngine, targets: dict[tuple[str, int], Target], indicator: str, region: RegionInfo
+) -> Target | None:
+    """The target of the region, or of the nearest region above it."""
+    r: RegionInfo | None = region
+    while r is not None:
+        t = targets.get((indicator, r.id))
+        if t is not None:
+            return t
+        r = engine.d.regions.get(r.parent_id) if r.parent_id is not None else None
+    return None
+
+
+def present(
+    fig: Figure,
+    engine: RateEngine,
+    targets: dict[tuple[str, int], Target],
+    period: Period,
+    base_url: str = "/api/v1",
+) -> dict[str, Any]:
+    """A figure as officials read it: numbers, target, met or not, formula, the records."""
+    ind = INDICATORS[fig.indicator]
+    region = engine.region(fig.region_code)
+    target = _target_for(engine, targets, fig.indicator, region) if ind.has_rate else None
+    met = None
+    if target is not None and fig.rate is not None:
+        met = (
+            fig.rate >= target.value - 1e-12
+            if target.comparator == ">="
+            else fig.rate <= target.value + 1e-12
+        )
+    query = urlencode(
+        {"indicator": fig.indicator, "region": fig.region_code, "period": period.label}
+    )
+    return {
+        "indicator": fig.indicator,
+        "name_zh": ind.name_zh,
+        "name_en": ind.name_en,
+        "region": {
+            "code": region.code,
+            "name_zh": region.name_zh,
+            "name_en": region.name_en,
+            "level": region.level,
+        },
+        "period": {"label": period.label, "start": period.start, "end": period.end},
+        "numerator_kg": fig.numerator_kg,
+        "denominator_kg": fig.denominator_kg,
+        "rate": None if fig.rate is None else round(fig.rate, 6),
+        "status": fig.status,
+        "target": None
+        if target is None
+        else {"value": target.value, "comparator": target.comparator, "source": target.source},
+        "met": met,
+        "formula": ind.formula,
+        "formula_text": ind.formula_text,
+        "coefficient_sets": fig.coefficient_sets,
+        "records": {
+            "handovers": fig.handovers,
+            "declarations": fig.declarations,
+            "url": f"{base_url}/rates/records?{query}",
+        },
+        "components": fig.components,
+    }
+
+
+def _known(indicator: str) -> None:
+    if indicator not in INDICATORS:
+        from wasteflow.errors import Invalid
+
+        raise Invalid(
+            f"indicator: unknown indicator {indicator!r}; one of {', '.join(INDICATORS)}",
+            field="indicator",
+        )
+
+
+def _engine(session: Session, period: Period, source: Source) -> RateEngine:
+    return RateEngine(load_period(session, period, source=source))
+
+
+def rate(
+    *,
+    session: Session,
+    account: Any,
+    indicator: str,
+    region: str,
+    period: str,
+    source: Source = "totals",
+) -> dict[str, Any]:
+    """One indicator for one region and period."""
+    require(account.role, Action.read_all_records)
+    _known(indicator)
+    p = parse_period(period)
+    engine = _engine(session, p, source)
+    fig = engine.figure(indicator, region)
+    return present(fig, engine, _targets(session, p.year), p)
+
+
+def report(
+    *,
+    session: Session,
+    account: Any,
+    period: str,
+    region: str | None = None,
+    indicators: Iterable[str] | None = None,
+    source: Source = "totals",
+) -> dict[str, Any]:
+    """Every indicator × every township of the district (or of ``region``), plus the total."""
+    require(account.role, Action.read_all_records)
+    p = parse_period(period)
+    engine = _engine(session, p, source)
+    targets = _targets(session, p.year)
+    district = next(r for r in engine.d.regions.values() if r.level == RegionLevel.district)
+    top = engine.region(region) if region else district
+    children = (engine.d.regions[c] for c in engine.children.get(top.id, []))
+    rows = [top, *sorted(children, key=lambda r: r.code)]
+    keys = list(indicators or INDICATORS)
+    return {
+        "period": {"label": p.label, "start": p.start, "end": p.end},
+        "region": {"code": top.code, "name_zh": top.name_zh, "name_en": top.name_en},
+        "indicators": [
+            {"key": k, "name_zh": INDICATORS[k].name_zh, "name_en": INDICATORS[k].name_en}
+            for k in keys
+        ],
+        "rows": [
+            {
+                "region": {
+                    "code": r.code,
+                    "name_zh": r.name_zh,
+                    "name_en": r.name_en,
+                    "level": r.level,
+                },
+                "figures": {k: present(engine.figure(k, r.code), engine, targets, p) for k in keys},
+            }
+            for r in rows
+        ],
+        "source": source,
+    }
+
+
+def trend(
+    *, session: Session, account: Any, indicator: str, region: str, period: str
+) -> list[dict[str, Any]]:
+    """The indicator month by month over the period (for trend lines)."""
+    require(account.role, Action.read_all_records)
+    _known(indicator)
+    p = parse_period(period)
+    targets = _targets(session, p.year)
+    out = []
+    for month in p.months():
+        engine = _engine(session, month, "totals")
+        out.append(present(engine.figure(indicator, region), engine, targets, month))
+    return out
+
+
+def _indicator_materials(session: Session, indicator: str) -> list[int]:
+    key = {
+        "film_recovery": "film",
+        "manure_utilisation": "manure",
+        "straw_utilisation": "straw",
+        "industrial_utilisation": "industrial",
+        "appliance_dismantled": "appliance",
+        "recyclables_recovered": "recyclable",
+    }.get(indicator, "household" if indicator.startswith("household_") else None)
+    if key is None:
+        from wasteflow.errors import Invalid
+
+        raise Invalid(f"indicator: unknown indicator {indicator!r}", field="indicator")
+    return list(session.execute(sa.select(Material.id).where(Material.indicator == key)).scalars())
+
+
+_DECLARATION_KINDS = {
+    "film_recovery": [DeclarationKind.film_used],
+    "manure_utilisation": [DeclarationKind.livestock_headcount],
+    "straw_utilisation": [DeclarationKind.crop_output],
+    "industrial_utilisation": [
+        DeclarationKind.industrial_generated,
+        DeclarationKind.industrial_from_storage,
+    ],
+}
+
+
+def records(
+    *,
+    session: Session,
+    account: Any,
+    indicator: str,
+    region: str,
+    period: str,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """The records behind a figure: the declarations of its denominator, and the handovers in
+    which its material left the region's sources (each leads on to its fate via its history)."""
+    from wasteflow.services.catalogue import region_and_descendants
+    from wasteflow.services.handovers import handover_views
+
+    require(account.role, Action.read_all_records)
+    p = parse_period(period)
+    materials = _indicator_materials(session, indicator)
+    region_ids = region_and_descendants(session, region)
+    kinds = _DECLARATION_KINDS.get(
+        indicator,
+        [DeclarationKind.household_collected] if indicator.startswith("household_") else [],
+    )
+    decls = (
+        denominators(
+            session,
+            kind=kinds,
+            region_ids=region_ids,
+            start=p.start,
+            end=p.end,
+            material_ids=materials,
+        )
+        if kinds
+        else []
+    )
+    sources = sa.select(Site.id).where(Site.kind == "source", Site.region_id.in_(region_ids))  # type: ignore[attr-defined]
+    stmt = sa.select(Handover).where(
+        Handover.day >= p.start,
+        Handover.day <= p.end,
+        Handover.material_id.in_(materials),  # type: ignore[attr-defined]
+        Handover.from_site_id.in_(sources),  # type: ignore[attr-defined]
+        Handover.status.not_in(_WITHDRAWN),
+    )  # type: ignore[attr-defined]
+    total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(stmt.order_by(Handover.id).limit(limit).offset(offset)).scalars().all()
+    return {
+        "indicator": indicator,
+        "region": region,
+        "period": p.label,
+        "declarations": [
+            {
+                "id": d.declaration_id,
+                "kind": d.kind,
+                "region_id": d.region_id,
+                "site_id": d.site_id,
+                "period_start": d.period_start,
+                "period_end": d.period_end,
+                "mass_kg": d.mass_g / 1000,
+                "share": float(d.share),
+                "counted_kg": d.prorated_g / 1000,
+                "basis": d.basis,
+                "url": f"/api/v1/declarations/{d.declaration_id}",
+            }
+            for d in decls
+        ],
+        "handovers": {
+            "items": handover_views(session, rows, with_manifest=False),
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        },
+    }
