@@ -38,7 +38,6 @@ from wasteflow.models import (
     AccountSite,
     CollectionRound,
     Declaration,
-    FlowDaily,
     Handover,
     Material,
     Meta,
@@ -48,12 +47,12 @@ from wasteflow.models import (
     Site,
     SiteMaterial,
     SiteRoute,
-    TreatmentDaily,
     TreatmentRoute,
 )
 from wasteflow.security import hash_password
 from wasteflow.services.audit import record_event
 from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
+from wasteflow.services.totals import Deltas
 from wasteflow.types import (
     Basis,
     Channel,
@@ -1363,67 +1362,14 @@ class _Generator:
         conn = self.s.connection()
         rows = self.sim.handovers
         digest = hashlib.sha256()
-        flows: dict[tuple[Any, ...], list[int]] = {}
-        treated: dict[tuple[Any, ...], list[int]] = {}
+        deltas = Deltas()
         for r in rows:
             digest.update(r["request_hash"].encode())
-            key = (r["day"], r["from_site_id"], r["to_site_id"], r["material_id"])
-            f = flows.setdefault(key, [0] * 8)
-            f[0] += 1
-            f[1] += r["declared_mass_g"]
-            f[2] += r["declared_units"] or 0
-            if r["status"] == HandoverStatus.in_transit:
-                f[3] += r["declared_mass_g"]
-            else:
-                f[4] += r["received_mass_g"]
-                f[5] += r["refused_mass_g"]
-                f[6] += r["accepted_mass_g"]
-                if r["accepted_mass_g"]:
-                    f[7] += r["received_units"] or 0
-                if r["route_id"] is not None and r["accepted_mass_g"]:
-                    tkey = (r["day"], r["to_site_id"], r["material_id"], r["route_id"])
-                    t = treated.setdefault(tkey, [0, 0, 0])
-                    t[0] += 1
-                    t[1] += r["accepted_mass_g"]
-                    t[2] += r["received_units"] or 0
+            deltas.add_handover(r)
         self.rows_digest = digest.hexdigest()
         bulk_insert(conn, Handover.__table__, rows)  # type: ignore[attr-defined]
         reset_sequence(conn, Handover.__table__)  # type: ignore[attr-defined]
-        names = [
-            "handovers",
-            "declared_g",
-            "declared_units",
-            "in_transit_g",
-            "received_g",
-            "refused_g",
-            "accepted_g",
-            "accepted_units",
-        ]
-        bulk_insert(
-            conn,
-            FlowDaily.__table__,
-            (  # type: ignore[attr-defined]
-                {"day": k[0], "from_site_id": k[1], "to_site_id": k[2], "material_id": k[3]}
-                | dict(zip(names, v, strict=True))
-                for k, v in flows.items()
-            ),
-        )
-        bulk_insert(
-            conn,
-            TreatmentDaily.__table__,
-            (  # type: ignore[attr-defined]
-                {
-                    "day": k[0],
-                    "site_id": k[1],
-                    "material_id": k[2],
-                    "route_id": k[3],
-                    "handovers": v[0],
-                    "accepted_g": v[1],
-                    "accepted_units": v[2],
-                }
-                for k, v in treated.items()
-            ),
-        )
+        deltas.apply(self.s)
         bulk_insert(conn, Declaration.__table__, self.declarations)  # type: ignore[attr-defined]
         reset_sequence(conn, Declaration.__table__)  # type: ignore[attr-defined]
         self.report.handovers = len(rows)

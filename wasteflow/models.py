@@ -312,15 +312,9 @@ class Handover(SQLModel, table=True):
     )
 
 
-class FlowDaily(SQLModel, table=True):
-    """Per local day, site-to-site totals of one material, by the day the loads left."""
+class FlowValues(SQLModel):
+    """The summed columns of a site-to-site total (one material, one day or month)."""
 
-    __tablename__ = "flow_daily"
-    __table_args__ = (sa.Index("ix_flow_daily_to_site", "to_site_id", "day"),)
-    day: date = Field(primary_key=True)
-    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
-    to_site_id: int = Field(foreign_key="site.id", primary_key=True)
-    material_id: int = Field(foreign_key="material.id", primary_key=True)
     handovers: int = 0
     declared_g: int = Field(default=0, sa_type=sa.BigInteger)
     declared_units: int = 0
@@ -331,7 +325,35 @@ class FlowDaily(SQLModel, table=True):
     accepted_units: int = 0
 
 
-class TreatmentDaily(SQLModel, table=True):
+class TreatmentValues(SQLModel):
+    handovers: int = 0
+    accepted_g: int = Field(default=0, sa_type=sa.BigInteger)
+    accepted_units: int = 0
+
+
+class FlowDaily(FlowValues, table=True):
+    """Per local day, site-to-site totals of one material, by the day the loads left."""
+
+    __tablename__ = "flow_daily"
+    __table_args__ = (sa.Index("ix_flow_daily_to_site", "to_site_id", "day"),)
+    day: date = Field(primary_key=True)
+    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    to_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
+
+
+class FlowMonthly(FlowValues, table=True):
+    """The same totals per calendar month (``month`` is its first day): what reports read, so
+    a year costs twelve rows per site pair and material, however many loads moved."""
+
+    __tablename__ = "flow_monthly"
+    month: date = Field(primary_key=True)
+    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    to_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
+
+
+class TreatmentDaily(TreatmentValues, table=True):
     """Per local day, what a processor accepted under each treatment route."""
 
     __tablename__ = "treatment_daily"
@@ -339,9 +361,14 @@ class TreatmentDaily(SQLModel, table=True):
     site_id: int = Field(foreign_key="site.id", primary_key=True)
     material_id: int = Field(foreign_key="material.id", primary_key=True)
     route_id: int = Field(foreign_key="treatment_route.id", primary_key=True)
-    handovers: int = 0
-    accepted_g: int = Field(default=0, sa_type=sa.BigInteger)
-    accepted_units: int = 0
+
+
+class TreatmentMonthly(TreatmentValues, table=True):
+    __tablename__ = "treatment_monthly"
+    month: date = Field(primary_key=True)
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
+    route_id: int = Field(foreign_key="treatment_route.id", primary_key=True)
 
 
 class AuditEvent(SQLModel, table=True):

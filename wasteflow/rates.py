@@ -358,11 +358,18 @@ class RateEngine:
         return opening or None
 
     # -- regions ------------------------------------------------------------------------
+    @cached_property
+    def _townships(self) -> dict[int, str]:
+        """Region id → code of its township (a district maps to itself)."""
+        out = {}
+        for rid, r in self.d.regions.items():
+            while r.level == RegionLevel.village and r.parent_id is not None:
+                r = self.d.regions[r.parent_id]
+            out[rid] = r.code
+        return out
+
     def _township_code(self, region_id: int) -> str:
-        r = self.d.regions[region_id]
-        while r.level == RegionLevel.village and r.parent_id is not None:
-            r = self.d.regions[r.parent_id]
-        return r.code
+        return self._townships[region_id]
 
     def region(self, code: str) -> RegionInfo:
         if code not in self.by_code:
@@ -378,8 +385,38 @@ class RateEngine:
             todo.extend(self.children.get(rid, ()))
         return out
 
-    def _sources_in(self, regions: set[int]) -> list[SiteInfo]:
-        return [s for s in self.d.sites.values() if s.kind == "source" and s.region_id in regions]
+    @cached_property
+    def _sources_by_region(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = defaultdict(list)
+        for s in self.d.sites.values():
+            if s.kind == "source":
+                out[s.region_id].append(s.id)
+        return out
+
+    def _sources_in(self, regions: set[int]) -> list[int]:
+        return [sid for rid in regions for sid in self._sources_by_region.get(rid, ())]
+
+    @cached_property
+    def _hop_by_source(self) -> dict[int, dict[int, tuple[int, int]]]:
+        """Source id → material id → (grams accepted at the first hop, handovers)."""
+        out: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+        sites = self.d.sites
+        for f in self.d.flows:
+            if sites[f.src].kind == "source" and sites[f.dst].kind != "source":
+                g, n = out[f.src].get(f.material_id, (0, 0))
+                out[f.src][f.material_id] = (g + f.accepted_g, n + f.handovers)
+        return out
+
+    @cached_property
+    def _declarations_by_region(self) -> dict[int, list[DeclarationRow]]:
+        out: dict[int, list[DeclarationRow]] = defaultdict(list)
+        for d in self.d.declarations:
+            out[d.region_id].append(d)
+        return out
+
+    @cached_property
+    def _route_classes(self) -> dict[str, str]:
+        return {r.code: r.route_class for r in self.d.routes.values()}
 
     # -- building blocks -----------------------------------------------------------------
     def _materials(self, indicator: str, prefix: str | None = None) -> list[int]:
@@ -391,24 +428,25 @@ class RateEngine:
 
     def _first_hop(self, regions: set[int], materials: Iterable[int]) -> tuple[dict[int, int], int]:
         """Accepted grams per material handed over by sources in the regions, and handovers."""
-        mats, sources = set(materials), {s.id for s in self._sources_in(regions)}
+        mats = set(materials)
         out: dict[int, int] = defaultdict(int)
         count = 0
-        for f in self.d.flows:
-            if f.src in sources and f.material_id in mats and self.d.sites[f.dst].kind != "source":
-                out[f.material_id] += f.accepted_g
-                count += f.handovers
+        for sid in self._sources_in(regions):
+            for m, (g, n) in self._hop_by_source.get(sid, {}).items():
+                if m in mats:
+                    out[m] += g
+                    count += n
         return out, count
 
     def _fated(self, regions: set[int], materials: Iterable[int]) -> dict[str, float]:
         """kg of the materials arising in the regions, by the route they ended under."""
-        ids = {str(s.id) for s in self._sources_in(regions)}
+        ids = [str(sid) for sid in self._sources_in(regions)]
         out: dict[str, float] = defaultdict(float)
         for m in materials:
-            for group, fates in self.fates(self.mat_code[m]).items():
-                if group in ids:
-                    for route, kg in fates.items():
-                        out[route] += kg
+            fates = self.fates(self.mat_code[m])
+            for group in ids:
+                for route, kg in fates.get(group, {}).items():
+                    out[route] += kg
         return out
 
     def _declared(
@@ -421,24 +459,18 @@ class RateEngine:
         kinds, mats = set(kinds), set(materials) if materials is not None else None
         grams = count = field_return = 0
         sets: set[str] = set()
-        for d in self.d.declarations:
-            if (
-                d.kind in kinds
-                and d.region_id in regions
-                and (mats is None or d.material_id in mats)
-            ):
-                grams += d.prorated_g
-                field_return += d.field_return_g
-                count += 1
-                if d.coefficient_set:
-                    sets.add(d.coefficient_set)
+        for rid in regions:
+            for d in self._declarations_by_region.get(rid, ()):
+                if d.kind in kinds and (mats is None or d.material_id in mats):
+                    grams += d.prorated_g
+                    field_return += d.field_return_g
+                    count += 1
+                    if d.coefficient_set:
+                        sets.add(d.coefficient_set)
         return grams, count, sets, field_return
 
     def _route_class(self, route: str) -> str | None:
-        for r in self.d.routes.values():
-            if r.code == route:
-                return r.route_class
-        return None
+        return self._route_classes.get(route)
 
     def _utilised(self, fated: dict[str, float]) -> float:
         return math.fsum(
@@ -514,23 +546,31 @@ class RateEngine:
     def _straw_ledger(self, regions: set[int], mats: list[int]) -> dict[str, float]:
         """Where the region's straw was utilised vs where it arose (the ministry's ledger)."""
         in_area = brought_in = sent_out = 0.0
+        codes = {self._townships[r] for r in regions}
+        village_level = any(
+            self.d.regions[r].level == RegionLevel.village for r in regions
+        ) and not any(self.d.regions[r].level != RegionLevel.village for r in regions)
         for m in mats:
             code = self.mat_code[m]
             if code not in self._materials_with_flows:
                 continue
-            shares = origin_shares(
-                self._network,
-                None,
-                code,
-                group_of=lambda s: "in" if s.region in self._township_codes(regions) else "out",
-                treatments=None,
-                opening_stock=self._opening_for(code),
-            )
+            if village_level:  # rare: group by exactly these villages
+                shares = origin_shares(
+                    self._network,
+                    None,
+                    code,
+                    group_of=lambda s: "in" if self.d.sites[s.id].region_id in regions else "out",
+                    opening_stock=self._opening_for(code),
+                )
+                inside = {"in"}
+            else:
+                shares, inside = self._shares_by_township(code), codes
             for t in self.d.treatments:
                 if t.material_id != m or self.d.routes[t.route_id].route_class != "utilisation":
                     continue
                 kg = t.accepted_g / 1000
-                share_in = shares.of(t.site).get("in", 0.0) if t.site in shares.site_ids else 0
+                of = shares.of(t.site) if t.site in shares.site_ids else {}
+                share_in = sum(v for g, v in of.items() if g in inside)
                 if self.d.sites[t.site].region_id in regions:
                     in_area += kg
                     brought_in += kg * (1 - share_in)
@@ -542,8 +582,13 @@ class RateEngine:
             "sent_out_kg": round(sent_out, 3),
         }
 
-    def _township_codes(self, regions: set[int]) -> set[str]:
-        return {self._township_code(r) for r in regions}
+    def _shares_by_township(self, material: str) -> Any:
+        cache = self.__dict__.setdefault("_township_shares", {})
+        if material not in cache:
+            cache[material] = origin_shares(
+                self._network, None, material, opening_stock=self._opening_for(material)
+            )
+        return cache[material]
 
     def _industrial_utilisation(self, regions: set[int], code: str) -> Figure:
         mats = self._materials("industrial")

@@ -8,8 +8,9 @@ both agree.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -20,12 +21,14 @@ from wasteflow.models import (
     CoefficientSet,
     Declaration,
     FlowDaily,
+    FlowMonthly,
     Handover,
     Material,
     Region,
     Site,
     Target,
     TreatmentDaily,
+    TreatmentMonthly,
     TreatmentRoute,
 )
 from wasteflow.permissions import Action, require
@@ -44,7 +47,7 @@ from wasteflow.rates import (
     parse_period,
 )
 from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
-from wasteflow.services.declarations import denominators
+from wasteflow.services.declarations import denominators, overlap_share, prorate_g
 from wasteflow.types import DeclarationKind, HandoverStatus, RegionLevel
 
 Source = Literal["totals", "raw"]
@@ -54,8 +57,26 @@ _WITHDRAWN = (HandoverStatus.cancelled, HandoverStatus.superseded)
 # --- loading a period --------------------------------------------------------------------------
 
 
+def _whole_months(start: date, end: date) -> bool:
+    return start.day == 1 and (end + timedelta(days=1)).day == 1
+
+
+def _flow_table(start: date, end: date) -> tuple[Any, Any]:
+    """The monthly totals when the period is whole months (every report period is), else the
+    daily ones; with the column that dates a row."""
+    if _whole_months(start, end):
+        return FlowMonthly, FlowMonthly.month
+    return FlowDaily, FlowDaily.day
+
+
+def _treatment_table(start: date, end: date) -> tuple[Any, Any]:
+    if _whole_months(start, end):
+        return TreatmentMonthly, TreatmentMonthly.month
+    return TreatmentDaily, TreatmentDaily.day
+
+
 def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow]:
-    f = FlowDaily
+    f, when = _flow_table(start, end)
     rows = session.execute(
         sa.select(
             f.from_site_id,
@@ -69,7 +90,7 @@ def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow
             sa.func.sum(f.accepted_g),
             sa.func.sum(f.accepted_units),
         )
-        .where(f.day >= start, f.day <= end)
+        .where(when >= start, when <= end)
         .group_by(f.from_site_id, f.to_site_id, f.material_id)
     ).all()
     return [FlowRow(*(int(v or 0) for v in r)) for r in rows if r[3]]
@@ -108,7 +129,7 @@ def _flows_from_raw(session: Session, start: date, end: date) -> list[FlowRow]:
 
 
 def _treatments_from_totals(session: Session, start: date, end: date) -> list[TreatmentRow]:
-    t = TreatmentDaily
+    t, when = _treatment_table(start, end)
     rows = session.execute(
         sa.select(
             t.site_id,
@@ -118,7 +139,7 @@ def _treatments_from_totals(session: Session, start: date, end: date) -> list[Tr
             sa.func.sum(t.accepted_g),
             sa.func.sum(t.accepted_units),
         )
-        .where(t.day >= start, t.day <= end)
+        .where(when >= start, when <= end)
         .group_by(t.site_id, t.material_id, t.route_id)
     ).all()
     return [TreatmentRow(*(int(v or 0) for v in r)) for r in rows]
@@ -149,27 +170,29 @@ def _treatments_from_raw(session: Session, start: date, end: date) -> list[Treat
 def _opening_stock(
     session: Session, before: date, materials: dict[int, tuple[str, str]], kinds: dict[int, str]
 ) -> dict[tuple[int, str], float]:
-    """Stock held at pools when the period starts: everything accepted, less sent on or treated."""
-    f, t = FlowDaily, TreatmentDaily
-    stock: dict[tuple[int, int], int] = {}
-    for site, mat, g in session.execute(
-        sa.select(f.to_site_id, f.material_id, sa.func.sum(f.accepted_g))
-        .where(f.day < before)
-        .group_by(f.to_site_id, f.material_id)
-    ):
-        stock[(site, mat)] = stock.get((site, mat), 0) + int(g or 0)
-    for site, mat, g in session.execute(
-        sa.select(f.from_site_id, f.material_id, sa.func.sum(f.accepted_g))
-        .where(f.day < before)
-        .group_by(f.from_site_id, f.material_id)
-    ):
-        stock[(site, mat)] = stock.get((site, mat), 0) - int(g or 0)
-    for site, mat, g in session.execute(
-        sa.select(t.site_id, t.material_id, sa.func.sum(t.accepted_g))
-        .where(t.day < before)
-        .group_by(t.site_id, t.material_id)
-    ):
-        stock[(site, mat)] = stock.get((site, mat), 0) - int(g or 0)
+    """Stock held at pools when the period starts, as the balance counts it: everything
+    received, less what was sent on (on the sender's scale) or treated."""
+    monthly = before.day == 1
+    f, f_when = (FlowMonthly, FlowMonthly.month) if monthly else (FlowDaily, FlowDaily.day)
+    t, t_when = (
+        (TreatmentMonthly, TreatmentMonthly.month)
+        if monthly
+        else (TreatmentDaily, TreatmentDaily.day)
+    )
+    stock: dict[tuple[int, int], int] = defaultdict(int)
+    parts = (
+        (f.to_site_id, f.received_g, f_when, 1),
+        (f.from_site_id, f.declared_g, f_when, -1),
+        (t.site_id, t.accepted_g, t_when, -1),
+    )
+    for site_col, mass_col, when, sign in parts:
+        model = site_col.class_
+        for site, mat, g in session.execute(
+            sa.select(site_col, model.material_id, sa.func.sum(mass_col))
+            .where(when < before)
+            .group_by(site_col, model.material_id)
+        ):
+            stock[(site, mat)] += sign * int(g or 0)
     return {
         (site, materials[mat][0]): g / 1000
         for (site, mat), g in stock.items()
@@ -177,8 +200,9 @@ def _opening_stock(
     }
 
 
-def load_period(session: Session, period: Period, *, source: Source = "totals") -> PeriodData:
-    """Everything the rates of a period need, read in a handful of queries."""
+def _reference(session: Session, period: Period) -> PeriodData:
+    """The parts of a period's data that are not flows: regions, sites, catalogue, the
+    household conversion coefficients."""
     regions = {
         r.id: RegionInfo(r.id, r.code, r.level, r.parent_id, r.name_zh, r.name_en)
         for r in session.execute(sa.select(Region)).scalars()
@@ -194,24 +218,15 @@ def load_period(session: Session, period: Period, *, source: Source = "totals") 
         r.id: RouteInfo(r.code, r.route_class.value, r.safe_treatment)
         for r in session.execute(sa.select(TreatmentRoute)).scalars()
     }
-    if source == "totals":
-        flows = _flows_from_totals(session, period.start, period.end)
-        treatments = _treatments_from_totals(session, period.start, period.end)
-    else:
-        flows = _flows_from_raw(session, period.start, period.end)
-        treatments = _treatments_from_raw(session, period.start, period.end)
     data = PeriodData(
         period=period,
         regions=regions,
         sites=sites,
         materials=materials,
         routes=routes,
-        flows=flows,
-        treatments=treatments,
-        declarations=_declarations(session, period, regions),
-        opening_stock=_opening_stock(
-            session, period.start, materials, {s.id: s.kind for s in sites.values()}
-        ),
+        flows=[],
+        treatments=[],
+        declarations=[],
     )
     district = next((r for r in regions.values() if r.level == RegionLevel.district), None)
     if district is not None:
@@ -226,9 +241,110 @@ def load_period(session: Session, period: Period, *, source: Source = "totals") 
     return data
 
 
+def load_period(session: Session, period: Period, *, source: Source = "totals") -> PeriodData:
+    """Everything the rates of a period need, read in a handful of queries."""
+    data = _reference(session, period)
+    if source == "totals":
+        data.flows = _flows_from_totals(session, period.start, period.end)
+        data.treatments = _treatments_from_totals(session, period.start, period.end)
+    else:
+        data.flows = _flows_from_raw(session, period.start, period.end)
+        data.treatments = _treatments_from_raw(session, period.start, period.end)
+    data.declarations = _declarations(session, period, data.regions)  # type: ignore[assignment]
+    data.opening_stock = _opening_stock(
+        session, period.start, data.materials, {s.id: s.kind for s in data.sites.values()}
+    )
+    return data
+
+
+def load_months(session: Session, period: Period) -> list[PeriodData]:
+    """The period's data month by month, from one read of the monthly totals; each month's
+    opening stock is the last month's closing."""
+    base = _reference(session, period)
+    kinds = {s.id: s.kind for s in base.sites.values()}
+    f, t = FlowMonthly, TreatmentMonthly
+    flows: dict[date, list[FlowRow]] = defaultdict(list)
+    for month, *values in session.execute(
+        sa.select(
+            f.month,
+            f.from_site_id,
+            f.to_site_id,
+            f.material_id,
+            f.handovers,
+            f.declared_g,
+            f.in_transit_g,
+            f.received_g,
+            f.refused_g,
+            f.accepted_g,
+            f.accepted_units,
+        ).where(f.month >= period.start, f.month <= period.end, f.handovers > 0)
+    ):
+        flows[month].append(FlowRow(*values))
+    treatments: dict[date, list[TreatmentRow]] = defaultdict(list)
+    for month, *values in session.execute(
+        sa.select(
+            t.month,
+            t.site_id,
+            t.material_id,
+            t.route_id,
+            t.handovers,
+            t.accepted_g,
+            t.accepted_units,
+        ).where(t.month >= period.start, t.month <= period.end)
+    ):
+        treatments[month].append(TreatmentRow(*values))
+    opening = _opening_stock(session, period.start, base.materials, kinds)
+    months = period.months()
+    declared = _declarations(session, period, base.regions, months)
+    out = []
+    for month, m_declared in zip(months, declared, strict=True):
+        m_flows, m_treated = flows.get(month.start, []), treatments.get(month.start, [])
+        out.append(
+            PeriodData(
+                period=month,
+                regions=base.regions,
+                sites=base.sites,
+                materials=base.materials,
+                routes=base.routes,
+                flows=m_flows,
+                treatments=m_treated,
+                declarations=m_declared,
+                opening_stock=opening,  # type: ignore[arg-type]
+                conversion=base.conversion,
+                conversion_set=base.conversion_set,
+            )
+        )
+        opening = _carry(opening, m_flows, m_treated, base.materials, kinds)
+    return out
+
+
+def _carry(
+    opening: dict[tuple[int, str], float],
+    flows: list[FlowRow],
+    treatments: list[TreatmentRow],
+    materials: dict[int, tuple[str, str]],
+    kinds: dict[int, str],
+) -> dict[tuple[int, str], float]:
+    """Closing stock of pools = opening + received − sent − treated (the next opening)."""
+    grams: dict[tuple[int, str], float] = defaultdict(float)
+    for key, kg in opening.items():
+        grams[key] += kg * 1000
+    for fl in flows:
+        grams[(fl.dst, materials[fl.material_id][0])] += fl.received_g
+        grams[(fl.src, materials[fl.material_id][0])] -= fl.declared_g
+    for tr in treatments:
+        grams[(tr.site, materials[tr.material_id][0])] -= tr.accepted_g
+    return {k: g / 1000 for k, g in grams.items() if g > 0 and kinds.get(k[0]) != "source"}
+
+
 def _declarations(
-    session: Session, period: Period, regions: dict[int, RegionInfo]
-) -> list[DeclarationRow]:
+    session: Session,
+    period: Period,
+    regions: dict[int, RegionInfo],
+    months: list[Period] | None = None,
+) -> list[DeclarationRow] | list[list[DeclarationRow]]:
+    """The period's denominators, pro-rated to it (or, with ``months``, to each month: one
+    read for all of them)."""
     rows = denominators(
         session,
         kind=list(DeclarationKind),
@@ -242,22 +358,34 @@ def _declarations(
     for i in range(0, len(crop_ids), 500):
         for did, detail in session.execute(
             sa.select(Declaration.id, Declaration.detail).where(
-                Declaration.id.in_(crop_ids[i : i + 500])
+                Declaration.id.in_(crop_ids[i : i + 500])  # type: ignore[union-attr]
             )
-        ):  # type: ignore[union-attr]
+        ):
             field_return[did] = float((detail or {}).get("field_return_kg") or 0)
-    return [
-        DeclarationRow(
-            id=d.declaration_id,
-            kind=d.kind,
-            region_id=d.region_id,
-            material_id=d.material_id,
-            prorated_g=d.prorated_g,
-            coefficient_set=set_codes.get(d.coefficient_set_id),
-            field_return_g=round(field_return.get(d.declaration_id, 0.0) * 1000 * float(d.share)),
-        )
-        for d in rows
-    ]
+
+    def window(start: date, end: date) -> list[DeclarationRow]:
+        out = []
+        for d in rows:
+            share = overlap_share(d.period_start, d.period_end, start, end)
+            if share:
+                out.append(
+                    DeclarationRow(
+                        id=d.declaration_id,
+                        kind=d.kind,
+                        region_id=d.region_id,
+                        material_id=d.material_id,
+                        prorated_g=prorate_g(d.mass_g, share),
+                        coefficient_set=set_codes.get(d.coefficient_set_id),
+                        field_return_g=round(
+                            field_return.get(d.declaration_id, 0.0) * 1000 * float(share)
+                        ),
+                    )
+                )
+        return out
+
+    if months is None:
+        return window(period.start, period.end)
+    return [window(m.start, m.end) for m in months]
 
 
 # --- targets and presentation -----------------------------------------------------------------
@@ -418,9 +546,9 @@ def trend(
     p = parse_period(period)
     targets = _targets(session, p.year)
     out = []
-    for month in p.months():
-        engine = _engine(session, month, "totals")
-        out.append(present(engine.figure(indicator, region), engine, targets, month))
+    for data in load_months(session, p):
+        engine = RateEngine(data)
+        out.append(present(engine.figure(indicator, region), engine, targets, data.period))
     return out
 
 

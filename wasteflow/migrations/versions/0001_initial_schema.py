@@ -254,10 +254,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_declaration_region_id'), ['region_id'], unique=False)
 
     op.create_table('flow_daily',
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('from_site_id', sa.Integer(), nullable=False),
-    sa.Column('to_site_id', sa.Integer(), nullable=False),
-    sa.Column('material_id', sa.Integer(), nullable=False),
     sa.Column('handovers', sa.Integer(), nullable=False),
     sa.Column('declared_g', sa.BigInteger(), nullable=False),
     sa.Column('declared_units', sa.Integer(), nullable=False),
@@ -266,6 +262,10 @@ def upgrade() -> None:
     sa.Column('refused_g', sa.BigInteger(), nullable=False),
     sa.Column('accepted_g', sa.BigInteger(), nullable=False),
     sa.Column('accepted_units', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('from_site_id', sa.Integer(), nullable=False),
+    sa.Column('to_site_id', sa.Integer(), nullable=False),
+    sa.Column('material_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['from_site_id'], ['site.id'], name=op.f('fk_flow_daily_from_site_id_site')),
     sa.ForeignKeyConstraint(['material_id'], ['material.id'], name=op.f('fk_flow_daily_material_id_material')),
     sa.ForeignKeyConstraint(['to_site_id'], ['site.id'], name=op.f('fk_flow_daily_to_site_id_site')),
@@ -274,6 +274,24 @@ def upgrade() -> None:
     with op.batch_alter_table('flow_daily', schema=None) as batch_op:
         batch_op.create_index('ix_flow_daily_to_site', ['to_site_id', 'day'], unique=False)
 
+    op.create_table('flow_monthly',
+    sa.Column('handovers', sa.Integer(), nullable=False),
+    sa.Column('declared_g', sa.BigInteger(), nullable=False),
+    sa.Column('declared_units', sa.Integer(), nullable=False),
+    sa.Column('in_transit_g', sa.BigInteger(), nullable=False),
+    sa.Column('received_g', sa.BigInteger(), nullable=False),
+    sa.Column('refused_g', sa.BigInteger(), nullable=False),
+    sa.Column('accepted_g', sa.BigInteger(), nullable=False),
+    sa.Column('accepted_units', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('from_site_id', sa.Integer(), nullable=False),
+    sa.Column('to_site_id', sa.Integer(), nullable=False),
+    sa.Column('material_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['from_site_id'], ['site.id'], name=op.f('fk_flow_monthly_from_site_id_site')),
+    sa.ForeignKeyConstraint(['material_id'], ['material.id'], name=op.f('fk_flow_monthly_material_id_material')),
+    sa.ForeignKeyConstraint(['to_site_id'], ['site.id'], name=op.f('fk_flow_monthly_to_site_id_site')),
+    sa.PrimaryKeyConstraint('month', 'from_site_id', 'to_site_id', 'material_id', name=op.f('pk_flow_monthly'))
+    )
     op.create_table('handover',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('code', sa.String(length=24), nullable=False),
@@ -346,17 +364,30 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('site_id', 'route_id', name=op.f('pk_site_route'))
     )
     op.create_table('treatment_daily',
+    sa.Column('handovers', sa.Integer(), nullable=False),
+    sa.Column('accepted_g', sa.BigInteger(), nullable=False),
+    sa.Column('accepted_units', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('site_id', sa.Integer(), nullable=False),
     sa.Column('material_id', sa.Integer(), nullable=False),
     sa.Column('route_id', sa.Integer(), nullable=False),
-    sa.Column('handovers', sa.Integer(), nullable=False),
-    sa.Column('accepted_g', sa.BigInteger(), nullable=False),
-    sa.Column('accepted_units', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['material_id'], ['material.id'], name=op.f('fk_treatment_daily_material_id_material')),
     sa.ForeignKeyConstraint(['route_id'], ['treatment_route.id'], name=op.f('fk_treatment_daily_route_id_treatment_route')),
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_treatment_daily_site_id_site')),
     sa.PrimaryKeyConstraint('day', 'site_id', 'material_id', 'route_id', name=op.f('pk_treatment_daily'))
+    )
+    op.create_table('treatment_monthly',
+    sa.Column('handovers', sa.Integer(), nullable=False),
+    sa.Column('accepted_g', sa.BigInteger(), nullable=False),
+    sa.Column('accepted_units', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('site_id', sa.Integer(), nullable=False),
+    sa.Column('material_id', sa.Integer(), nullable=False),
+    sa.Column('route_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['material_id'], ['material.id'], name=op.f('fk_treatment_monthly_material_id_material')),
+    sa.ForeignKeyConstraint(['route_id'], ['treatment_route.id'], name=op.f('fk_treatment_monthly_route_id_treatment_route')),
+    sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_treatment_monthly_site_id_site')),
+    sa.PrimaryKeyConstraint('month', 'site_id', 'material_id', 'route_id', name=op.f('pk_treatment_monthly'))
     )
     op.create_table('account_round',
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -421,6 +452,7 @@ def downgrade() -> None:
 
     op.drop_table('round_site')
     op.drop_table('account_round')
+    op.drop_table('treatment_monthly')
     op.drop_table('treatment_daily')
     op.drop_table('site_route')
     op.drop_table('site_material')
@@ -430,6 +462,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_handover_day')
 
     op.drop_table('handover')
+    op.drop_table('flow_monthly')
     with op.batch_alter_table('flow_daily', schema=None) as batch_op:
         batch_op.drop_index('ix_flow_daily_to_site')
 
