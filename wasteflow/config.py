@@ -45,6 +45,10 @@ class Settings(BaseSettings):
         default=0.05, description="Declared vs received mass difference flagged above this ratio."
     )
     batch_max_items: int = 5000
+    cache_ttl_s: float = Field(
+        default=30.0,
+        description="How long a worker trusts cached sites, materials and account bindings.",
+    )
     stock_dwell_days: int = 90
 
 

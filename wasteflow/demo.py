@@ -38,7 +38,6 @@ from wasteflow.models import (
     AccountSite,
     CollectionRound,
     Declaration,
-    Handover,
     Material,
     Meta,
     Organisation,
@@ -52,7 +51,7 @@ from wasteflow.models import (
 from wasteflow.security import hash_password
 from wasteflow.services.audit import record_event
 from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
-from wasteflow.services.totals import Deltas
+from wasteflow.services.imports import import_handovers
 from wasteflow.types import (
     Basis,
     Channel,
@@ -1361,15 +1360,8 @@ class _Generator:
     def _insert_records(self) -> None:
         conn = self.s.connection()
         rows = self.sim.handovers
-        digest = hashlib.sha256()
-        deltas = Deltas()
-        for r in rows:
-            digest.update(r["request_hash"].encode())
-            deltas.add_handover(r)
-        self.rows_digest = digest.hexdigest()
-        bulk_insert(conn, Handover.__table__, rows)  # type: ignore[attr-defined]
-        reset_sequence(conn, Handover.__table__)  # type: ignore[attr-defined]
-        deltas.apply(self.s)
+        imported = import_handovers(self.s, rows, label="demo-load")
+        self.rows_digest = imported.digest
         bulk_insert(conn, Declaration.__table__, self.declarations)  # type: ignore[attr-defined]
         reset_sequence(conn, Declaration.__table__)  # type: ignore[attr-defined]
         self.report.handovers = len(rows)

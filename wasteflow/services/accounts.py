@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -22,6 +23,7 @@ from wasteflow.models import (
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import AccountCreate, AccountPublic
 from wasteflow.security import dummy_hash, hash_password, new_token, token_hash, verify_password
+from wasteflow.services import cache
 from wasteflow.services.audit import record_event
 from wasteflow.types import utcnow
 
@@ -143,15 +145,28 @@ def login(
 
 
 def account_for_token(*, session: Session, token: str) -> Account:
-    """The active account a bearer token belongs to, or Unauthorized."""
-    row = session.execute(
-        sa.select(Account, ApiToken.expires_at, ApiToken.revoked_at)
-        .join(ApiToken, ApiToken.account_id == Account.id)
-        .where(ApiToken.token_hash == token_hash(token))
-    ).first()
-    if row is None:
+    """The active account a bearer token belongs to, or Unauthorized.
+
+    Looked up once every few seconds per token and process (``services.cache``): a revocation
+    here is immediate, one made by another worker takes effect within five seconds.
+    """
+    digest = token_hash(token)
+
+    def load() -> tuple[Account, Any, Any] | None:
+        row = session.execute(
+            sa.select(Account, ApiToken.expires_at, ApiToken.revoked_at)
+            .join(ApiToken, ApiToken.account_id == Account.id)
+            .where(ApiToken.token_hash == digest)
+        ).first()
+        if row is None:
+            return None
+        # A detached copy: cached entries are shared between requests and threads.
+        return Account.model_validate(row[0]), row[1], row[2]
+
+    found = cache.token(session, digest, load)
+    if found is None:
         raise Unauthorized("unknown or malformed token")
-    account, expires_at, revoked_at = row
+    account, expires_at, revoked_at = found
     if revoked_at is not None:
         raise Unauthorized("this token was revoked")
     if expires_at <= utcnow():
@@ -168,6 +183,7 @@ def revoke_token(*, session: Session, token: str) -> None:
             .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
             .values(revoked_at=utcnow())
         )
+    cache.forget_token(session, token_hash(token))
 
 
 def get_account(*, session: Session, username: str) -> Account:

@@ -37,7 +37,6 @@ from wasteflow.models import (
     Material,
     RoundSite,
     Site,
-    SiteMaterial,
     SiteRoute,
     TreatmentRoute,
 )
@@ -52,7 +51,7 @@ from wasteflow.schemas import (
     HandoverPublic,
     ReceiptCreate,
 )
-from wasteflow.services import keys
+from wasteflow.services import cache, keys
 from wasteflow.services.audit import record_event, record_events
 from wasteflow.services.totals import Deltas
 from wasteflow.types import (
@@ -110,56 +109,38 @@ def receipt_hash(data: ReceiptCreate) -> str:
 
 
 class _Lookups:
-    """What validation needs from the database, read once per request (or per batch)."""
+    """What validation needs from the database: sites, materials and the account's sites come
+    from the per-process cache (``services.cache``), plaques are verified once per payload."""
 
     def __init__(self, session: Session, account: Account):
         self.s = session
         self.account = account
-        self._sites: dict[str, Site | None] = {}
-        self._materials: dict[str, Material] | None = None
-        self._accepts: dict[int, set[int]] = {}
-        self._acting: set[int] | None = None
+        self._sites: dict[str, cache.SiteRef] = {}
         self._plaques: dict[str, Any] = {}
 
     def sites(self, codes: Iterable[str]) -> None:
-        missing = [c for c in set(codes) if c not in self._sites]
-        for i in range(0, len(missing), 500):
-            chunk = missing[i : i + 500]
-            found = {
-                s.code: s
-                for s in self.s.execute(sa.select(Site).where(Site.code.in_(chunk))).scalars()
-            }  # type: ignore[attr-defined]
-            for c in chunk:
-                self._sites[c] = found.get(c)
-        ids = [s.id for s in self._sites.values() if s is not None and s.id not in self._accepts]
-        for i in range(0, len(ids), 500):
-            chunk_ids = ids[i : i + 500]
-            for sid in chunk_ids:
-                self._accepts[sid] = set()  # type: ignore[index]
-            for sid, mid in self.s.execute(
-                sa.select(SiteMaterial.site_id, SiteMaterial.material_id).where(
-                    SiteMaterial.site_id.in_(chunk_ids)
-                )  # type: ignore[attr-defined]
-            ):
-                self._accepts[sid].add(mid)
+        wanted = [c for c in codes if c not in self._sites]
+        if wanted:
+            self._sites.update(cache.sites(self.s, wanted))
 
-    def site(self, code: str) -> Site | None:
+    def site(self, code: str) -> cache.SiteRef | None:
         if code not in self._sites:
             self.sites([code])
-        return self._sites[code]
+        return self._sites.get(code)
 
-    def material(self, code: str) -> Material | None:
-        if self._materials is None:
-            self._materials = {m.code: m for m in self.s.execute(sa.select(Material)).scalars()}
-        return self._materials.get(code)
+    def material(self, code: str) -> cache.MaterialRef | None:
+        return cache.materials(self.s).get(code)
 
-    def accepts(self, site: Site, material: Material) -> bool:
-        return material.id in self._accepts.get(site.id, set())  # type: ignore[arg-type]
+    def accepts(self, site: cache.SiteRef, material: cache.MaterialRef) -> bool:
+        return material.id in site.accepts
 
-    def acting(self) -> set[int]:
-        if self._acting is None:
-            self._acting = acting_sites(self.s, self.account)
-        return self._acting
+    def acting(self) -> frozenset[int]:
+        account = self.account
+        return cache.acting(
+            self.s,
+            account.id,  # type: ignore[arg-type]
+            lambda: frozenset(acting_sites(self.s, account)),
+        )
 
     def plaque(self, payload: str) -> QRPayload:
         """Verify a site plaque once per distinct payload."""
@@ -219,9 +200,10 @@ def own_sites(session: Session, account: Account) -> set[int]:
 @dataclass
 class _Validated:
     row: dict[str, Any]
-    from_site: Site
-    to_site: Site
-    material: Material
+    from_site: cache.SiteRef
+    to_site: cache.SiteRef
+    material: cache.MaterialRef
+    returns_code: str | None = None
 
 
 def _validate(look: _Lookups, data: HandoverCreate) -> _Validated:
@@ -310,11 +292,11 @@ def _validate(look: _Lookups, data: HandoverCreate) -> _Validated:
         "flag_far_scan": distance is not None and distance > settings.scan_distance_flag_m,
         "returns_id": returns_id,
     }
-    return _Validated(row, from_site, to_site, material)
+    return _Validated(row, from_site, to_site, material, data.returns)
 
 
 def _check_return(
-    session: Session, code: str, from_site: Site, material: Material, mass_g: int
+    session: Session, code: str, from_site: cache.SiteRef, material: cache.MaterialRef, mass_g: int
 ) -> int:
     refused = session.execute(sa.select(Handover).where(Handover.code == code)).scalar_one_or_none()
     if refused is None:
@@ -367,32 +349,33 @@ def _replay(existing: Handover, digest: str, key: str) -> None:
         )
 
 
+@lru_cache(maxsize=4)
+def _insert_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (account, key) DO NOTHING RETURNING id, key, code — built once."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = Handover.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["recorded_by_id", "idempotency_key"])
+        .returning(table.c.id, table.c.idempotency_key, table.c.code)
+    )
+
+
 def _insert(session: Session, rows: list[dict[str, Any]]) -> dict[str, tuple[int, str]]:
     """Insert rows, drawing new codes on the rare clash; skip keys already taken.
 
     Returns idempotency key → (id, code) for the rows inserted. Rows whose key was taken by a
     concurrent request in the meantime are left out, for the caller to treat as duplicates.
     """
-    table = Handover.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = _insert_statement(session.get_bind().dialect.name)
     for attempt in range(_CODE_ATTEMPTS):
         for r in rows:
             r["code"] = random_handover_code(r["day"])
-        stmt = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["recorded_by_id", "idempotency_key"])
-            .returning(table.c.id, table.c.idempotency_key, table.c.code)
-        )
         try:
             with session.begin_nested():
-                got = (
-                    session.execute(stmt, rows).all()
-                    if len(rows) > 1
-                    else session.execute(stmt.values(rows[0])).all()
-                )
+                got = session.execute(stmt, rows).all()
             return {k: (i, c) for i, k, c in got}
         except sa.exc.IntegrityError:
             if attempt == _CODE_ATTEMPTS - 1:
@@ -423,6 +406,8 @@ def _record_rows(
             }
         )
     inserted = _insert(session, rows)
+    for v in (item[2] for item in items):
+        v.row["recorded_at"] = now  # for views built without reading the row back
     deltas = Deltas()
     events = []
     for key, _digest, v in items:
@@ -488,8 +473,8 @@ def record_handover(
                 session, account, [(idempotency_key, digest, validated)], channel
             )
             if inserted:
-                hid = inserted[idempotency_key][0]
-                return handover_views(session, [_get(session, hid)])[0], True
+                hid, code = inserted[idempotency_key]
+                return _new_view(session, validated, hid, code, account, channel), True
             existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
             assert existing is not None  # a concurrent request took the key: replay it
         _replay(existing, digest, idempotency_key)
@@ -601,6 +586,43 @@ def _existing_keys(session: Session, account_id: int, keys_: list[str]) -> dict[
         ).scalars():  # type: ignore[attr-defined]
             found[h.idempotency_key] = h
     return found
+
+
+def _new_view(
+    session: Session,
+    v: _Validated,
+    hid: int,
+    code: str,
+    account: Account,
+    channel: Channel,
+    corrects: str | None = None,
+) -> HandoverPublic:
+    """The view of a handover just recorded, from what the request already holds: the hot
+    path of a scan reads nothing back."""
+    r = v.row
+    return HandoverPublic(
+        id=hid,
+        code=code,
+        status=HandoverStatus.in_transit,
+        channel=channel,
+        from_site=v.from_site.code,
+        to_site=v.to_site.code,
+        material=v.material.code,
+        declared_mass_kg=float(g_to_kg(r["declared_mass_g"])),  # type: ignore[arg-type]
+        units=r["declared_units"],
+        mass_method=r["mass_method"],
+        device_time=r["device_time"],
+        day=r["day"],
+        recorded_at=r["recorded_at"],
+        recorded_by=account.username,
+        lat=r["lat"],
+        lon=r["lon"],
+        scan_distance_m=r["scan_distance_m"],
+        flags=["far_scan"] if r["flag_far_scan"] else [],
+        corrects=corrects,
+        returns=v.returns_code,
+        manifest=keys.sign(session, "handover", code),
+    )
 
 
 # --- receipt, cancel, correct --------------------------------------------------------------
@@ -898,7 +920,9 @@ def correct_handover(
             before=before,
             after={"status": HandoverStatus.superseded, "corrected_by": new_code},
         )
-        return handover_views(session, [_get(session, new_id)])[0], True
+        return _new_view(
+            session, validated, new_id, new_code, account, Channel.api, corrects=h.code
+        ), True
 
 
 # --- reading -------------------------------------------------------------------------------

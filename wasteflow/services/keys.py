@@ -39,6 +39,7 @@ from wasteflow.qr import (
     verify_payload,
 )
 from wasteflow.services.audit import record_event
+from wasteflow.services.cache import TTLCache
 from wasteflow.types import utcnow
 
 SECRET_FILE = "wasteflow-secret.key"
@@ -87,11 +88,13 @@ class _Cache:
 
 
 _cache = _Cache()
+_active_cache = TTLCache(ttl_s=_PUBLIC_TTL_S)
 
 
 def _invalidate() -> None:
     with _cache.lock:
         _cache.public.clear()
+    _active_cache.clear()
 
 
 def public_keys(session: Session) -> dict[str, PublicKeyInfo]:
@@ -121,15 +124,27 @@ def _new_key(session: Session) -> SigningKey:
     return row
 
 
+def _active_key(session: Session) -> tuple[str, str] | None:
+    """(kid, encrypted private key) of the newest active key; looked up every few seconds,
+    not for every manifest signed (see services.cache). Plain values, not a row: the cache is
+    shared between sessions."""
+
+    def load() -> tuple[str, str] | None:
+        row = session.execute(
+            sa.select(SigningKey.kid, SigningKey.private_key_enc)
+            .where(SigningKey.retired_at.is_(None), SigningKey.revoked_at.is_(None))  # type: ignore[union-attr]
+            .order_by(SigningKey.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    return _active_cache.get(id(session.get_bind()), load)
+
+
 def active_signer(session: Session) -> Signer:
     """The newest active key, creating the first one on first use."""
-    row = session.execute(
-        sa.select(SigningKey)
-        .where(SigningKey.retired_at.is_(None), SigningKey.revoked_at.is_(None))  # type: ignore[union-attr]
-        .order_by(SigningKey.id.desc())  # type: ignore[union-attr]
-        .limit(1)
-    ).scalar_one_or_none()
-    if row is None:
+    active = _active_key(session)
+    if active is None:
         with unit_of_work(session):
             row = _new_key(session)
             record_event(
@@ -141,17 +156,19 @@ def active_signer(session: Session) -> Signer:
                 after={"kid": row.kid, "reason": "first use"},
             )
         _invalidate()
-    signer = _cache.signers.get(row.kid)
+        active = (row.kid, row.private_key_enc)
+    kid, encrypted = active
+    signer = _cache.signers.get(kid)
     if signer is None:
         try:
-            private = decrypt_private_key(row.private_key_enc, deployment_secret())
+            private = decrypt_private_key(encrypted, deployment_secret())
         except QRError as exc:
             raise Conflict(
-                f"signing key {row.kid} cannot be decrypted with this deployment's secret "
+                f"signing key {kid} cannot be decrypted with this deployment's secret "
                 f"({exc}); set WASTEFLOW_SECRET_KEY to the secret it was created with"
             ) from exc
-        signer = Signer(row.kid, private)
-        _cache.signers[row.kid] = signer
+        signer = Signer(kid, private)
+        _cache.signers[kid] = signer
     return signer
 
 

@@ -22,6 +22,7 @@ from wasteflow.models import (
     TreatmentRoute,
 )
 from wasteflow.reference import DISTRICT, read_csv, read_json
+from wasteflow.services import cache
 from wasteflow.services.audit import record_event
 from wasteflow.types import RegionLevel
 
@@ -186,4 +187,5 @@ def load_reference(*, session: Session, account_id: int | None = None) -> LoadRe
             entity_id="data",
             after=report.__dict__,
         )
+    cache.clear_all()
     return report

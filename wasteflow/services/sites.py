@@ -23,6 +23,7 @@ from wasteflow.models import (
 )
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import Page, SiteCreate, SitePublic
+from wasteflow.services import cache
 from wasteflow.services.audit import record_event
 from wasteflow.services.catalogue import get_region, region_and_descendants
 from wasteflow.types import RegionLevel, SiteKind
@@ -78,6 +79,7 @@ def create_site(*, session: Session, actor: Account, data: SiteCreate) -> SitePu
         session.add_all(SiteRoute(site_id=site.id, route_id=r) for r in route_ids)
         session.flush()
         public = site_public(session, [site])[0]
+        cache.forget_site(session, site.code)
         record_event(
             session,
             account_id=actor.id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,6 +102,19 @@ def _by_month(
     return out
 
 
+@lru_cache(maxsize=16)
+def _upsert_statement(table: sa.Table, keys: tuple[str, ...], dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET v = v + excluded.v``, built once per table:
+    it runs in every handover transaction."""
+    value_cols = [c.name for c in table.columns if c.name not in keys]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: table.c[c] + stmt.excluded[c] for c in value_cols},
+    ), tuple(value_cols)
+
+
 def _upsert(
     session: Session,
     table: sa.Table,
@@ -109,17 +123,10 @@ def _upsert(
 ) -> None:
     if not deltas:
         return
-    value_cols = [c.name for c in table.columns if c.name not in keys]
+    stmt, value_cols = _upsert_statement(table, keys, session.get_bind().dialect.name)
     rows = []
     for key, vals in deltas.items():
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
         row.update({c: int(vals.get(c, 0)) for c in value_cols})
         rows.append(row)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: table.c[c] + stmt.excluded[c] for c in value_cols},
-    )
     session.execute(stmt, rows)

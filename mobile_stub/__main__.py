@@ -1,0 +1,3 @@
+from mobile_stub.cli import app
+
+app()
