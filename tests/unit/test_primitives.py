@@ -71,3 +71,23 @@ def test_permission_matrix_cell(role: Role, action: Action) -> None:
 def test_officials_write_nothing() -> None:
     writes = [a for a in Action if not a.value.startswith(("read", "verify"))]
     assert not any(Role.official in MATRIX[a] for a in writes)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+    | st.sampled_from(list(Role)) | st.datetimes(timezones=st.just(UTC)) | st.decimals(
+        allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=3),
+    max_leaves=10,
+)
+
+
+@given(_json_values)
+def test_audit_values_read_back_exactly_as_stored(value: object) -> None:
+    """The audit chain hashes what the database will give back; _plain must predict it."""
+    import json
+
+    from wasteflow.services.audit import _plain
+
+    assert _plain(value) == json.loads(json.dumps(value, default=str, ensure_ascii=False))

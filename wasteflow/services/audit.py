@@ -26,8 +26,20 @@ _PG_CHAIN_LOCK = 0x57A57E
 
 
 def _plain(value: Any) -> Any:
-    """Reduce a value to JSON natives, exactly as it will read back from the database."""
-    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+    """Reduce a value to JSON natives, exactly as it will read back from the database (what
+    ``json.loads(json.dumps(value, default=str))`` gives, without the round trip: this runs
+    for every handover of a batch)."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, str):  # enums of str
+        return str.__str__(value)
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
 
 
 def _digest(
