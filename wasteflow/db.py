@@ -40,8 +40,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=8,
-            max_overflow=8,
+            # As many connections as the server has worker threads (40): a request must never
+            # wait for a pooled connection held by one that waits for the write lock. SQLite
+            # connections cost a file handle each.
+            pool_size=40,
+            max_overflow=10,
             **kwargs,
         )
         _configure_sqlite(engine)
@@ -96,10 +99,11 @@ def unit_of_work(session: Session) -> Iterator[Session]:
             raise
         return
     lock = _write_locks.setdefault(id(engine), threading.RLock())
+    # End any read transaction taken before (loading the account, validating): the write
+    # transaction must start fresh with BEGIN IMMEDIATE, and a request waiting for the lock
+    # must not hold a pooled connection the lock's holder may need.
+    session.commit()
     with lock:
-        # End any read snapshot taken before the lock (e.g. loading the account), so the
-        # write transaction starts fresh with BEGIN IMMEDIATE.
-        session.commit()
         token = _immediate.set(True)
         try:
             yield session

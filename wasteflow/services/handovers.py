@@ -206,7 +206,12 @@ class _Validated:
     returns_code: str | None = None
 
 
-def _validate(look: _Lookups, data: HandoverCreate) -> _Validated:
+def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -> _Validated:
+    """Every rule of a new handover, each with its own error naming the field.
+
+    ``check_return=False`` leaves the check of a return's refused load (which reads records
+    another request may be changing) to the caller, inside its write transaction.
+    """
     settings = get_settings()
     s = look.s
     plaque = look.plaque(data.source_plaque)
@@ -273,7 +278,7 @@ def _validate(look: _Lookups, data: HandoverCreate) -> _Validated:
     if data.lat is not None and from_site.lat is not None and from_site.lon is not None:
         distance = round(distance_m(data.lat, data.lon, from_site.lat, from_site.lon), 1)  # type: ignore[arg-type]
     returns_id = None
-    if data.returns:
+    if data.returns and check_return:
         returns_id = _check_return(s, data.returns, from_site, material, mass_g)
     day = data.device_time.astimezone(_tz()).date()
     row = {
@@ -465,20 +470,38 @@ def record_handover(
     """
     require(account.role, Action.record_handover)
     digest = request_hash(data)
+    # Validate before taking the write lock (on SQLite, one writer at a time): it reads only
+    # cached reference data and checks the plaque's signature. A retry of a request accepted
+    # earlier is answered as a replay even if the rules would refuse it now.
+    try:
+        validated = _validate(_Lookups(session, account), data, check_return=False)
+    except WasteflowError:
+        existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
+        if existing is None:
+            raise
+        _replay(existing, digest, idempotency_key)
+        return handover_views(session, [existing])[0], False
+    inserted: dict[str, tuple[int, str]] = {}
     with unit_of_work(session):
         existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
         if existing is None:
-            validated = _validate(_Lookups(session, account), data)
+            if data.returns:
+                v = validated
+                v.row["returns_id"] = _check_return(
+                    session, data.returns, v.from_site, v.material, v.row["declared_mass_g"]
+                )
             inserted = _record_rows(
                 session, account, [(idempotency_key, digest, validated)], channel
             )
-            if inserted:
-                hid, code = inserted[idempotency_key]
-                return _new_view(session, validated, hid, code, account, channel), True
-            existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
-            assert existing is not None  # a concurrent request took the key: replay it
-        _replay(existing, digest, idempotency_key)
-        return handover_views(session, [existing])[0], False
+            if not inserted:  # a concurrent request took the key: replay it
+                existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
+                assert existing is not None
+    if inserted:
+        hid, code = inserted[idempotency_key]
+        return _new_view(session, validated, hid, code, account, channel), True
+    assert existing is not None
+    _replay(existing, digest, idempotency_key)
+    return handover_views(session, [existing])[0], False
 
 
 def record_batch(
