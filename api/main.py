@@ -19,6 +19,7 @@ from api.routes import (
     reference,
     sites,
 )
+from api.web.routes import router as dashboard_router
 from wasteflow import __version__
 from wasteflow.db import get_engine
 
@@ -61,4 +62,5 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         audit,
     ):
         app.include_router(module.router)
+    app.include_router(dashboard_router)
     return app

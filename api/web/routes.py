@@ -1,0 +1,15 @@
+"""The dashboard's router: pages, exports and static files under one tag.
+
+Mounted by ``api.main.create_app`` with the API's routers. Page routes stay out of the
+OpenAPI schema (they answer HTML to a browser, not JSON to a client).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.web import downloads, pages
+
+router = APIRouter(tags=["dashboard"])
+router.include_router(pages.router)
+router.include_router(downloads.router)

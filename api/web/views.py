@@ -1,0 +1,320 @@
+"""Shaping the services' answers for the pages and their exports (presentation only).
+
+Nothing here computes a rate or reads the database: it reorders, labels and formats what the
+services returned, so a page and its CSV show the same rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from api.web.i18n import Translator
+from wasteflow.config import get_settings
+from wasteflow.errors import Invalid
+from wasteflow.rates import INDICATORS, parse_period
+from wasteflow.types import HandoverStatus, SiteKind
+
+SITE_KINDS = [k.value for k in SiteKind]
+SITE_COLOURS = {
+    "source": "#8c8c8c",
+    "collection_point": "#1f77b4",
+    "transfer_station": "#ff7f0e",
+    "processor": "#2ca02c",
+    "disposal": "#d62728",
+}
+FLOW_CHOICES = ["film", "manure", "straw", "household", "industrial", "appliance", "recyclable"]
+STATES = [s.value for s in HandoverStatus]
+
+
+def local_time(value: datetime | None) -> str:
+    """A timestamp as the district reads it: local time to the minute."""
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def rate_keys() -> list[str]:
+    return [k for k, d in INDICATORS.items() if d.has_rate]
+
+
+def quantity_keys() -> list[str]:
+    return [k for k, d in INDICATORS.items() if not d.has_rate]
+
+
+def by_code(items: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Catalogue entries (materials, routes, regions) by code, as plain dicts."""
+    return {i.code: i.model_dump() for i in items}
+
+
+# --- the register's filters ----------------------------------------------------------------
+
+
+@dataclass
+class RegisterFilters:
+    """The handover register's filters as the page's form sends them (empty means any)."""
+
+    period: str = ""
+    township: str = ""
+    site: str = ""
+    material: str = ""
+    status: str = ""
+
+    @classmethod
+    def parse(
+        cls,
+        period: str | None,
+        township: str | None,
+        site: str | None,
+        material: str | None,
+        status: str | None,
+    ) -> RegisterFilters:
+        f = cls(
+            period=(period or "").strip(),
+            township=(township or "").strip(),
+            site=(site or "").strip().upper(),
+            material=(material or "").strip(),
+            status=(status or "").strip(),
+        )
+        if f.period:
+            f.period = parse_period(f.period).label
+        if f.status and f.status not in STATES:
+            raise Invalid(f"status: one of {', '.join(STATES)}", field="status")
+        return f
+
+    def service_filters(self) -> dict[str, Any]:
+        """The keyword arguments of ``handovers.list_handovers`` / ``iter_register``."""
+        start: date | None = None
+        end: date | None = None
+        if self.period:
+            p = parse_period(self.period)
+            start, end = p.start, p.end
+        return {
+            "start": start,
+            "end": end,
+            "township": self.township or None,
+            "site": self.site or None,
+            "material": self.material or None,
+            "status": HandoverStatus(self.status) if self.status else None,
+        }
+
+    def query(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+# --- anomalies -----------------------------------------------------------------------------
+
+
+def anomaly_rows(
+    anomalies: list[dict[str, Any]],
+    t: Translator,
+    materials: Mapping[str, Mapping[str, Any]],
+    period: str,
+) -> list[dict[str, Any]]:
+    """Each anomaly with its kind and reason in words, and where its records are."""
+    rows = []
+    for a in anomalies:
+        mcode = str(a.get("material") or "")
+        register = None
+        if a.get("site"):
+            register = {"site": a["site"], "period": period}
+            if mcode:
+                register["material"] = mcode
+        rows.append(
+            {
+                "severity": a.get("severity") or "warning",
+                "kind": a.get("kind"),
+                "kind_text": t(f"kind.{a.get('kind')}")
+                if t.has(f"kind.{a.get('kind')}")
+                else a.get("kind"),
+                "site": a.get("site"),
+                "site_name": a.get("site_name"),
+                "material": mcode,
+                "material_text": t.name(materials[mcode]) if mcode in materials else (mcode or ""),
+                "reason": t.anomaly_reason(a, materials),
+                "handovers": list(a.get("handovers") or []),
+                "register": register,
+            }
+        )
+    # Errors first, then by kind and site, so the page reads the same way every time.
+    rows.sort(key=lambda r: (r["severity"] != "error", str(r["kind"]), str(r["site"])))
+    return rows
+
+
+def anomaly_table(rows: list[dict[str, Any]], t: Translator) -> tuple[list[str], list[list[Any]]]:
+    header = [
+        t("anomalies.severity"),
+        t("anomalies.kind"),
+        t("sites.code"),
+        t("sites.name"),
+        t("anomalies.material"),
+        t("anomalies.reason"),
+        t("anomalies.records"),
+    ]
+    body = [
+        [
+            t(f"severity.{r['severity']}"),
+            r["kind_text"],
+            r["site"],
+            r["site_name"],
+            r["material_text"],
+            r["reason"],
+            " ".join(r["handovers"]),
+        ]
+        for r in rows
+    ]
+    return header, body
+
+
+# --- flows ---------------------------------------------------------------------------------
+
+
+def sankey_rows(sankey: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The Sankey's links as (from, to, kg), largest first."""
+    labels = [n.get("label") or n.get("id") for n in sankey.get("nodes", [])]
+    rows = [
+        {"from": labels[link["source"]], "to": labels[link["target"]], "kg": link["value"]}
+        for link in sankey.get("links", [])
+    ]
+    rows.sort(key=lambda r: -r["kg"])
+    return rows
+
+
+def sankey_plot(sankey: Mapping[str, Any]) -> dict[str, Any]:
+    """What Plotly's sankey trace needs: labels, and links by node index."""
+    links = sankey.get("links", [])
+    return {
+        "labels": [n.get("label") or n.get("id") for n in sankey.get("nodes", [])],
+        "source": [link["source"] for link in links],
+        "target": [link["target"] for link in links],
+        "value": [link["value"] for link in links],
+    }
+
+
+# --- sites ---------------------------------------------------------------------------------
+
+
+def site_points(features: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GeoJSON features of ``flows.sites_geojson`` as flat rows."""
+    rows = []
+    for f in features:
+        lon, lat = f["geometry"]["coordinates"]
+        rows.append(f["properties"] | {"lat": lat, "lon": lon})
+    return rows
+
+
+def own_site_points(sites: list[Any]) -> list[dict[str, Any]]:
+    """An account's own sites (``SitePublic``) as the same flat rows, without totals."""
+    return [
+        {
+            "code": s.code,
+            "name": s.name,
+            "kind": s.kind.value,
+            "region": s.region_code,
+            "township": s.township_code,
+            "lat": s.lat,
+            "lon": s.lon,
+            "received_kg": None,
+            "sent_kg": None,
+            "treated_kg": None,
+        }
+        for s in sites
+        if s.lat is not None and s.lon is not None
+    ]
+
+
+def site_traces(
+    points: list[dict[str, Any]], t: Translator, townships: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """One scatter trace per site kind (legend in the reader's language)."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in points:
+        grouped[p["kind"]].append(p)
+    traces = []
+    for kind in SITE_KINDS:
+        items = grouped.get(kind, [])
+        if not items:
+            continue
+        text = []
+        for p in items:
+            line = f"{p['name']}<br>{p['code']} · {townships.get(p.get('township') or '', '')}"
+            if p.get("received_kg") is not None:
+                line += (
+                    f"<br>{t('sites.received')}: {p['received_kg']:,.0f}"
+                    f"<br>{t('sites.sent')}: {p['sent_kg']:,.0f}"
+                    f"<br>{t('sites.treated')}: {p['treated_kg']:,.0f}"
+                )
+            text.append(line)
+        traces.append(
+            {
+                "name": f"{t(f'site.{kind}')} ({len(items)})",
+                "kind": kind,
+                "colour": SITE_COLOURS[kind],
+                "x": [p["lon"] for p in items],
+                "y": [p["lat"] for p in items],
+                "text": text,
+                # Sources are most of the points: draw them small, under the others.
+                "size": 4 if kind == "source" else 9,
+            }
+        )
+    return traces
+
+
+def site_rows(
+    found: list[Any], t: Translator, materials: Mapping[str, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Sites (``SitePublic``) for a table: kind order, then code; what they handle in words."""
+    rows = []
+    for s in sorted(found, key=lambda s: (SITE_KINDS.index(s.kind.value), s.code)):
+        indicators = dict.fromkeys(materials[m]["indicator"] for m in s.materials if m in materials)
+        rows.append(
+            {
+                "code": s.code,
+                "name": s.name,
+                "kind": s.kind.value,
+                "handles": "、".join(t(f"ind.{i}") for i in indicators)
+                if t.lang == "zh"
+                else ", ".join(t(f"ind.{i}") for i in indicators),
+            }
+        )
+    return rows
+
+
+def kind_counts(points: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    counts = Counter(p["kind"] for p in points)
+    return [(k, counts[k]) for k in SITE_KINDS if counts.get(k)]
+
+
+def site_table(
+    points: list[dict[str, Any]], t: Translator, townships: Mapping[str, str]
+) -> tuple[list[str], list[list[Any]]]:
+    header = [
+        t("sites.code"),
+        t("sites.name"),
+        t("sites.kind"),
+        t("sites.township"),
+        t("sites.lat"),
+        t("sites.lon"),
+        t("sites.received"),
+        t("sites.sent"),
+        t("sites.treated"),
+    ]
+    body = [
+        [
+            p["code"],
+            p["name"],
+            t(f"site.{p['kind']}"),
+            townships.get(p.get("township") or "", p.get("township")),
+            p["lat"],
+            p["lon"],
+            p.get("received_kg"),
+            p.get("sent_kg"),
+            p.get("treated_kg"),
+        ]
+        for p in points
+    ]
+    return header, body
