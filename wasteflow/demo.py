@@ -237,6 +237,29 @@ FACTORIES: list[tuple[str, str, str, dict[str, float], float]] = [
     ),
 ]
 
+ENGLISH_NAMES = {
+    "WL-PR-FILM": "Wulong farm-film recycling centre (demo)",
+    "WL-PR-ORGF": "Wulong organic fertiliser plant (demo)",
+    "WL-PR-BIOG": "Wulong biogas station (demo)",
+    "WL-PR-STRW": "Wulong straw utilisation company (demo)",
+    "WL-PR-INCN": "Wulong waste-to-energy incinerator (demo)",
+    "WL-PR-KTCH": "Wulong kitchen-waste plant (demo)",
+    "WL-DS-LNDF": "Wulong sanitary landfill (demo)",
+    "WL-PR-WEEE": "Appliance dismantling company (demo)",
+    "WL-PR-RECY": "Wulong recyclables sorting centre (demo)",
+    "WL-PR-HAZW": "Hazardous-waste treatment centre (demo)",
+    "WL-PR-CEMT": "Wulong cement plant (demo)",
+    "WL-PR-CDWR": "Construction-waste recycling plant (demo)",
+    "WL-DS-STOR": "General industrial solid-waste storage yard (demo)",
+    "WL-IN-PWR1": "Jiangkou coal-fired power plant (demo)",
+    "WL-IN-MIN1": "Baima coal mine (demo)",
+    "WL-IN-MIN2": "Huolu coal mine (demo)",
+    "WL-IN-SMLT": "Changba smelter (demo)",
+    "WL-IN-TAIL": "Heshun ore dressing plant (demo)",
+    "WL-IN-CON1": "Furong town construction sites (demo)",
+    "WL-IN-CON2": "Xiannüshan resort construction sites (demo)",
+}
+
 CROPS = {  # crop: (grain t/mu, harvest months)
     "maize": (0.38, (8, 9)),
     "rice": (0.45, (9,)),
@@ -497,7 +520,7 @@ class _Generator:
     def _site(
         self,
         code: str,
-        name: str,
+        name: tuple[str, str],
         kind: SiteKind,
         region_id: int,
         org: int | None,
@@ -511,7 +534,8 @@ class _Generator:
             {
                 "id": sid,
                 "code": code,
-                "name": name,
+                "name": name[0],
+                "name_en": name[1],
                 "kind": kind,
                 "region_id": region_id,
                 "organisation_id": org,
@@ -669,7 +693,7 @@ class _Generator:
             org = self._org(code.replace("WL-", "WL-ORG-"), name, "enterprise", t.id)  # type: ignore[arg-type]
             sid = self._site(
                 code,
-                name,
+                (name, ENGLISH_NAMES[code]),
                 kind,
                 t.id,
                 org,
@@ -702,7 +726,7 @@ class _Generator:
             )  # type: ignore[arg-type]
             ts = self._site(
                 f"WL-TS-{t.code[-3:]}",
-                f"{t.name_zh}垃圾转运站（示例）",
+                (f"{t.name_zh}垃圾转运站（示例）", f"{t.name_en} transfer station (demo)"),
                 SiteKind.transfer_station,
                 t.id,
                 org,
@@ -715,7 +739,10 @@ class _Generator:
             if rng.random() < 0.2:
                 manure_cp = self._site(
                     f"WL-MC-{t.code[-3:]}",
-                    f"{t.name_zh}畜禽粪污收集点（示例）",
+                    (
+                        f"{t.name_zh}畜禽粪污收集点（示例）",
+                        f"{t.name_en} manure collection point (demo)",
+                    ),
                     SiteKind.collection_point,
                     t.id,
                     org,  # type: ignore[arg-type]
@@ -729,7 +756,7 @@ class _Generator:
                 vpos = (v.lat, v.lon)
                 cp = self._site(
                     f"WL-CP-{v.code}",
-                    f"{v.name_zh}回收点（示例）",
+                    (f"{v.name_zh}回收点（示例）", f"{v.name_en} collection point (demo)"),
                     SiteKind.collection_point,
                     v.id,
                     org,
@@ -748,7 +775,10 @@ class _Generator:
                 for i in range(1, rng.randint(2, 4) + 1):
                     hh = self._site(
                         f"WL-HH-{v.code}-{i}",
-                        f"{v.name_zh}第{i}居民组（示例）",
+                        (
+                            f"{v.name_zh}第{i}居民组（示例）",
+                            f"{v.name_en} residents' group {i} (demo)",
+                        ),
                         SiteKind.source,
                         v.id,
                         None,
@@ -767,7 +797,7 @@ class _Generator:
                     crops = rng.sample(list(CROPS), rng.randint(1, 3))
                     cf = self._site(
                         f"WL-CF-{v.code}-{i}",
-                        f"{v.name_zh}种植户{i}（示例）",
+                        (f"{v.name_zh}种植户{i}（示例）", f"{v.name_en} crop farm {i} (demo)"),
                         SiteKind.source,
                         v.id,
                         None,
@@ -779,7 +809,7 @@ class _Generator:
                     kind = rng.choice(list(LIVESTOCK))
                     lf = self._site(
                         f"WL-LF-{v.code}",
-                        f"{v.name_zh}养殖场（示例）",
+                        (f"{v.name_zh}养殖场（示例）", f"{v.name_en} livestock farm (demo)"),
                         SiteKind.source,
                         v.id,
                         None,
@@ -823,7 +853,7 @@ class _Generator:
             org = self._org(code.replace("WL-", "WL-ORG-"), name, "enterprise", t.id)  # type: ignore[arg-type]
             sid = self._site(
                 code,
-                name,
+                (name, ENGLISH_NAMES[code]),
                 SiteKind.source,
                 t.id,
                 org,

@@ -65,7 +65,8 @@ _MET = {
 _STATUS = {"zh": {"ok": "有数据", "no_data": "无数据"}, "en": {"ok": "ok", "no_data": "no data"}}
 
 
-def _headers(columns: Sequence[tuple[str, str, str]], lang: str) -> list[str]:
+def headers(columns: Sequence[tuple[str, str, str]], lang: str) -> list[str]:
+    """The column headers of an export, in Chinese (``zh``) or English (``en``)."""
     if lang not in ("zh", "en"):
         raise Invalid("lang: zh or en", field="lang")
     return [zh if lang == "zh" else en for _, zh, en in columns]
@@ -98,7 +99,7 @@ def report_rows(report: dict[str, Any], lang: str) -> Iterator[list[Any]]:
 
 def report_file(report: dict[str, Any], fmt: str, lang: str) -> tuple[bytes, str, str]:
     """The rates report as CSV or XLSX: (content, media type, file name)."""
-    header = _headers(REPORT_COLUMNS, lang)
+    header = headers(REPORT_COLUMNS, lang)
     name = f"wasteflow-rates-{report['region']['code']}-{report['period']['label']}"
     rows = report_rows(report, lang)
     if fmt == "csv":

@@ -110,7 +110,8 @@ class CollectionRound(SQLModel, table=True):
 class Site(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True)
-    name: str = Field(max_length=128)
+    name: str = Field(max_length=128, description="as registered (usually Chinese)")
+    name_en: str | None = Field(default=None, max_length=160, description="English name")
     kind: SiteKind = Field(sa_type=str_enum(SiteKind), index=True)
     region_id: int = Field(foreign_key="region.id", index=True)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")

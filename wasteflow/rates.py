@@ -44,7 +44,14 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    """``2025`` (a year), ``2025-Q2`` (a quarter) or ``2025-03`` (a month)."""
+    """``2025`` (a year), ``2025-Q2`` (a quarter), ``2025-03`` (a month), or a range of them,
+    ``2025..2025-06`` (from the start of the first to the end of the second)."""
+    if ".." in text:
+        first, _, last = text.partition("..")
+        a, b = parse_period(first), parse_period(last)
+        if b.end < a.start:
+            raise Invalid(f"period: {text!r} ends before it starts", field="period")
+        return Period(f"{a.label}..{b.label}", a.start, b.end)
     t = text.strip().upper()
     try:
         if len(t) == 4 and t.isdigit():
@@ -195,6 +202,7 @@ class SiteInfo:
     lat: float | None
     lon: float | None
     capacity_kg: float | None
+    name_en: str | None = None
 
 
 @dataclass(frozen=True)

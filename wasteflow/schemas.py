@@ -83,6 +83,7 @@ class RoutePublic(BaseModel):
 class SiteCreate(Strict):
     code: Code
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    name_en: Annotated[str, StringConstraints(min_length=1, max_length=160)] | None = None
     kind: SiteKind
     region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}(\d{3}){0,2}$")]
     organisation_code: str | None = None
@@ -99,6 +100,7 @@ class SitePublic(BaseModel):
     id: int
     code: str
     name: str
+    name_en: str | None
     kind: SiteKind
     region_code: str
     township_code: str | None

@@ -79,6 +79,10 @@ def list_handovers(
     site: str | None = None,
     material: str | None = None,
     status: HandoverStatus | None = None,
+    flag: Annotated[
+        Literal["far_scan", "mass_discrepancy"] | None,
+        Query(description="only handovers flagged so"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
@@ -92,6 +96,7 @@ def list_handovers(
         site=site,
         material=material,
         status=status,
+        flag=flag,
         limit=limit,
         offset=offset,
     )
@@ -109,6 +114,10 @@ def export_handovers(
     site: str | None = None,
     material: str | None = None,
     status: HandoverStatus | None = None,
+    flag: Annotated[
+        Literal["far_scan", "mass_discrepancy"] | None,
+        Query(description="only handovers flagged so"),
+    ] = None,
 ) -> Response:
     """The handover register as CSV (streamed, any size) or XLSX, Chinese headers by default."""
     filters = {
@@ -118,10 +127,11 @@ def export_handovers(
         "site": site,
         "material": material,
         "status": status,
+        "flag": flag,
     }
     # Build the query now, so bad filters are a 422 before any byte is streamed.
     handovers.register_query(session=session, account=account, **filters)
-    header = exports._headers(exports.REGISTER_COLUMNS, lang)
+    header = exports.headers(exports.REGISTER_COLUMNS, lang)
     rows = (
         exports.register_row(h.model_dump())
         for h in handovers.iter_register(session=session, account=account, **filters)

@@ -73,10 +73,37 @@ def rates_trend(
     indicator: str,
     period: Period,
     region: Region = "500156",
+    cumulative: Annotated[bool, Query(description="each month shows the period to date")] = False,
 ) -> list[dict[str, Any]]:
     """The indicator month by month across the period."""
     return rates.trend(
-        session=session, account=account, indicator=indicator, region=region, period=period
+        session=session,
+        account=account,
+        indicator=indicator,
+        region=region,
+        period=period,
+        cumulative=cumulative,
+    )
+
+
+@router.get("/rates/trends", responses=ERRORS)
+def rates_trends(
+    session: SessionDep,
+    account: CurrentAccount,
+    period: Period,
+    region: Region = "500156",
+    indicators: Annotated[str | None, Query(description="comma-separated; default all")] = None,
+    cumulative: Annotated[bool, Query(description="each month shows the period to date")] = True,
+) -> dict[str, list[dict[str, Any]]]:
+    """Several indicators month by month, computed together (one read, one pass per month)."""
+    keys = [k.strip() for k in indicators.split(",") if k.strip()] if indicators else None
+    return rates.trends(
+        session=session,
+        account=account,
+        indicators=keys,
+        region=region,
+        period=period,
+        cumulative=cumulative,
     )
 
 

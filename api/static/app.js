@@ -133,26 +133,34 @@
     }, { displayModeBar: false, responsive: true });
   }
 
-  // The trend service is slow (each month is computed from scratch), so the cards' trends
-  // are fetched one at a time after the page is shown, never all at once.
+  // Every card's trend comes from one request (the server computes all indicators in one
+  // pass per month), fetched after the page is shown.
   var trends = Array.prototype.slice.call(document.querySelectorAll(".trend[data-src]"));
   var controller = typeof AbortController !== "undefined" ? new AbortController() : null;
   window.addEventListener("pagehide", function () { if (controller) controller.abort(); });
-  (function next() {
-    var el = trends.shift();
-    if (!el) return;
-    fetch(el.getAttribute("data-src"), {
-      credentials: "same-origin", signal: controller ? controller.signal : undefined
-    })
+  var bySource = {};
+  trends.forEach(function (el) {
+    var src = el.getAttribute("data-src");
+    (bySource[src] = bySource[src] || []).push(el);
+  });
+  Object.keys(bySource).forEach(function (src) {
+    var els = bySource[src];
+    fetch(src, { credentials: "same-origin", signal: controller ? controller.signal : undefined })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(function (months) { drawTrend(el, months); el.setAttribute("data-ready", "1"); })
+      .then(function (series) {
+        els.forEach(function (el) {
+          drawTrend(el, series[el.getAttribute("data-indicator")] || []);
+          el.setAttribute("data-ready", "1");
+        });
+      })
       .catch(function (err) {
         if (err && err.name === "AbortError") return;
-        el.innerHTML = "<p class='muted small'></p>";
-        el.firstChild.textContent = el.getAttribute("data-failed");
-      })
-      .then(function () { if (!controller || !controller.signal.aborted) next(); });
-  })();
+        els.forEach(function (el) {
+          el.innerHTML = "<p class='muted small'></p>";
+          el.firstChild.textContent = el.getAttribute("data-failed");
+        });
+      });
+  });
 
   function jsonData(id) {
     var node = document.getElementById(id);

@@ -21,7 +21,6 @@ from api.web import views
 from api.web.core import STATIC_DIR, DashboardRoute, Page
 from wasteflow import exports
 from wasteflow.errors import Forbidden, Invalid, NotFound
-from wasteflow.rates import INDICATORS
 from wasteflow.services import catalogue, flows, handovers, plaques, rates
 from wasteflow.types import RegionLevel, SiteKind
 
@@ -90,7 +89,7 @@ def export_register(
     filters = parsed.service_filters()
     # Build the query first, so a bad filter is an error page before any byte is sent.
     handovers.register_query(session=ctx.session, account=ctx.user, **filters)
-    header = exports._headers(exports.REGISTER_COLUMNS, ctx.lang)
+    header = exports.headers(exports.REGISTER_COLUMNS, ctx.lang)
     session, account = ctx.session, ctx.user
     rows = (
         exports.register_row(h.model_dump())
@@ -160,33 +159,34 @@ def export_sites(ctx: Page, format: Format = "csv", period: PeriodQ = None) -> R
 # --- chart data, QR images, plaque sheets --------------------------------------------------
 
 
-@router.get("/dashboard/data/trend")
-def trend_data(
-    ctx: Page, indicator: str, period: PeriodQ = None, region: str = "500156"
-) -> JSONResponse:
-    """An indicator month by month, for a figure card's trend line (fetched after the page)."""
+@router.get("/dashboard/data/trends")
+def trend_data(ctx: Page, period: PeriodQ = None, region: str = "500156") -> JSONResponse:
+    """Every indicator year to date, month by month, for the figure cards' trend lines
+    (fetched once after the page is shown)."""
     _officials(ctx)
-    if indicator not in INDICATORS:
-        raise NotFound(f"no indicator {indicator!r}")
-    months = rates.trend(
+    series = rates.trends(
         session=ctx.session,
         account=ctx.user,
-        indicator=indicator,
+        indicators=None,
         region=region,
         period=ctx.period(period),
+        cumulative=True,
     )
     return JSONResponse(
-        [
-            {
-                "period": m["period"]["label"],
-                "rate": m["rate"],
-                "numerator_kg": m["numerator_kg"],
-                "denominator_kg": m["denominator_kg"],
-                "met": m["met"],
-                "target": None if m["target"] is None else m["target"]["value"],
-            }
-            for m in months
-        ],
+        {
+            key: [
+                {
+                    "period": m["period"]["end"].strftime("%Y-%m"),
+                    "rate": m["rate"],
+                    "numerator_kg": m["numerator_kg"],
+                    "denominator_kg": m["denominator_kg"],
+                    "met": m["met"],
+                    "target": None if m["target"] is None else m["target"]["value"],
+                }
+                for m in months
+            ]
+            for key, months in series.items()
+        },
         headers={"Cache-Control": "no-store"},
     )
 

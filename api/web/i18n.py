@@ -150,6 +150,13 @@ class Translator:
             first, second = second, first
         return str(get(first) or get(second) or get(field) or "")
 
+    def site_name(self, item: Mapping[str, Any] | Any) -> str:
+        """A site's name: as registered (Chinese), or its English name on English pages."""
+        get = item.get if isinstance(item, Mapping) else lambda k: getattr(item, k, None)
+        if self.lang == "en" and get("name_en"):
+            return str(get("name_en"))
+        return str(get("name") or "")
+
     def period(self, label: str) -> str:
         """``2025-Q2`` → ``2025年第2季度`` / ``2025 Q2``; ``2025-03`` → ``2025年3月``."""
         label = label.upper()

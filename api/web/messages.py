@@ -80,7 +80,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{handovers} 条交接，{declarations} 条申报",
         "{handovers} handovers, {declarations} declarations",
     ),
-    "figure.trend": ("逐月趋势", "Trend by month"),
+    "figure.trend": ("逐月累计（年初至当月）", "Year to date, month by month"),
     "figure.trend_loading": ("正在加载趋势…", "Loading the trend…"),
     "figure.trend_failed": ("趋势加载失败。", "The trend could not be loaded."),
     "figure.coefficients": ("系数集", "Coefficient sets"),

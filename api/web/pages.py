@@ -269,9 +269,8 @@ def flows_page(ctx: Page, period: PeriodQ = None, material: str = "film") -> HTM
 
 @router.get("/dashboard/anomalies")
 def anomalies(ctx: Page, period: PeriodQ = None, township: str | None = None) -> HTMLResponse:
-    """What the mass balance and the records flag, in words, with the records behind it."""
-    if not ctx.officials:
-        return ctx.officials_only()
+    """What the mass balance and the records flag, in words, with the records behind it
+    (officials: everywhere; other accounts: at the sites they act for)."""
     label = ctx.period(period)
     balance = flows.balance(
         session=ctx.session, account=ctx.user, period=label, region=township or None

@@ -132,7 +132,9 @@ def anomaly_rows(
                 if t.has(f"kind.{a.get('kind')}")
                 else a.get("kind"),
                 "site": a.get("site"),
-                "site_name": a.get("site_name"),
+                "site_name": t.site_name(
+                    {"name": a.get("site_name"), "name_en": a.get("site_name_en")}
+                ),
                 "material": mcode,
                 "material_text": t.name(materials[mcode]) if mcode in materials else (mcode or ""),
                 "reason": t.anomaly_reason(a, materials),
@@ -213,6 +215,7 @@ def own_site_points(sites: list[Any]) -> list[dict[str, Any]]:
         {
             "code": s.code,
             "name": s.name,
+            "name_en": s.name_en,
             "kind": s.kind.value,
             "region": s.region_code,
             "township": s.township_code,
@@ -241,7 +244,7 @@ def site_traces(
             continue
         text = []
         for p in items:
-            line = f"{p['name']}<br>{p['code']} · {townships.get(p.get('township') or '', '')}"
+            line = f"{t.site_name(p)}<br>{p['code']} · {townships.get(p.get('township') or '', '')}"
             if p.get("received_kg") is not None:
                 line += (
                     f"<br>{t('sites.received')}: {p['received_kg']:,.0f}"
@@ -274,7 +277,7 @@ def site_rows(
         rows.append(
             {
                 "code": s.code,
-                "name": s.name,
+                "name": t.site_name(s),
                 "kind": s.kind.value,
                 "handles": "、".join(t(f"ind.{i}") for i in indicators)
                 if t.lang == "zh"
@@ -306,7 +309,7 @@ def site_table(
     body = [
         [
             p["code"],
-            p["name"],
+            t.site_name(p),
             t(f"site.{p['kind']}"),
             townships.get(p.get("township") or "", p.get("township")),
             p["lat"],

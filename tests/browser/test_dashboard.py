@@ -186,7 +186,9 @@ def test_language_switch(browser: Browser, page: Any) -> None:
     assert "synthetic demo data" in page.inner_text("#synthetic-banner")
     # The first trend is enough to see its words; the rest load one by one (see the home test).
     page.wait_for_selector("#fig-film_recovery .trend[data-ready]", timeout=60_000)
-    assert "Trend by month" in (page.locator("#fig-film_recovery .gtitle").text_content() or "")
+    assert "Year to date, month by month" in (
+        page.locator("#fig-film_recovery .gtitle").text_content() or ""
+    )
     browser.shoot(page, "06-home-english")
     page.goto(browser.url("/dashboard/flows"))
     assert page.inner_text("h1") == "Material flows"
@@ -329,6 +331,23 @@ def test_other_roles_see_their_own_sites_only(browser: Browser, page: Any) -> No
     with browser.server.api() as api:
         everything = api.get("/handovers", params={"limit": 1}).json()["total"]
     assert 0 < mine < everything
+    # The anomalies page is theirs too, limited to their own sites.
+    response = page.goto(browser.url("/dashboard/anomalies"))
+    assert response.status == 200
+    with browser.server.api() as api:
+        all_sites = {
+            a["site"]
+            for a in api.get("/flows/balance", params={"period": "2025"}).json()["anomalies"]
+        }
+    shown = page.inner_text("main")
+    assert not [
+        code
+        for code in all_sites
+        if code
+        and not code.startswith("WL-CP-500156101")
+        and not code.startswith("WL-TS-101")
+        and code in shown
+    ]
     browser.errors.clear()  # the 403 is logged by the browser, as it should be
     browser.logout_all()
 

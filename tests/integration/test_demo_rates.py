@@ -171,6 +171,10 @@ def test_planted_anomalies_are_listed_with_their_records(api) -> None:  # type: 
     assert far["handovers"] and far["detail"]["distance_m"] > 20_000
     negative = next(a for a in body["anomalies"] if a["kind"] == "negative_stock")
     assert negative["site"].startswith("WL-CP-") and negative["detail"]["missing_kg"] >= 1999
+    # The mouldy straw refused at the straw plant was never sent back: it has sat there since.
+    stale = [a for a in body["anomalies"] if a["kind"] == "stale_stock"]
+    assert [(a["site"], a["material"]) for a in stale] == [("WL-PR-STRW", "straw.rice")]
+    assert stale[0]["detail"]["dwell_days"] > 90
     # A handful of findings, not noise: the demo's pools ship what they hold.
     assert len(body["anomalies"]) < 20
     site = next(
@@ -260,3 +264,34 @@ def test_rates_refuse_what_they_cannot_read(api) -> None:  # type: ignore[no-unt
     ):
         r = client.get("/api/v1/rates", params=params, headers=h)
         assert r.status_code == 422 and r.json()["field"] == field, r.text
+
+
+def test_other_roles_see_the_balance_of_their_own_sites(api) -> None:  # type: ignore[no-untyped-def]
+    client, _ = api
+    operator = client.post(
+        "/api/v1/auth/token", data={"username": "operator.baima", "password": DEMO_PASSWORD}
+    ).json()
+    h = {"Authorization": f"Bearer {operator['access_token']}"}
+    body = client.get("/api/v1/flows/balance", params={"period": "2025"}, headers=h).json()
+    mine = {s["site"] for s in body["sites"]}
+    assert mine and all(
+        code.startswith(
+            (
+                "WL-CP-500156101",
+                "WL-TS-101",
+                "WL-MC-101",
+                "WL-HH-500156101",
+                "WL-CF-500156101",
+                "WL-LF-500156101",
+            )
+        )
+        for code in mine
+    )
+    assert all(a["site"] in mine for a in body["anomalies"])
+    geo = client.get("/api/v1/sites.geojson", params={"period": "2025"}, headers=h).json()
+    assert {f["properties"]["code"] for f in geo["features"]} <= mine | {
+        s["code"]
+        for s in client.get(
+            "/api/v1/sites", params={"region": "500156101", "limit": 500}, headers=h
+        ).json()["items"]
+    }

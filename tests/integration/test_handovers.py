@@ -216,6 +216,16 @@ def test_a_far_scan_is_accepted_and_flagged(client: TestClient, net: Network) ->
     r = post(client, net, net.body(lat=29.63, lon=107.55))  # 25 km north of the plaque
     assert r.status_code == 201
     assert r.json()["flags"] == ["far_scan"] and r.json()["scan_distance_m"] > 20_000
+    near = post(client, net, net.body())
+    register = client.get(
+        "/api/v1/handovers",
+        params={"site": net.source.code, "flag": "far_scan"},
+        headers=net.collector.headers,
+    ).json()
+    codes = {h["code"] for h in register["items"]}
+    assert r.json()["code"] in codes and near.json()["code"] not in codes
+    bad = client.get("/api/v1/handovers", params={"flag": "odd"}, headers=net.collector.headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "flag"
 
 
 def test_appliances_carry_units(client: TestClient, net: Network) -> None:

@@ -332,3 +332,10 @@ def test_unknown_indicator_and_region() -> None:
         e.figure("happiness", "500156")
     with pytest.raises(Invalid, match="region"):
         e.figure("film_recovery", "999")
+
+
+def test_period_ranges() -> None:
+    p = parse_period("2025..2025-06")
+    assert (p.start, p.end, p.label) == (date(2025, 1, 1), date(2025, 6, 30), "2025..2025-06")
+    with pytest.raises(Invalid):
+        parse_period("2025-06..2025-01")

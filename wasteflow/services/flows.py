@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from graph import (
+    Anomaly,
     Flow,
     FlowNetwork,
     Scan,
@@ -20,7 +22,7 @@ from graph import (
 )
 from wasteflow.config import get_settings
 from wasteflow.errors import Invalid
-from wasteflow.models import FlowDaily, Handover, TreatmentDaily
+from wasteflow.models import FlowDaily, Handover
 from wasteflow.permissions import Action, require
 from wasteflow.rates import PeriodData, RateEngine, parse_period
 from wasteflow.services.rates import load_period
@@ -127,14 +129,18 @@ def balance(
     material: str | None = None,
     kind: str | None = None,
 ) -> dict[str, Any]:
-    """Per-site mass balance of the period, and every anomaly found in it."""
-    require(account.role, Action.read_all_records)
+    """Per-site mass balance of the period, and every anomaly found in it.
+
+    Officials see every site; other accounts the sites they act for.
+    """
+    require(account.role, Action.read_own_records)
     settings = get_settings()
     p = parse_period(period)
     data = load_period(session, p)
     engine = RateEngine(data)
     mats = _material_ids(data, material)
     in_region = engine.within(region) if region else None
+    mine = _visible_sites(session, account)
     net = engine._network
     arrays = balance_arrays(net, opening_stock=data.opening_stock or None)
     site_index = {s.id: s for s in data.sites.values()}
@@ -149,10 +155,13 @@ def balance(
             continue
         if kind and site.kind != kind:
             continue
+        if mine is not None and sid not in mine:
+            continue
         rows.append(
             {
                 "site": site.code,
                 "name": site.name,
+                "name_en": site.name_en,
                 "kind": site.kind,
                 "material": mcode,
                 "opening_kg": round(float(arrays.opening[i]), 3),
@@ -164,9 +173,17 @@ def balance(
             }
         )
     anomalies = _anomalies(session, data, engine, p.start, p.end, settings)
-    if in_region is not None:
-        codes = {s.code for s in data.sites.values() if s.region_id in in_region}
-        anomalies = [a for a in anomalies if a.get("site") in codes or a.get("site") is None]
+    if in_region is not None or mine is not None:
+        codes = {
+            s.code
+            for s in data.sites.values()
+            if (in_region is None or s.region_id in in_region) and (mine is None or s.id in mine)
+        }
+        anomalies = [
+            a
+            for a in anomalies
+            if a.get("site") in codes or (a.get("site") is None and mine is None)
+        ]
     return {
         "period": p.label,
         "region": region,
@@ -176,37 +193,26 @@ def balance(
     }
 
 
+def _visible_sites(session: Session, account: Any) -> set[int] | None:
+    """None for accounts that read everything; else the sites the account acts for."""
+    from wasteflow.permissions import allowed
+    from wasteflow.services.handovers import acting_sites
+
+    if allowed(account.role, Action.read_all_records):
+        return None
+    return acting_sites(session, account)
+
+
 def _anomalies(
     session: Session, data: PeriodData, engine: RateEngine, start: Any, end: Any, settings: Any
 ) -> list[dict[str, Any]]:
-    """Graph anomalies on per-day flows, plus record-level ones from flagged handovers."""
-    f, t = FlowDaily, TreatmentDaily
+    """Graph anomalies of the period, plus record-level ones from flagged handovers.
+
+    Stale stock needs the day each kilogram arrived, so per-day totals are read, but only for
+    the sites still holding stock at the period's end (a handful, where pools ship what they
+    hold), not for the whole district.
+    """
     code = engine.mat_code
-    # As in the rates' network: received mass in, declared mass out; per-load discrepancies
-    # come from the flagged handovers below, since per-day totals mix loads.
-    daily = [
-        Flow(src, dst, code[m], rec / 1000, dec / 1000, None, day)
-        for day, src, dst, m, rec, dec in session.execute(
-            sa.select(
-                f.day, f.from_site_id, f.to_site_id, f.material_id, f.received_g, f.declared_g
-            ).where(f.day >= start, f.day <= end, f.handovers > 0)
-        )
-    ]
-    routes = data.routes
-    treated = [
-        Treatment(site, code[m], routes[r].code, routes[r].route_class, g / 1000, day)
-        for day, site, m, r, g in session.execute(
-            sa.select(t.day, t.site_id, t.material_id, t.route_id, t.accepted_g).where(
-                t.day >= start, t.day <= end, t.accepted_g > 0
-            )
-        )
-    ]
-    nodes = [
-        SiteNode(
-            s.id, s.kind, engine._township_code(s.region_id), s.capacity_kg, s.lat, s.lon, s.code
-        )
-        for s in data.sites.values()
-    ]
     potential: dict[tuple[int, str], float] = defaultdict(float)
     site_of = _declaration_sites(session, [d.id for d in data.declarations])
     for d in data.declarations:
@@ -250,7 +256,7 @@ def _anomalies(
         if r.flag_far_scan and r.lat is not None
     ]
     found = detect_anomalies(
-        FlowNetwork(nodes, daily, treated),
+        engine._network,
         opening_stock=data.opening_stock,
         potential=potential,
         scans=scans,
@@ -260,6 +266,7 @@ def _anomalies(
         period_start=start,
         period_end=end,
     )
+    found += _stale_stock(session, data, engine, start, end, settings.stock_dwell_days)
     sites = data.sites
     out: list[dict[str, Any]] = []
     for a in found:
@@ -269,6 +276,7 @@ def _anomalies(
                 "severity": a.severity,
                 "site": sites[a.site].code if a.site is not None else None,
                 "site_name": sites[a.site].name if a.site is not None else None,
+                "site_name_en": sites[a.site].name_en if a.site is not None else None,
                 "material": a.material,
                 "detail": _plain(a.detail),
                 "handovers": [],
@@ -283,6 +291,7 @@ def _anomalies(
                     "kind": "mass_discrepancy",
                     "site": sites[r.to_site_id].code,
                     "site_name": sites[r.to_site_id].name,
+                    "site_name_en": sites[r.to_site_id].name_en,
                     "detail": {
                         "declared_kg": r.declared_mass_g / 1000,
                         "received_kg": (r.received_mass_g or 0) / 1000,
@@ -296,6 +305,7 @@ def _anomalies(
                     "kind": "refused_load",
                     "site": sites[r.to_site_id].code,
                     "site_name": sites[r.to_site_id].name,
+                    "site_name_en": sites[r.to_site_id].name_en,
                     "detail": {
                         "refused_kg": (r.refused_mass_g or 0) / 1000,
                         "reason": r.refusal_reason,
@@ -311,6 +321,84 @@ def _anomalies(
             if code_ in by_handover:
                 a["handovers"] = [code_]
     return out
+
+
+def _stale_stock(
+    session: Session,
+    data: PeriodData,
+    engine: RateEngine,
+    start: Any,
+    end: Any,
+    max_dwell_days: int,
+) -> list[Anomaly]:
+    """Stock held longer than ``max_dwell_days`` at the period's end (first in, first out).
+
+    A site's stock is fresh if what it received in the last ``max_dwell_days`` covers what it
+    holds; only that sum is read, per site still holding stock, with one indexed aggregate. For
+    the few stale ones the day the oldest kilogram arrived is then found by walking their
+    arrivals back from the end. (``graph.detect_anomalies`` ages stock the same way from every
+    day's records; reading a district's year of them costs seconds, this costs milliseconds.)
+    """
+    net = engine._network
+    b = balance_arrays(net, opening_stock=data.opening_stock or None)
+    held = {
+        (int(net.site_ids[b.site[i]]), b.materials[int(b.mat[i])]): float(b.closing[i])
+        for i in range(len(b.site))
+        if b.closing[i] > 1.0 and not net.is_source[b.site[i]]
+    }
+    if not held:
+        return []
+    f = FlowDaily
+    material_id = {code: mid for mid, code in engine.mat_code.items()}
+    window_start = end - timedelta(days=max_dwell_days)
+    sites = sorted({site for site, _ in held})
+    recent: dict[tuple[int, str], float] = defaultdict(float)
+    for i in range(0, len(sites), 400):
+        for site, mid, g in session.execute(
+            sa.select(f.to_site_id, f.material_id, sa.func.sum(f.received_g))
+            .where(f.to_site_id.in_(sites[i : i + 400]), f.day > window_start, f.day <= end)  # type: ignore[attr-defined]
+            .group_by(f.to_site_id, f.material_id)
+        ):
+            recent[(site, engine.mat_code[mid])] += int(g or 0) / 1000
+    found = []
+    for (site, material), kg in sorted(held.items()):
+        if recent[(site, material)] + 1.0 >= kg:
+            continue
+        oldest = _oldest_held(session, site, material_id[material], kg, start, end)
+        dwell = (end - oldest).days
+        found.append(
+            Anomaly(
+                kind="stale_stock",
+                site=site,
+                material=material,
+                detail={
+                    "oldest_day": oldest,
+                    "dwell_days": dwell,
+                    "max_dwell_days": max_dwell_days,
+                    "held_kg": round(kg, 3),
+                },
+                severity="error" if dwell > 2 * max_dwell_days else "warning",
+            )
+        )
+    return found
+
+
+def _oldest_held(
+    session: Session, site: int, material_id: int, held_kg: float, start: Any, end: Any
+) -> Any:
+    """The day the oldest kilogram still held arrived: walk arrivals back from ``end``."""
+    f = FlowDaily
+    remaining = held_kg * 1000
+    for day, g in session.execute(
+        sa.select(f.day, sa.func.sum(f.received_g))
+        .where(f.to_site_id == site, f.material_id == material_id, f.day >= start, f.day <= end)
+        .group_by(f.day)
+        .order_by(f.day.desc())  # type: ignore[attr-defined]
+    ):
+        remaining -= int(g or 0)
+        if remaining <= 0:
+            return day
+    return start  # older than the period: the period's first day is a lower bound
 
 
 def _film_plausibility(
@@ -340,6 +428,7 @@ def _film_plausibility(
                     "severity": "error",
                     "site": data.sites[top].code,
                     "site_name": data.sites[top].name,
+                    "site_name_en": data.sites[top].name_en,
                     "material": "film.agri",
                     "handovers": [],
                     "detail": {
@@ -384,8 +473,10 @@ def _plain(detail: dict[str, Any]) -> dict[str, Any]:
 def sites_geojson(
     *, session: Session, account: Any, period: str, region: str | None = None
 ) -> dict[str, Any]:
-    """Sites as GeoJSON points with the period's totals (received, sent, treated, kg)."""
-    require(account.role, Action.read_all_records)
+    """Sites as GeoJSON points with the period's totals (received, sent, treated, kg);
+    officials get every site, other accounts the sites they act for."""
+    require(account.role, Action.read_own_records)
+    mine = _visible_sites(session, account)
     p = parse_period(period)
     data = load_period(session, p)
     engine = RateEngine(data)
@@ -402,6 +493,8 @@ def sites_geojson(
     for s in sorted(data.sites.values(), key=lambda s: s.code):
         if s.lat is None or s.lon is None or (inside is not None and s.region_id not in inside):
             continue
+        if mine is not None and s.id not in mine:
+            continue
         township = data.regions[s.region_id]
         features.append(
             {
@@ -410,6 +503,7 @@ def sites_geojson(
                 "properties": {
                     "code": s.code,
                     "name": s.name,
+                    "name_en": s.name_en,
                     "kind": s.kind,
                     "region": township.code,
                     "township": engine._township_code(s.region_id),

@@ -1100,8 +1100,12 @@ def register_query(
     site: str | None = None,
     material: str | None = None,
     status: HandoverStatus | None = None,
+    flag: str | None = None,
 ) -> sa.Select[tuple[Handover]]:
-    """The register's query: filtered, and limited to what the account may read."""
+    """The register's query: filtered, and limited to what the account may read.
+
+    ``flag``: ``far_scan`` or ``mass_discrepancy`` (the handovers flagged so).
+    """
     from wasteflow.services.catalogue import region_and_descendants
 
     stmt = sa.select(Handover)
@@ -1111,6 +1115,11 @@ def register_query(
         stmt = stmt.where(Handover.day <= end)
     if status:
         stmt = stmt.where(Handover.status == status)
+    if flag:
+        column = {"far_scan": Handover.flag_far_scan, "mass_discrepancy": Handover.flag_discrepancy}
+        if flag not in column:
+            raise Invalid(f"flag: {flag!r} is not far_scan or mass_discrepancy", field="flag")
+        stmt = stmt.where(column[flag].is_(True))  # type: ignore[attr-defined]
     if material:
         mid = session.execute(sa.select(Material.id).where(Material.code == material)).scalar()
         if mid is None:

@@ -208,7 +208,9 @@ def _reference(session: Session, period: Period) -> PeriodData:
         for r in session.execute(sa.select(Region)).scalars()
     }
     sites = {
-        s.id: SiteInfo(s.id, s.code, s.name, s.kind.value, s.region_id, s.lat, s.lon, s.capacity_kg)
+        s.id: SiteInfo(
+            s.id, s.code, s.name, s.kind.value, s.region_id, s.lat, s.lon, s.capacity_kg, s.name_en
+        )
         for s in session.execute(sa.select(Site)).scalars()
     }
     materials = {
@@ -257,9 +259,14 @@ def load_period(session: Session, period: Period, *, source: Source = "totals") 
     return data
 
 
-def load_months(session: Session, period: Period) -> list[PeriodData]:
+def load_months(session: Session, period: Period, *, cumulative: bool = False) -> list[PeriodData]:
     """The period's data month by month, from one read of the monthly totals; each month's
-    opening stock is the last month's closing."""
+    opening stock is the last month's closing.
+
+    ``cumulative``: each entry covers the period's start to the end of its month (year to
+    date), which reads right for seasonal flows: farm film is laid in spring and recovered
+    in autumn, so a month on its own shows 0 % and then 200 %.
+    """
     base = _reference(session, period)
     kinds = {s.id: s.kind for s in base.sites.values()}
     f, t = FlowMonthly, TreatmentMonthly
@@ -295,10 +302,14 @@ def load_months(session: Session, period: Period) -> list[PeriodData]:
         treatments[month].append(TreatmentRow(*values))
     opening = _opening_stock(session, period.start, base.materials, kinds)
     months = period.months()
+    if cumulative:
+        months = [Period(f"{period.label}..{m.label}", period.start, m.end) for m in months]
+        flows, treatments = _running_totals(flows, treatments, months)
     declared = _declarations(session, period, base.regions, months)
     out = []
     for month, m_declared in zip(months, declared, strict=True):
-        m_flows, m_treated = flows.get(month.start, []), treatments.get(month.start, [])
+        key = month.end.replace(day=1)
+        m_flows, m_treated = flows.get(key, []), treatments.get(key, [])
         out.append(
             PeriodData(
                 period=month,
@@ -314,8 +325,44 @@ def load_months(session: Session, period: Period) -> list[PeriodData]:
                 conversion_set=base.conversion_set,
             )
         )
-        opening = _carry(opening, m_flows, m_treated, base.materials, kinds)
+        if not cumulative:
+            opening = _carry(opening, m_flows, m_treated, base.materials, kinds)
     return out
+
+
+def _running_totals(
+    flows: dict[date, list[FlowRow]],
+    treatments: dict[date, list[TreatmentRow]],
+    months: list[Period],
+) -> tuple[dict[date, list[FlowRow]], dict[date, list[TreatmentRow]]]:
+    """Each month's rows summed with every month before it in the period."""
+    flow_sum: dict[tuple[int, int, int], list[int]] = {}
+    treat_sum: dict[tuple[int, int, int], list[int]] = {}
+    out_f: dict[date, list[FlowRow]] = {}
+    out_t: dict[date, list[TreatmentRow]] = {}
+    for m in months:
+        key = m.end.replace(day=1)
+        for fl in flows.get(key, []):
+            acc = flow_sum.setdefault((fl.src, fl.dst, fl.material_id), [0] * 7)
+            for i, v in enumerate(
+                (
+                    fl.handovers,
+                    fl.declared_g,
+                    fl.in_transit_g,
+                    fl.received_g,
+                    fl.refused_g,
+                    fl.accepted_g,
+                    fl.accepted_units,
+                )
+            ):
+                acc[i] += v
+        for tr in treatments.get(key, []):
+            acc = treat_sum.setdefault((tr.site, tr.material_id, tr.route_id), [0] * 3)
+            for i, v in enumerate((tr.handovers, tr.accepted_g, tr.accepted_units)):
+                acc[i] += v
+        out_f[key] = [FlowRow(*k, *v) for k, v in flow_sum.items()]
+        out_t[key] = [TreatmentRow(*k, *v) for k, v in treat_sum.items()]
+    return out_f, out_t
 
 
 def _carry(
@@ -538,17 +585,47 @@ def report(
 
 
 def trend(
-    *, session: Session, account: Any, indicator: str, region: str, period: str
+    *,
+    session: Session,
+    account: Any,
+    indicator: str,
+    region: str,
+    period: str,
+    cumulative: bool = False,
 ) -> list[dict[str, Any]]:
-    """The indicator month by month over the period (for trend lines)."""
+    """The indicator month by month over the period (``cumulative``: year to date)."""
+    return trends(
+        session=session,
+        account=account,
+        indicators=[indicator],
+        region=region,
+        period=period,
+        cumulative=cumulative,
+    )[indicator]
+
+
+def trends(
+    *,
+    session: Session,
+    account: Any,
+    indicators: Iterable[str] | None,
+    region: str,
+    period: str,
+    cumulative: bool = False,
+) -> dict[str, list[dict[str, Any]]]:
+    """Several indicators month by month, from one read of the period and one computation
+    per month (``cumulative``: each month shows the period to date)."""
     require(account.role, Action.read_all_records)
-    _known(indicator)
+    keys = list(indicators or INDICATORS)
+    for key in keys:
+        _known(key)
     p = parse_period(period)
     targets = _targets(session, p.year)
-    out = []
-    for data in load_months(session, p):
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
+    for data in load_months(session, p, cumulative=cumulative):
         engine = RateEngine(data)
-        out.append(present(engine.figure(indicator, region), engine, targets, data.period))
+        for key in keys:
+            out[key].append(present(engine.figure(key, region), engine, targets, data.period))
     return out
 
 
@@ -602,6 +679,7 @@ def records(
         indicator,
         [DeclarationKind.household_collected] if indicator.startswith("household_") else [],
     )
+    region_codes = dict(session.execute(sa.select(Region.id, Region.code)).all())
     decls = (
         denominators(
             session,
@@ -633,6 +711,7 @@ def records(
                 "id": d.declaration_id,
                 "kind": d.kind,
                 "region_id": d.region_id,
+                "region_code": region_codes.get(d.region_id),
                 "site_id": d.site_id,
                 "period_start": d.period_start,
                 "period_end": d.period_end,

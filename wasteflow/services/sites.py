@@ -142,6 +142,7 @@ def site_public(session: Session, sites: Sequence[Site]) -> list[SitePublic]:
                 id=s.id,
                 code=s.code,
                 name=s.name,
+                name_en=s.name_en,
                 kind=s.kind,
                 region_code=code,
                 township_code=township,

@@ -149,6 +149,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=128), nullable=False),
+    sa.Column('name_en', sa.String(length=160), nullable=True),
     sa.Column('kind', sa.Enum('source', 'collection_point', 'transfer_station', 'processor', 'disposal', name='sitekind', native_enum=False, length=24), nullable=False),
     sa.Column('region_id', sa.Integer(), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=True),
