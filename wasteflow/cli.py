@@ -104,6 +104,7 @@ def _print_welcome(host: str, port: int) -> None:
     lines = [
         "",
         "wasteflow demo: 武隆区, SYNTHETIC data (合成演示数据, not real records)",
+        f"  dashboard (官员看板):    {base}/   (log in as official)",
         f"  API docs (Swagger UI):  {base}/docs",
         f"  health:                 {base}/healthz",
         f"  log in (OAuth2):        POST {base}/api/v1/auth/token",
