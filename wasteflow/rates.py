@@ -343,10 +343,11 @@ class RateEngine:
         return {self.mat_code[f.material_id] for f in self.d.flows if f.received_g > 0}
 
     def fates(self, material: str) -> dict[str, dict[str, float]]:
-        """Per source (its id as a string): kg of ``material`` ending under each route."""
+        """Per source (its id as a string): kg of ``material`` ending under each route (routes
+        it never reached are left out: every report sums these many times)."""
         cache = self.__dict__.setdefault("_fates", {})
         if material not in cache:
-            cache[material] = (
+            found = (
                 {}
                 if material not in self._materials_with_flows
                 else attribute_fates(
@@ -359,6 +360,10 @@ class RateEngine:
                     opening_stock=self._opening_for(material),
                 )
             )
+            cache[material] = {
+                group: {route: kg for route, kg in fates.items() if kg > 0}
+                for group, fates in found.items()
+            }
         return cache[material]  # type: ignore[no-any-return]
 
     def _opening_for(self, material: str) -> dict[tuple[int, str], float] | None:
@@ -447,7 +452,16 @@ class RateEngine:
         return out, count
 
     def _fated(self, regions: set[int], materials: Iterable[int]) -> dict[str, float]:
-        """kg of the materials arising in the regions, by the route they ended under."""
+        """kg of the materials arising in the regions, by the route they ended under
+        (remembered: the household figures all ask for the same sums)."""
+        materials = tuple(materials)
+        memo = self.__dict__.setdefault("_fated_memo", {})
+        key = (frozenset(regions), materials)
+        if key not in memo:
+            memo[key] = self._sum_fates(regions, materials)
+        return dict(memo[key])
+
+    def _sum_fates(self, regions: set[int], materials: tuple[int, ...]) -> dict[str, float]:
         ids = [str(sid) for sid in self._sources_in(regions)]
         out: dict[str, float] = defaultdict(float)
         for m in materials:

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentAccount, SessionDep
+from api.responses import FastJSON
 from api.routes.handovers import ERRORS
 from wasteflow import exports
 from wasteflow.services import flows, rates
 
-router = APIRouter(prefix="/api/v1", tags=["rates"])
+router = APIRouter(prefix="/api/v1", tags=["rates"], default_response_class=FastJSON)
 
 Period = Annotated[str, Query(description="2025, 2025-Q2 or 2025-03")]
 Region = Annotated[
@@ -30,16 +31,18 @@ def get_rate(
     period: Period,
     region: Region = "500156",
     source: Source = "totals",
-) -> dict[str, Any]:
+) -> Response:
     """One indicator for a region and period: numerator, denominator, rate, target, met,
     formula, coefficient sets, and the records behind it."""
-    return rates.rate(
-        session=session,
-        account=account,
-        indicator=indicator,
-        region=region,
-        period=period,
-        source=source,
+    return FastJSON(
+        rates.rate(
+            session=session,
+            account=account,
+            indicator=indicator,
+            region=region,
+            period=period,
+            source=source,
+        )
     )
 
 
@@ -54,14 +57,14 @@ def rates_report(
     source: Source = "totals",
     format: Literal["json", "csv", "xlsx"] = "json",
     lang: Lang = "zh",
-) -> Any:
+) -> Response:
     """Every indicator × every township for a period, with the district total (JSON, CSV,
     XLSX; Chinese headers by default)."""
     data = rates.report(
         session=session, account=account, period=period, region=region, source=source
     )
     if format == "json":
-        return data
+        return FastJSON(data)
     content, media, name = exports.report_file(data, format, lang)
     return _download(content, media, name)
 
@@ -74,15 +77,17 @@ def rates_trend(
     period: Period,
     region: Region = "500156",
     cumulative: Annotated[bool, Query(description="each month shows the period to date")] = False,
-) -> list[dict[str, Any]]:
+) -> Response:
     """The indicator month by month across the period."""
-    return rates.trend(
-        session=session,
-        account=account,
-        indicator=indicator,
-        region=region,
-        period=period,
-        cumulative=cumulative,
+    return FastJSON(
+        rates.trend(
+            session=session,
+            account=account,
+            indicator=indicator,
+            region=region,
+            period=period,
+            cumulative=cumulative,
+        )
     )
 
 
@@ -94,16 +99,18 @@ def rates_trends(
     region: Region = "500156",
     indicators: Annotated[str | None, Query(description="comma-separated; default all")] = None,
     cumulative: Annotated[bool, Query(description="each month shows the period to date")] = True,
-) -> dict[str, list[dict[str, Any]]]:
+) -> Response:
     """Several indicators month by month, computed together (one read, one pass per month)."""
     keys = [k.strip() for k in indicators.split(",") if k.strip()] if indicators else None
-    return rates.trends(
-        session=session,
-        account=account,
-        indicators=keys,
-        region=region,
-        period=period,
-        cumulative=cumulative,
+    return FastJSON(
+        rates.trends(
+            session=session,
+            account=account,
+            indicators=keys,
+            region=region,
+            period=period,
+            cumulative=cumulative,
+        )
     )
 
 
@@ -116,16 +123,18 @@ def rate_records(
     region: Region = "500156",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> Response:
     """The declarations and handovers behind a figure."""
-    return rates.records(
-        session=session,
-        account=account,
-        indicator=indicator,
-        region=region,
-        period=period,
-        limit=limit,
-        offset=offset,
+    return FastJSON(
+        rates.records(
+            session=session,
+            account=account,
+            indicator=indicator,
+            region=region,
+            period=period,
+            limit=limit,
+            offset=offset,
+        )
     )
 
 
@@ -139,15 +148,17 @@ def flows_sankey(
     ] = None,
     group_by: Literal["township", "kind"] = "township",
     lang: Lang = "zh",
-) -> dict[str, Any]:
+) -> Response:
     """Sankey of the period: sources by township → collection points → processors → routes."""
-    return flows.sankey_data(
-        session=session,
-        account=account,
-        period=period,
-        material=material,
-        group_by=group_by,
-        lang=lang,
+    return FastJSON(
+        flows.sankey_data(
+            session=session,
+            account=account,
+            period=period,
+            material=material,
+            group_by=group_by,
+            lang=lang,
+        )
     )
 
 
@@ -159,10 +170,17 @@ def flows_balance(
     region: str | None = None,
     material: str | None = None,
     kind: str | None = None,
-) -> dict[str, Any]:
+) -> Response:
     """Per-site mass balance (in − out − treated = change in stock) and the anomalies."""
-    return flows.balance(
-        session=session, account=account, period=period, region=region, material=material, kind=kind
+    return FastJSON(
+        flows.balance(
+            session=session,
+            account=account,
+            period=period,
+            region=region,
+            material=material,
+            kind=kind,
+        )
     )
 
 

@@ -48,7 +48,14 @@ from wasteflow.rates import (
 )
 from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
 from wasteflow.services.declarations import denominators, overlap_share, prorate_g
-from wasteflow.types import DeclarationKind, HandoverStatus, RegionLevel
+from wasteflow.types import (
+    DeclarationKind,
+    HandoverStatus,
+    Indicator,
+    RegionLevel,
+    RouteClass,
+    SiteKind,
+)
 
 Source = Literal["totals", "raw"]
 _WITHDRAWN = (HandoverStatus.cancelled, HandoverStatus.superseded)
@@ -75,6 +82,12 @@ def _treatment_table(start: date, end: date) -> tuple[Any, Any]:
     return TreatmentDaily, TreatmentDaily.day
 
 
+def _sum(column: Any) -> Any:
+    # SUM of a BIGINT is NUMERIC on PostgreSQL (Decimal in Python): cast back, so rows are
+    # plain ints on both backends without converting every value in Python.
+    return sa.cast(sa.func.sum(column), sa.BigInteger)
+
+
 def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow]:
     f, when = _flow_table(start, end)
     rows = session.execute(
@@ -82,18 +95,19 @@ def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow
             f.from_site_id,
             f.to_site_id,
             f.material_id,
-            sa.func.sum(f.handovers),
-            sa.func.sum(f.declared_g),
-            sa.func.sum(f.in_transit_g),
-            sa.func.sum(f.received_g),
-            sa.func.sum(f.refused_g),
-            sa.func.sum(f.accepted_g),
-            sa.func.sum(f.accepted_units),
+            _sum(f.handovers),
+            _sum(f.declared_g),
+            _sum(f.in_transit_g),
+            _sum(f.received_g),
+            _sum(f.refused_g),
+            _sum(f.accepted_g),
+            _sum(f.accepted_units),
         )
         .where(when >= start, when <= end)
         .group_by(f.from_site_id, f.to_site_id, f.material_id)
+        .having(sa.func.sum(f.handovers) > 0)
     ).all()
-    return [FlowRow(*(int(v or 0) for v in r)) for r in rows if r[3]]
+    return [FlowRow(*r) for r in rows]
 
 
 def _flows_from_raw(session: Session, start: date, end: date) -> list[FlowRow]:
@@ -203,22 +217,60 @@ def _opening_stock(
 def _reference(session: Session, period: Period) -> PeriodData:
     """The parts of a period's data that are not flows: regions, sites, catalogue, the
     household conversion coefficients."""
+    # Plain columns, not ORM rows: every report reads all of these.
     regions = {
-        r.id: RegionInfo(r.id, r.code, r.level, r.parent_id, r.name_zh, r.name_en)
-        for r in session.execute(sa.select(Region)).scalars()
+        r.id: RegionInfo(r.id, r.code, RegionLevel(r.level), r.parent_id, r.name_zh, r.name_en)
+        for r in session.execute(
+            sa.select(
+                Region.id,
+                Region.code,
+                Region.level,
+                Region.parent_id,
+                Region.name_zh,
+                Region.name_en,
+            )
+        )
     }
     sites = {
         s.id: SiteInfo(
-            s.id, s.code, s.name, s.kind.value, s.region_id, s.lat, s.lon, s.capacity_kg, s.name_en
+            s.id,
+            s.code,
+            s.name,
+            SiteKind(s.kind).value,
+            s.region_id,
+            s.lat,
+            s.lon,
+            s.capacity_kg,
+            s.name_en,
         )
-        for s in session.execute(sa.select(Site)).scalars()
+        for s in session.execute(
+            sa.select(
+                Site.id,
+                Site.code,
+                Site.name,
+                Site.kind,
+                Site.region_id,
+                Site.lat,
+                Site.lon,
+                Site.capacity_kg,
+                Site.name_en,
+            )
+        )
     }
     materials = {
-        m.id: (m.code, m.indicator.value) for m in session.execute(sa.select(Material)).scalars()
+        m.id: (m.code, Indicator(m.indicator).value)
+        for m in session.execute(sa.select(Material.id, Material.code, Material.indicator))
     }
     routes = {
-        r.id: RouteInfo(r.code, r.route_class.value, r.safe_treatment)
-        for r in session.execute(sa.select(TreatmentRoute)).scalars()
+        r.id: RouteInfo(r.code, RouteClass(r.route_class).value, r.safe_treatment)
+        for r in session.execute(
+            sa.select(
+                TreatmentRoute.id,
+                TreatmentRoute.code,
+                TreatmentRoute.route_class,
+                TreatmentRoute.safe_treatment,
+            )
+        )
     }
     data = PeriodData(
         period=period,
