@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,7 +34,9 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
+def describe_validation_errors(
+    errors: Iterable[Mapping[str, Any]],
+) -> tuple[str, list[dict[str, str]]]:
     """Turn pydantic's errors into 'field: reason' sentences a person can act on."""
     items = []
     for e in errors:

@@ -68,7 +68,7 @@ def bulk_insert(
         else:
             placeholders = ", ".join("?" for _ in cols)
             sql = f'INSERT INTO "{table.name}" ({", ".join(cols)}) VALUES ({placeholders})'
-            conn.exec_driver_sql(sql, values)  # type: ignore[arg-type]
+            conn.exec_driver_sql(sql, values)
         count += len(values)
     return count
 
@@ -79,7 +79,7 @@ def _copy(
     raw = conn.connection.driver_connection
     assert raw is not None
     sql = f'COPY "{table.name}" ({", ".join(cols)}) FROM STDIN'
-    with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[attr-defined]
+    with raw.cursor() as cur, cur.copy(sql) as copy:
         for row in values:
             copy.write_row(row)
 

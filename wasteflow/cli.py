@@ -29,7 +29,7 @@ def _describe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session():
     from wasteflow.db import new_session
 
     return new_session()
@@ -187,16 +187,19 @@ def create_account(
         or typer.prompt("password", hide_input=True, confirmation_prompt=True)
     )
     try:
-        data = AccountCreate(
-            username=username,
-            display_name=display_name or username,
-            role=role,
-            password=password,
-            organisation_code=organisation,
-            sites=site or [],
+        # ``role`` is a plain string here: pydantic checks and converts it like the others
+        data = AccountCreate.model_validate(
+            {
+                "username": username,
+                "display_name": display_name or username,
+                "role": role,
+                "password": password,
+                "organisation_code": organisation,
+                "sites": site or [],
+            }
         )
     except ValidationError as exc:
-        raise _fail(describe_validation_errors(exc.errors())[0]) from exc  # type: ignore[arg-type]
+        raise _fail(describe_validation_errors(exc.errors())[0]) from exc
     try:
         with _session() as session:
             account = create(session=session, actor=None, data=data)

@@ -17,21 +17,21 @@ import hashlib
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.bulk import bulk_insert, reset_sequence
 from wasteflow.codes import sequential_handover_code
 from wasteflow.config import get_settings
 from wasteflow.db import unit_of_work
 from wasteflow.errors import Conflict
-from wasteflow.estimates import collectable_straw, manure_produced
+from wasteflow.estimates import Coefficients, collectable_straw, manure_produced
 from wasteflow.models import (
     Account,
     AccountRound,
@@ -439,7 +439,7 @@ def load_demo(
     rng = random.Random(seed)
     tz = ZoneInfo(get_settings().timezone)
     with unit_of_work(session):
-        if session.execute(sa.select(Site.id).limit(1)).first():
+        if session.execute(sa.select(col(Site.id)).limit(1)).first():
             raise Conflict(
                 "the demo loads only into a database with no sites yet: "
                 "use `wasteflow demo --reset` or point WASTEFLOW_DATABASE_URL "
@@ -489,8 +489,10 @@ class _Generator:
         self.year = year
         self.report = report
         self.sim = _Sim(rng, year, tz)
-        self.mat = dict(session.execute(sa.select(Material.code, Material.id)).all())
-        self.route = dict(session.execute(sa.select(TreatmentRoute.code, TreatmentRoute.id)).all())
+        self.mat = dict(session.execute(sa.select(col(Material.code), col(Material.id))).all())
+        self.route = dict(
+            session.execute(sa.select(col(TreatmentRoute.code), col(TreatmentRoute.id))).all()
+        )
         self.sites: list[dict[str, Any]] = []
         self.site_materials: list[dict[str, int]] = []
         self.site_routes: list[dict[str, int]] = []
@@ -526,7 +528,7 @@ class _Generator:
         org: int | None,
         pos: tuple[float, float],
         materials: list[str],
-        routes: list[str] = (),  # type: ignore[assignment]
+        routes: Sequence[str] = (),
         capacity_kg: float | None = None,
     ) -> int:
         sid = len(self.sites) + 1
@@ -640,24 +642,29 @@ class _Generator:
         rng = self.rng
         s = self.s
         district = s.execute(
-            sa.select(Region).where(Region.level == RegionLevel.district)
+            sa.select(Region).where(col(Region.level) == RegionLevel.district)
         ).scalar_one()
         townships = (
             s.execute(
-                sa.select(Region).where(Region.level == RegionLevel.township).order_by(Region.code)
+                sa.select(Region)
+                .where(col(Region.level) == RegionLevel.township)
+                .order_by(col(Region.code))
             )
             .scalars()
             .all()
         )
         villages: dict[int, list[Region]] = defaultdict(list)
         for v in s.execute(
-            sa.select(Region).where(Region.level == RegionLevel.village).order_by(Region.code)
+            sa.select(Region)
+            .where(col(Region.level) == RegionLevel.village)
+            .order_by(col(Region.code))
         ).scalars():
-            villages[v.parent_id].append(v)  # type: ignore[index]
+            villages[v.parent_id].append(v)
         tw_by_code = {t.code: t for t in townships}
-        cset = coefficient_set_for(s, year=self.year, region_id=district.id)  # type: ignore[arg-type]
+        cset = coefficient_set_for(s, year=self.year, region_id=district.id)
         self.cset_id = cset.id
-        coeffs = read_coefficients(s, cset.id)  # type: ignore[arg-type]
+        assert cset.id is not None  # read from the database
+        coeffs = read_coefficients(s, cset.id)
 
         # Each township's performance per indicator: most meet the plan, some miss.
         indicators = ("film", "manure", "straw")
@@ -675,7 +682,7 @@ class _Generator:
         self.report.townships_missing = missing
 
         pw = hash_password(DEMO_PASSWORD)
-        gov = self._org("WL-GOV-EEB", "武隆区生态环境局（示例）", "government", district.id)  # type: ignore[arg-type]
+        gov = self._org("WL-GOV-EEB", "武隆区生态环境局（示例）", "government", district.id)
         self.admin_id = self._account("admin", Role.admin, "系统管理员（示例）", gov, [], pw)
         self._account("official", Role.official, "区生态环境局官员（示例）", gov, [], pw)
         self.report.login_accounts += [
@@ -690,14 +697,14 @@ class _Generator:
         self.proc_account: dict[int, int] = {}
         for code, kind, name, tcode, mats, routes in PROCESSORS:
             t = tw_by_code[tcode]
-            org = self._org(code.replace("WL-", "WL-ORG-"), name, "enterprise", t.id)  # type: ignore[arg-type]
+            org = self._org(code.replace("WL-", "WL-ORG-"), name, "enterprise", t.id)
             sid = self._site(
                 code,
                 (name, ENGLISH_NAMES[code]),
                 kind,
                 t.id,
                 org,
-                self._jitter((t.lat, t.lon), 2),  # type: ignore[arg-type]
+                self._jitter((t.lat, t.lon), 2),
                 mats,
                 routes,
                 capacity_kg=5_000_000,
@@ -723,14 +730,14 @@ class _Generator:
             slug = _slug(t.name_en)
             org = self._org(
                 f"WL-ORG-TS-{t.code[-3:]}", f"{t.name_zh}环卫所（示例）", "government", t.id
-            )  # type: ignore[arg-type]
+            )
             ts = self._site(
                 f"WL-TS-{t.code[-3:]}",
                 (f"{t.name_zh}垃圾转运站（示例）", f"{t.name_en} transfer station (demo)"),
                 SiteKind.transfer_station,
                 t.id,
                 org,
-                self._jitter((t.lat, t.lon), 1),  # type: ignore[arg-type]
+                self._jitter((t.lat, t.lon), 1),
                 ["hh.*", "rec.*"],
                 capacity_kg=400_000,
             )
@@ -745,14 +752,16 @@ class _Generator:
                     ),
                     SiteKind.collection_point,
                     t.id,
-                    org,  # type: ignore[arg-type]
+                    org,
                     self._jitter((t.lat, t.lon), 2),
                     ["manure.*"],
                     capacity_kg=300_000,
                 )
             t_plan["manure_cp"] = manure_cp
             cp_ids = []
-            for v in villages[t.id]:  # type: ignore[index]
+            for v in villages[t.id]:
+                # Stored reference villages: they have ids, and the loader gives each coordinates.
+                assert v.id is not None and v.lat is not None and v.lon is not None
                 vpos = (v.lat, v.lon)
                 cp = self._site(
                     f"WL-CP-{v.code}",
@@ -760,7 +769,7 @@ class _Generator:
                     SiteKind.collection_point,
                     v.id,
                     org,
-                    self._jitter(vpos, 0.3),  # type: ignore[arg-type]
+                    self._jitter(vpos, 0.3),
                     ["film.agri", "hh.*", "rec.*", "appliance.*"],
                     capacity_kg=60_000,
                 )
@@ -782,7 +791,7 @@ class _Generator:
                         SiteKind.source,
                         v.id,
                         None,
-                        self._jitter(vpos, 1.2),  # type: ignore[arg-type]
+                        self._jitter(vpos, 1.2),
                         ["hh.*", "film.agri", "rec.*", "appliance.*"],
                     )
                     v_plan["clusters"].append(
@@ -801,22 +810,22 @@ class _Generator:
                         SiteKind.source,
                         v.id,
                         None,
-                        self._jitter(vpos, 1.5),  # type: ignore[arg-type]
+                        self._jitter(vpos, 1.5),
                         [f"straw.{c}" for c in crops],
                     )
                     v_plan["farms"].append({"id": cf, "crops": crops})
                 if rng.random() < 0.55:
-                    kind = rng.choice(list(LIVESTOCK))
+                    herd = rng.choice(list(LIVESTOCK))
                     lf = self._site(
                         f"WL-LF-{v.code}",
                         (f"{v.name_zh}养殖场（示例）", f"{v.name_en} livestock farm (demo)"),
                         SiteKind.source,
                         v.id,
                         None,
-                        self._jitter(vpos, 2),  # type: ignore[arg-type]
-                        sorted({ANIMAL_MATERIAL[a] for a, _, _ in LIVESTOCK[kind]}),
+                        self._jitter(vpos, 2),
+                        sorted({ANIMAL_MATERIAL[a] for a, _, _ in LIVESTOCK[herd]}),
                     )
-                    v_plan["livestock"].append({"id": lf, "kind": kind})
+                    v_plan["livestock"].append({"id": lf, "kind": herd})
                 t_plan["cps"].append(v_plan)
             operator = self._account(
                 f"operator.{slug}",
@@ -850,14 +859,14 @@ class _Generator:
         factories = []
         for code, name, tcode, outputs, util in FACTORIES:
             t = tw_by_code[tcode]
-            org = self._org(code.replace("WL-", "WL-ORG-"), name, "enterprise", t.id)  # type: ignore[arg-type]
+            org = self._org(code.replace("WL-", "WL-ORG-"), name, "enterprise", t.id)
             sid = self._site(
                 code,
                 (name, ENGLISH_NAMES[code]),
                 SiteKind.source,
                 t.id,
                 org,
-                self._jitter((t.lat, t.lon), 3),  # type: ignore[arg-type]
+                self._jitter((t.lat, t.lon), 3),
                 list(outputs),
             )
             acc = self._account(
@@ -882,7 +891,9 @@ class _Generator:
         bulk_insert(conn, SiteRoute.__table__, self.site_routes)  # type: ignore[attr-defined]
         bulk_insert(conn, Account.__table__, self.accounts)  # type: ignore[attr-defined]
         bulk_insert(conn, AccountSite.__table__, self.account_sites)  # type: ignore[attr-defined]
-        rounds, round_sites, account_rounds = [], [], []
+        rounds: list[dict[str, Any]] = []
+        round_sites: list[dict[str, int]] = []
+        account_rounds: list[dict[str, int]] = []
         for tp in plan:
             for vp in tp["cps"]:
                 rid = len(rounds) + 1
@@ -906,7 +917,7 @@ class _Generator:
         bulk_insert(conn, RoundSite.__table__, round_sites)  # type: ignore[attr-defined]
         bulk_insert(conn, AccountRound.__table__, account_rounds)  # type: ignore[attr-defined]
         for table in (Organisation, Site, Account, CollectionRound):
-            reset_sequence(conn, table.__table__)  # type: ignore[attr-defined]
+            reset_sequence(conn, table.__table__)  # type: ignore[union-attr]
         self.report.sites = len(self.sites)
         self.report.accounts = len(self.accounts)
 
@@ -950,7 +961,7 @@ class _Generator:
             # Too little to move: a pool keeps it for the next shipment.
             self.sim.stock[(frm, self.mat[material])] += max(mass_g, 0)
             return None
-        receiver = self.receiver[to]
+        receiver: int | None = self.receiver[to]
         if day >= date(self.year, 12, 30):
             receiver = None
         route = self._route_for(to, material) if to in self.proc_account and receiver else None
@@ -973,7 +984,7 @@ class _Generator:
         factories: list[dict[str, Any]],
         perf: dict[str, dict[str, float]],
         raw_landfill: set[str],
-        coeffs: dict[tuple[str, str], tuple[float, bool]],
+        coeffs: Coefficients,
     ) -> None:
         rng, sim, year, p = self.rng, self.sim, self.year, self.proc
         start, end = date(year, 1, 1), date(year, 12, 31)
@@ -1040,8 +1051,8 @@ class _Generator:
                         loads = max(1, math.ceil(ship / 15_000))
                         dest = p["WL-PR-STRW"] if rng.random() < 0.7 else p["WL-PR-ORGF"]
                         for _ in range(loads):
-                            m = rng.choice(months)
-                            d = date(year, m, rng.randint(1, 28))
+                            month = rng.choice(months)
+                            d = date(year, month, rng.randint(1, 28))
                             source_events[d].append(
                                 ("straw", f["id"], dest, ship / loads, tp, crop)
                             )
@@ -1049,7 +1060,7 @@ class _Generator:
                     per_material: dict[str, float] = defaultdict(float)
                     for animal, lo, hi in LIVESTOCK[lf["kind"]]:
                         heads = rng.randint(lo, hi)
-                        est = manure_produced(coeffs, animal, heads)
+                        manure = manure_produced(coeffs, animal, heads)
                         self._declare(
                             DeclarationKind.livestock_headcount,
                             v.id,
@@ -1059,11 +1070,11 @@ class _Generator:
                             end,
                             heads,
                             "head",
-                            est.produced_kg,
+                            manure.produced_kg,
                             Basis.estimated,
-                            est.detail(),
+                            manure.detail(),
                         )
-                        per_material[ANIMAL_MATERIAL[animal]] += est.produced_kg
+                        per_material[ANIMAL_MATERIAL[animal]] += manure.produced_kg
                     dest = tp["manure_cp"] or (
                         p["WL-PR-ORGF"] if rng.random() < 0.5 else p["WL-PR-BIOG"]
                     )
@@ -1189,7 +1200,7 @@ class _Generator:
 
             # Then the sources hand over.
             for tp in plan:
-                t, col = tp["t"], tp["collector"]
+                t, collector = tp["t"], tp["collector"]
                 for vp in tp["cps"]:
                     cp = vp["cp"]
                     for c in vp["clusters"]:
@@ -1216,7 +1227,7 @@ class _Generator:
                                     cp,
                                     f"hh.{frac}",
                                     round(week * share * 1000),
-                                    col,
+                                    collector,
                                     **kw,
                                 )
                                 if row:
@@ -1230,7 +1241,7 @@ class _Generator:
                                     cp,
                                     "hh.hazardous",
                                     round(c["people"] * 0.04 * 1000),
-                                    col,
+                                    collector,
                                 )
                                 if row:
                                     hh_collected[(t.id, d.month, "hh.hazardous")] += row[
@@ -1253,7 +1264,9 @@ class _Generator:
                                     if kind == "batteries"
                                     else rng.uniform(5, 60)
                                 )
-                                self._ship(d, c["id"], cp, f"rec.{kind}", round(kg * 1000), col)
+                                self._ship(
+                                    d, c["id"], cp, f"rec.{kind}", round(kg * 1000), collector
+                                )
                             if d.day <= 7 and rng.random() < 0.12:
                                 kind = rng.choice(
                                     [m for m in self.mat if m.startswith("appliance.")]
@@ -1272,7 +1285,7 @@ class _Generator:
                                     cp,
                                     kind,
                                     round(n * unit_kg * rng.uniform(0.9, 1.1) * 1000),
-                                    col,
+                                    collector,
                                     units=n,
                                     weighed=False,
                                 )

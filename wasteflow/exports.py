@@ -114,7 +114,7 @@ def report_file(report: dict[str, Any], fmt: str, lang: str) -> tuple[bytes, str
 def register_row(item: dict[str, Any]) -> list[Any]:
     out = []
     for key, _, _ in REGISTER_COLUMNS:
-        value = item.get(key)
+        value: Any = item.get(key)
         if isinstance(value, list):
             value = ",".join(value)
         elif hasattr(value, "value"):

@@ -364,7 +364,7 @@ class RateEngine:
                 group: {route: kg for route, kg in fates.items() if kg > 0}
                 for group, fates in found.items()
             }
-        return cache[material]  # type: ignore[no-any-return]
+        return cache[material]
 
     def _opening_for(self, material: str) -> dict[tuple[int, str], float] | None:
         opening = {k: v for k, v in self.d.opening_stock.items() if k[1] == material and v > 0}
@@ -513,7 +513,7 @@ class RateEngine:
                 field="indicator",
             )
         regions = self.within(region_code)
-        return getattr(self, f"_{indicator}")(regions, region_code)  # type: ignore[no-any-return]
+        return getattr(self, f"_{indicator}")(regions, region_code)
 
     def _film_recovery(self, regions: set[int], code: str) -> Figure:
         mats = self._materials("film")

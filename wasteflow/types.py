@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from typing import overload
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -66,6 +67,10 @@ def kg_to_g(kg: Decimal | float | int | str) -> int:
     return int(value * GRAMS_PER_KG)
 
 
+@overload
+def g_to_kg(grams: int) -> Decimal: ...
+@overload
+def g_to_kg(grams: None) -> None: ...
 def g_to_kg(grams: int | None) -> Decimal | None:
     """Whole grams to kilograms with three decimals (exact)."""
     if grams is None:

@@ -120,7 +120,7 @@ def export_handovers(
     ] = None,
 ) -> Response:
     """The handover register as CSV (streamed, any size) or XLSX, Chinese headers by default."""
-    filters = {
+    filters: dict[str, Any] = {
         "start": start,
         "end": end,
         "township": township,

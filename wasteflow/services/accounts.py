@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.config import get_settings
 from wasteflow.db import unit_of_work
@@ -28,11 +28,18 @@ from wasteflow.services.audit import record_event
 from wasteflow.types import utcnow
 
 
-def _ids_by_code(session: Session, model: type, codes: list[str], field: str) -> list[int]:
+def _ids_by_code(
+    session: Session,
+    model: type[Organisation | Site | CollectionRound],
+    codes: list[str],
+    field: str,
+) -> list[int]:
     if not codes:
         return []
-    found = dict(
-        session.execute(sa.select(model.code, model.id).where(model.code.in_(codes))).all()
+    found: dict[str, int] = dict(
+        session.execute(
+            sa.select(col(model.code), col(model.id)).where(col(model.code).in_(codes))
+        ).all()
     )
     missing = sorted(set(codes) - set(found))
     if missing:
@@ -50,7 +57,9 @@ def create_account(
     if actor is not None:
         require(actor.role, Action.manage_accounts)
     with unit_of_work(session):
-        if session.execute(sa.select(Account.id).where(Account.username == data.username)).first():
+        if session.execute(
+            sa.select(col(Account.id)).where(col(Account.username) == data.username)
+        ).first():
             raise Conflict(f"username: {data.username!r} is taken", field="username")
         org_id = None
         if data.organisation_code:
@@ -86,20 +95,20 @@ def create_account(
 def account_public(session: Session, account: Account) -> AccountPublic:
     sites = (
         session.execute(
-            sa.select(Site.code)
-            .join(AccountSite, AccountSite.site_id == Site.id)
-            .where(AccountSite.account_id == account.id)
-            .order_by(Site.code)
+            sa.select(col(Site.code))
+            .join(AccountSite, col(AccountSite.site_id) == Site.id)
+            .where(col(AccountSite.account_id) == account.id)
+            .order_by(col(Site.code))
         )
         .scalars()
         .all()
     )
     rounds = (
         session.execute(
-            sa.select(CollectionRound.code)
-            .join(AccountRound, AccountRound.round_id == CollectionRound.id)
-            .where(AccountRound.account_id == account.id)
-            .order_by(CollectionRound.code)
+            sa.select(col(CollectionRound.code))
+            .join(AccountRound, col(AccountRound.round_id) == CollectionRound.id)
+            .where(col(AccountRound.account_id) == account.id)
+            .order_by(col(CollectionRound.code))
         )
         .scalars()
         .all()
@@ -124,7 +133,7 @@ def login(
 ) -> tuple[str, datetime, Account]:
     """Check a password and issue a bearer token. Wrong username or password: Unauthorized."""
     account = session.execute(
-        sa.select(Account).where(Account.username == username)
+        sa.select(Account).where(col(Account.username) == username)
     ).scalar_one_or_none()
     if account is None:
         verify_password(dummy_hash(), password)  # same cost as a wrong password
@@ -154,9 +163,9 @@ def account_for_token(*, session: Session, token: str) -> Account:
 
     def load() -> tuple[Account, Any, Any] | None:
         row = session.execute(
-            sa.select(Account, ApiToken.expires_at, ApiToken.revoked_at)
-            .join(ApiToken, ApiToken.account_id == Account.id)
-            .where(ApiToken.token_hash == digest)
+            sa.select(Account, col(ApiToken.expires_at), col(ApiToken.revoked_at))
+            .join(ApiToken, col(ApiToken.account_id) == Account.id)
+            .where(col(ApiToken.token_hash) == digest)
         ).first()
         if row is None:
             return None
@@ -180,7 +189,9 @@ def revoke_token(*, session: Session, token: str) -> None:
     with unit_of_work(session):
         session.execute(
             sa.update(ApiToken)
-            .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+            .where(
+                col(ApiToken.token_hash) == token_hash(token), col(ApiToken.revoked_at).is_(None)
+            )
             .values(revoked_at=utcnow())
         )
     cache.forget_token(session, token_hash(token))
@@ -188,7 +199,7 @@ def revoke_token(*, session: Session, token: str) -> None:
 
 def get_account(*, session: Session, username: str) -> Account:
     account = session.execute(
-        sa.select(Account).where(Account.username == username)
+        sa.select(Account).where(col(Account.username) == username)
     ).scalar_one_or_none()
     if account is None:
         raise NotFound(f"no account {username!r}")
@@ -197,14 +208,16 @@ def get_account(*, session: Session, username: str) -> Account:
 
 def list_accounts(*, session: Session, actor: Account) -> list[AccountPublic]:
     require(actor.role, Action.manage_accounts)
-    accounts = session.execute(sa.select(Account).order_by(Account.username)).scalars().all()
+    accounts = session.execute(sa.select(Account).order_by(col(Account.username))).scalars().all()
     return [account_public(session, a) for a in accounts]
 
 
 def acting_site_ids(session: Session, account_id: int) -> set[int]:
     """Sites an account is bound to directly (rounds add sources; see the handover rules)."""
     direct = (
-        session.execute(sa.select(AccountSite.site_id).where(AccountSite.account_id == account_id))
+        session.execute(
+            sa.select(col(AccountSite.site_id)).where(col(AccountSite.account_id) == account_id)
+        )
         .scalars()
         .all()
     )

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.models import AuditEvent
 from wasteflow.types import utcnow
@@ -75,7 +75,7 @@ def _last_hash(session: Session) -> str:
         # Serialise appends so two transactions never chain onto the same predecessor.
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
     last = session.execute(
-        sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # type: ignore[union-attr]
+        sa.select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
     ).scalar()
     return last or GENESIS
 
@@ -164,9 +164,9 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
         rows = (
             session.execute(
                 sa.select(AuditEvent)
-                .where(AuditEvent.id > last_id)  # type: ignore[operator]
-                .order_by(AuditEvent.id)
-                .limit(batch)  # type: ignore[arg-type]
+                .where(col(AuditEvent.id) > last_id)
+                .order_by(col(AuditEvent.id))
+                .limit(batch)
             )
             .scalars()
             .all()
@@ -199,7 +199,7 @@ def history(session: Session, *, entity: str, entity_id: Any) -> list[AuditEvent
     return list(
         session.execute(
             sa.select(AuditEvent)
-            .where(AuditEvent.entity == entity, AuditEvent.entity_id == str(entity_id))
-            .order_by(AuditEvent.id)  # type: ignore[arg-type]
+            .where(col(AuditEvent.entity) == entity, col(AuditEvent.entity_id) == str(entity_id))
+            .order_by(col(AuditEvent.id))
         ).scalars()
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.config import get_settings
 from wasteflow.models import Material, Site, SiteMaterial
@@ -25,7 +25,6 @@ from wasteflow.types import Indicator, SiteKind
 
 T = TypeVar("T")
 TOKEN_TTL_S = 5.0
-_MISSING = object()
 
 
 class TTLCache:
@@ -40,9 +39,9 @@ class TTLCache:
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         """The cached value, or ``load()``'s (cached unless it is None)."""
         now = time.monotonic()
-        hit = self._data.get(key, _MISSING)
-        if hit is not _MISSING and hit[0] > now:  # type: ignore[index]
-            return hit[1]  # type: ignore[index,no-any-return]
+        hit = self._data.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
         value = load()
         if value is not None:
             ttl = self.ttl_s if self.ttl_s is not None else get_settings().cache_ttl_s
@@ -105,7 +104,7 @@ def materials(session: Session) -> dict[str, MaterialRef]:
                 m.code,
                 m.name_zh,
                 m.name_en,
-                m.indicator,  # type: ignore[arg-type]
+                m.indicator,
                 m.counts_units,
                 m.max_handover_kg,
                 m.max_load_kg,
@@ -129,12 +128,12 @@ def sites(session: Session, codes: list[str]) -> dict[str, SiteRef]:
             found[code] = ref
     for i in range(0, len(missing), 500):
         chunk = missing[i : i + 500]
-        rows = session.execute(sa.select(Site).where(Site.code.in_(chunk))).scalars().all()  # type: ignore[attr-defined]
-        accepts: dict[int, set[int]] = {s.id: set() for s in rows}  # type: ignore[misc]
+        rows = session.execute(sa.select(Site).where(col(Site.code).in_(chunk))).scalars().all()
+        accepts: dict[int, set[int]] = {s.id: set() for s in rows}
         if rows:
             for sid, mid in session.execute(
-                sa.select(SiteMaterial.site_id, SiteMaterial.material_id).where(
-                    SiteMaterial.site_id.in_(list(accepts))  # type: ignore[attr-defined]
+                sa.select(col(SiteMaterial.site_id), col(SiteMaterial.material_id)).where(
+                    col(SiteMaterial.site_id).in_(list(accepts))
                 )
             ):
                 accepts[sid].add(mid)
@@ -146,11 +145,16 @@ def sites(session: Session, codes: list[str]) -> dict[str, SiteRef]:
                 s.active,
                 s.lat,
                 s.lon,
-                s.region_id,  # type: ignore[arg-type]
+                s.region_id,
                 frozenset(accepts[s.id]),
-            )  # type: ignore[index]
-            found[s.code] = sites_cache.get((db, s.code), lambda r=ref: r)  # type: ignore[misc]
+            )
+            found[s.code] = _remember_site(db, ref)
     return found
+
+
+def _remember_site(db: int, ref: SiteRef) -> SiteRef:
+    """The entry another thread cached meanwhile, if any, else ``ref`` (now cached)."""
+    return sites_cache.get((db, ref.code), lambda: ref)
 
 
 def forget_site(session: Session, code: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.errors import NotFound
 from wasteflow.models import Material, Region, TreatmentRoute
@@ -21,16 +21,16 @@ def list_regions(
 ) -> list[RegionPublic]:
     parent = aliased(Region)
     stmt = (
-        sa.select(Region, parent.code)
-        .outerjoin(parent, Region.parent_id == parent.id)
-        .order_by(Region.code)
+        sa.select(Region, col(parent.code))
+        .outerjoin(parent, col(Region.parent_id) == col(parent.id))
+        .order_by(col(Region.code))
     )
     if level is not None:
-        stmt = stmt.where(Region.level == level)
+        stmt = stmt.where(col(Region.level) == level)
     if parent_code is not None:
-        stmt = stmt.where(parent.code == parent_code)
+        stmt = stmt.where(col(parent.code) == parent_code)
     if code is not None:
-        stmt = stmt.where(Region.code == code)
+        stmt = stmt.where(col(Region.code) == code)
     return [
         RegionPublic(**r.model_dump(exclude={"parent_id"}), parent_code=pcode)
         for r, pcode in session.execute(stmt).all()
@@ -45,7 +45,7 @@ def region_public(*, session: Session, code: str) -> RegionPublic:
 
 
 def get_region(*, session: Session, code: str) -> Region:
-    region = session.execute(sa.select(Region).where(Region.code == code)).scalar_one_or_none()
+    region = session.execute(sa.select(Region).where(col(Region.code) == code)).scalar_one_or_none()
     if region is None:
         raise NotFound(f"no region with code {code!r}", field="region_code")
     return region
@@ -57,9 +57,7 @@ def region_and_descendants(session: Session, code: str) -> list[int]:
     frontier = list(ids)
     while frontier:
         children = (
-            session.execute(
-                sa.select(Region.id).where(Region.parent_id.in_(frontier))  # type: ignore[union-attr]
-            )
+            session.execute(sa.select(col(Region.id)).where(col(Region.parent_id).in_(frontier)))
             .scalars()
             .all()
         )
@@ -69,12 +67,12 @@ def region_and_descendants(session: Session, code: str) -> list[int]:
 
 
 def list_materials(*, session: Session, indicator: Indicator | None = None) -> list[MaterialPublic]:
-    stmt = sa.select(Material).order_by(Material.sort_order)
+    stmt = sa.select(Material).order_by(col(Material.sort_order))
     if indicator is not None:
-        stmt = stmt.where(Material.indicator == indicator)
+        stmt = stmt.where(col(Material.indicator) == indicator)
     return [MaterialPublic(**m.model_dump()) for m in session.execute(stmt).scalars()]
 
 
 def list_routes(*, session: Session) -> list[RoutePublic]:
-    stmt = sa.select(TreatmentRoute).order_by(TreatmentRoute.code)
+    stmt = sa.select(TreatmentRoute).order_by(col(TreatmentRoute.code))
     return [RoutePublic(**r.model_dump()) for r in session.execute(stmt).scalars()]

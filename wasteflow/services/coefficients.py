@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.errors import NotFound
 from wasteflow.estimates import Coefficients
@@ -20,8 +20,8 @@ def coefficient_set_for(session: Session, *, year: int, region_id: int) -> Coeff
         sets = (
             session.execute(
                 sa.select(CoefficientSet)
-                .where(CoefficientSet.region_id == rid)
-                .order_by(CoefficientSet.year)  # type: ignore[arg-type]
+                .where(col(CoefficientSet.region_id) == rid)
+                .order_by(col(CoefficientSet.year))
             )
             .scalars()
             .all()
@@ -29,7 +29,9 @@ def coefficient_set_for(session: Session, *, year: int, region_id: int) -> Coeff
         if sets:
             earlier = [s for s in sets if s.year <= year]
             return earlier[-1] if earlier else sets[0]
-        rid = session.execute(sa.select(Region.parent_id).where(Region.id == rid)).scalar()
+        rid = session.execute(
+            sa.select(col(Region.parent_id)).where(col(Region.id) == rid)
+        ).scalar()
     raise NotFound(
         f"no coefficient set covers region id {region_id} for {year}", field="coefficient_set"
     )
@@ -38,7 +40,10 @@ def coefficient_set_for(session: Session, *, year: int, region_id: int) -> Coeff
 def read_coefficients(session: Session, set_id: int) -> Coefficients:
     rows = session.execute(
         sa.select(
-            Coefficient.subject, Coefficient.parameter, Coefficient.value, Coefficient.verified
-        ).where(Coefficient.set_id == set_id)
+            col(Coefficient.subject),
+            col(Coefficient.parameter),
+            col(Coefficient.value),
+            col(Coefficient.verified),
+        ).where(col(Coefficient.set_id) == set_id)
     ).all()
     return {(s, p): (v, ver) for s, p, v, ver in rows}

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from graph import (
     Anomaly,
@@ -115,7 +115,9 @@ def _route_label(session: Session, code: str, zh: bool) -> str:
     from wasteflow.models import TreatmentRoute
 
     row = session.execute(
-        sa.select(TreatmentRoute.name_zh, TreatmentRoute.name_en).where(TreatmentRoute.code == code)
+        sa.select(col(TreatmentRoute.name_zh), col(TreatmentRoute.name_en)).where(
+            col(TreatmentRoute.code) == code
+        )
     ).one()
     return str(row[0] if zh else row[1])
 
@@ -226,29 +228,29 @@ def _anomalies(
     h = Handover
     flagged = session.execute(
         sa.select(
-            h.code,
-            h.from_site_id,
-            h.to_site_id,
-            h.material_id,
-            h.lat,
-            h.lon,
-            h.scan_distance_m,
-            h.flag_far_scan,
-            h.flag_discrepancy,
-            h.status,
-            h.declared_mass_g,
-            h.received_mass_g,
-            h.refused_mass_g,
-            h.refusal_reason,
+            col(h.code),
+            col(h.from_site_id),
+            col(h.to_site_id),
+            col(h.material_id),
+            col(h.lat),
+            col(h.lon),
+            col(h.scan_distance_m),
+            col(h.flag_far_scan),
+            col(h.flag_discrepancy),
+            col(h.status),
+            col(h.declared_mass_g),
+            col(h.received_mass_g),
+            col(h.refused_mass_g),
+            col(h.refusal_reason),
         ).where(
-            h.day >= start,
-            h.day <= end,
+            col(h.day) >= start,
+            col(h.day) <= end,
             sa.or_(
-                h.flag_far_scan.is_(True),
-                h.flag_discrepancy.is_(True),  # type: ignore[attr-defined]
-                h.status.in_((HandoverStatus.refused, HandoverStatus.partially_refused)),
+                col(h.flag_far_scan).is_(True),
+                col(h.flag_discrepancy).is_(True),
+                col(h.status).in_((HandoverStatus.refused, HandoverStatus.partially_refused)),
             ),
-        )  # type: ignore[attr-defined]
+        )
     ).all()
     scans = [
         Scan(r.code, r.from_site_id, r.lat, r.lon)
@@ -315,11 +317,11 @@ def _anomalies(
             )
     out += _film_plausibility(data, engine, settings.receipt_tolerance)
     by_handover = {r.code: r for r in flagged}
-    for a in out:
-        if a["kind"] == "far_scan":
-            code_ = a["detail"].get("handover")
+    for item in out:
+        if item["kind"] == "far_scan":
+            code_ = item["detail"].get("handover")
             if code_ in by_handover:
-                a["handovers"] = [code_]
+                item["handovers"] = [code_]
     return out
 
 
@@ -355,9 +357,13 @@ def _stale_stock(
     recent: dict[tuple[int, str], float] = defaultdict(float)
     for i in range(0, len(sites), 400):
         for site, mid, g in session.execute(
-            sa.select(f.to_site_id, f.material_id, sa.func.sum(f.received_g))
-            .where(f.to_site_id.in_(sites[i : i + 400]), f.day > window_start, f.day <= end)  # type: ignore[attr-defined]
-            .group_by(f.to_site_id, f.material_id)
+            sa.select(col(f.to_site_id), col(f.material_id), sa.func.sum(col(f.received_g)))
+            .where(
+                col(f.to_site_id).in_(sites[i : i + 400]),
+                col(f.day) > window_start,
+                col(f.day) <= end,
+            )
+            .group_by(col(f.to_site_id), col(f.material_id))
         ):
             recent[(site, engine.mat_code[mid])] += int(g or 0) / 1000
     found = []
@@ -390,10 +396,15 @@ def _oldest_held(
     f = FlowDaily
     remaining = held_kg * 1000
     for day, g in session.execute(
-        sa.select(f.day, sa.func.sum(f.received_g))
-        .where(f.to_site_id == site, f.material_id == material_id, f.day >= start, f.day <= end)
-        .group_by(f.day)
-        .order_by(f.day.desc())  # type: ignore[attr-defined]
+        sa.select(col(f.day), sa.func.sum(col(f.received_g)))
+        .where(
+            col(f.to_site_id) == site,
+            col(f.material_id) == material_id,
+            col(f.day) >= start,
+            col(f.day) <= end,
+        )
+        .group_by(col(f.day))
+        .order_by(col(f.day).desc())
     ):
         remaining -= int(g or 0)
         if remaining <= 0:
@@ -417,7 +428,7 @@ def _film_plausibility(
     by_region: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for sid, g in by_source.items():
         by_region[data.sites[sid].region_id].append((g, sid))
-    out = []
+    out: list[dict[str, Any]] = []
     for rid, items in sorted(by_region.items()):
         total = sum(g for g, _ in items)
         if rid in used and total > used[rid] * (1 + tolerance):
@@ -451,13 +462,13 @@ def _declaration_sites(session: Session, ids: list[int]) -> dict[int, int]:
             {
                 did: sid
                 for did, sid in session.execute(
-                    sa.select(Declaration.id, Declaration.site_id).where(
-                        Declaration.id.in_(ids[i : i + 500]),  # type: ignore[union-attr]
-                        Declaration.site_id.is_not(None),
+                    sa.select(col(Declaration.id), col(Declaration.site_id)).where(
+                        col(Declaration.id).in_(ids[i : i + 500]),
+                        col(Declaration.site_id).is_not(None),
                     )
                 )
             }
-        )  # type: ignore[union-attr]
+        )
     return out
 
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.codes import random_handover_code
 from wasteflow.config import get_settings
@@ -136,9 +136,10 @@ class _Lookups:
 
     def acting(self) -> frozenset[int]:
         account = self.account
+        assert account.id is not None  # an authenticated account is a stored row
         return cache.acting(
             self.s,
-            account.id,  # type: ignore[arg-type]
+            account.id,
             lambda: frozenset(acting_sites(self.s, account)),
         )
 
@@ -154,7 +155,7 @@ class _Lookups:
         result = self._plaques[payload]
         if isinstance(result, Invalid):
             raise result
-        return result  # type: ignore[no-any-return]
+        return result
 
 
 def acting_sites(session: Session, account: Account) -> set[int]:
@@ -166,21 +167,21 @@ def acting_sites(session: Session, account: Account) -> set[int]:
     """
     own = set(
         session.execute(
-            sa.select(AccountSite.site_id).where(AccountSite.account_id == account.id)
+            sa.select(col(AccountSite.site_id)).where(col(AccountSite.account_id) == account.id)
         ).scalars()
     )
     on_rounds = (
-        sa.select(RoundSite.site_id)
-        .join(AccountRound, AccountRound.round_id == RoundSite.round_id)
-        .where(AccountRound.account_id == account.id)
+        sa.select(col(RoundSite.site_id))
+        .join(AccountRound, col(AccountRound.round_id) == RoundSite.round_id)
+        .where(col(AccountRound.account_id) == account.id)
     )
     ids = own | set(session.execute(on_rounds).scalars())
     if account.role == Role.site_operator and own:
         ids |= set(
             session.execute(
-                sa.select(RoundSite.site_id)
-                .join(CollectionRound, CollectionRound.id == RoundSite.round_id)
-                .where(CollectionRound.collection_point_id.in_(own))  # type: ignore[union-attr]
+                sa.select(col(RoundSite.site_id))
+                .join(CollectionRound, col(CollectionRound.id) == RoundSite.round_id)
+                .where(col(CollectionRound.collection_point_id).in_(own))
             ).scalars()
         )
     return ids
@@ -189,7 +190,7 @@ def acting_sites(session: Session, account: Account) -> set[int]:
 def own_sites(session: Session, account: Account) -> set[int]:
     return set(
         session.execute(
-            sa.select(AccountSite.site_id).where(AccountSite.account_id == account.id)
+            sa.select(col(AccountSite.site_id)).where(col(AccountSite.account_id) == account.id)
         ).scalars()
     )
 
@@ -275,8 +276,13 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
     if (data.lat is None) != (data.lon is None):
         raise Invalid("lat: give both lat and lon, or neither", field="lat")
     distance = None
-    if data.lat is not None and from_site.lat is not None and from_site.lon is not None:
-        distance = round(distance_m(data.lat, data.lon, from_site.lat, from_site.lon), 1)  # type: ignore[arg-type]
+    if (
+        data.lat is not None
+        and data.lon is not None
+        and from_site.lat is not None
+        and from_site.lon is not None
+    ):
+        distance = round(distance_m(data.lat, data.lon, from_site.lat, from_site.lon), 1)
     returns_id = None
     if data.returns and check_return:
         returns_id = _check_return(s, data.returns, from_site, material, mass_g)
@@ -303,7 +309,9 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
 def _check_return(
     session: Session, code: str, from_site: cache.SiteRef, material: cache.MaterialRef, mass_g: int
 ) -> int:
-    refused = session.execute(sa.select(Handover).where(Handover.code == code)).scalar_one_or_none()
+    refused = session.execute(
+        sa.select(Handover).where(col(Handover.code) == code)
+    ).scalar_one_or_none()
     if refused is None:
         raise Invalid(f"returns: no handover {code}", field="returns")
     if refused.status not in _REFUSED:
@@ -319,9 +327,9 @@ def _check_return(
     if refused.material_id != material.id:
         raise Invalid(f"returns: {code} was another material", field="returns")
     already = session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(Handover.declared_mass_g), 0)).where(
-            Handover.returns_id == refused.id, Handover.status.not_in(_LIVE)
-        )  # type: ignore[attr-defined]
+        sa.select(sa.func.coalesce(sa.func.sum(col(Handover.declared_mass_g)), 0)).where(
+            col(Handover.returns_id) == refused.id, col(Handover.status).not_in(_LIVE)
+        )
     ).scalar_one()
     left = (refused.refused_mass_g or 0) - already
     if mass_g > left:
@@ -340,7 +348,7 @@ def _check_return(
 def _by_key(session: Session, account_id: int, key: str) -> Handover | None:
     return session.execute(
         sa.select(Handover).where(
-            Handover.recorded_by_id == account_id, Handover.idempotency_key == key
+            col(Handover.recorded_by_id) == account_id, col(Handover.idempotency_key) == key
         )
     ).scalar_one_or_none()
 
@@ -469,6 +477,7 @@ def record_handover(
     time and changes nothing; with another body it is a Conflict.
     """
     require(account.role, Action.record_handover)
+    assert account.id is not None  # an authenticated account is a stored row
     digest = request_hash(data)
     # Validate before taking the write lock (on SQLite, one writer at a time): it reads only
     # cached reference data and checks the plaque's signature. A retry of a request accepted
@@ -476,14 +485,14 @@ def record_handover(
     try:
         validated = _validate(_Lookups(session, account), data, check_return=False)
     except WasteflowError:
-        existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
+        existing = _by_key(session, account.id, idempotency_key)
         if existing is None:
             raise
         _replay(existing, digest, idempotency_key)
         return handover_views(session, [existing])[0], False
     inserted: dict[str, tuple[int, str]] = {}
     with unit_of_work(session):
-        existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
+        existing = _by_key(session, account.id, idempotency_key)
         if existing is None:
             if data.returns:
                 v = validated
@@ -494,7 +503,7 @@ def record_handover(
                 session, account, [(idempotency_key, digest, validated)], channel
             )
             if not inserted:  # a concurrent request took the key: replay it
-                existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
+                existing = _by_key(session, account.id, idempotency_key)
                 assert existing is not None
     if inserted:
         hid, code = inserted[idempotency_key]
@@ -514,6 +523,7 @@ def record_batch(
     from api.errors import describe_validation_errors
 
     require(account.role, Action.record_handover)
+    assert account.id is not None  # an authenticated account is a stored row
     limit = get_settings().batch_max_items
     if len(items) > limit:
         raise Invalid(f"items: at most {limit} per batch, got {len(items)}", field="items")
@@ -524,7 +534,7 @@ def record_batch(
         try:
             item = BatchItem.model_validate(raw)
         except ValidationError as exc:
-            detail, errs = describe_validation_errors(exc.errors())  # type: ignore[arg-type]
+            detail, errs = describe_validation_errors(exc.errors())
             results[i] = BatchResult(
                 index=i,
                 idempotency_key=key if isinstance(key, str) else None,
@@ -535,7 +545,7 @@ def record_batch(
         parsed.append((i, item.idempotency_key, request_hash(item), item))
 
     with unit_of_work(session):
-        existing = _existing_keys(session, account.id, [p[1] for p in parsed])  # type: ignore[arg-type]
+        existing = _existing_keys(session, account.id, [p[1] for p in parsed])
         look = _Lookups(session, account)
         look.sites([p[3].to_site for p in parsed])
         to_insert: list[tuple[str, str, _Validated]] = []
@@ -565,7 +575,7 @@ def record_batch(
         inserted = _record_rows(session, account, to_insert, channel) if to_insert else {}
         raced = [k for k, _, _ in to_insert if k not in inserted]
         if raced:  # taken by a concurrent request since we looked: duplicates, if same body
-            existing |= _existing_keys(session, account.id, raced)  # type: ignore[arg-type]
+            existing |= _existing_keys(session, account.id, raced)
         ids = [v[0] for v in inserted.values()] + [h.id for h in existing.values()]
         views = {v.id: v for v in handover_views(session, _get_many(session, ids))}
         for i, key, digest, _item in parsed:
@@ -578,6 +588,7 @@ def record_batch(
                 continue
             target = existing.get(key)
             hid = target.id if target is not None else inserted[key][0]
+            assert hid is not None  # ``existing`` holds stored rows, which have their ids
             try:
                 if target is not None:
                     _replay(target, digest, key)
@@ -603,10 +614,10 @@ def _existing_keys(session: Session, account_id: int, keys_: list[str]) -> dict[
     for i in range(0, len(unique), 500):
         for h in session.execute(
             sa.select(Handover).where(
-                Handover.recorded_by_id == account_id,
-                Handover.idempotency_key.in_(unique[i : i + 500]),
+                col(Handover.recorded_by_id) == account_id,
+                col(Handover.idempotency_key).in_(unique[i : i + 500]),
             )
-        ).scalars():  # type: ignore[attr-defined]
+        ).scalars():
             found[h.idempotency_key] = h
     return found
 
@@ -631,7 +642,7 @@ def _new_view(
         from_site=v.from_site.code,
         to_site=v.to_site.code,
         material=v.material.code,
-        declared_mass_kg=float(g_to_kg(r["declared_mass_g"])),  # type: ignore[arg-type]
+        declared_mass_kg=float(g_to_kg(r["declared_mass_g"])),
         units=r["declared_units"],
         mass_method=r["mass_method"],
         device_time=r["device_time"],
@@ -664,7 +675,7 @@ def _get_many(session: Session, ids: list[int | None]) -> list[Handover]:
         out += (
             session.execute(
                 sa.select(Handover)
-                .where(Handover.id.in_(clean[i : i + 500]))  # type: ignore[union-attr]
+                .where(col(Handover.id).in_(clean[i : i + 500]))
                 .execution_options(populate_existing=True)
             )
             .scalars()
@@ -677,7 +688,9 @@ def get_handover(*, session: Session, ref: str) -> Handover:
     """A handover by its code (``HO-…``) or its numeric id."""
     stmt = sa.select(Handover)
     stmt = (
-        stmt.where(Handover.id == int(ref)) if ref.isdigit() else stmt.where(Handover.code == ref)
+        stmt.where(col(Handover.id) == int(ref))
+        if ref.isdigit()
+        else stmt.where(col(Handover.code) == ref)
     )
     h = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
     if h is None:
@@ -741,12 +754,13 @@ def confirm_receipt(
             "receipt_hash": digest,
         }
         before = {"status": h.status}  # read now: the UPDATE below refreshes ``h``
-        done = session.execute(
+        result = session.execute(
             sa.update(Handover)
-            .where(Handover.id == h.id, Handover.status == HandoverStatus.in_transit)
+            .where(col(Handover.id) == h.id, col(Handover.status) == HandoverStatus.in_transit)
             .values(**values)
-        ).rowcount
-        if done != 1:  # another confirmation won the race
+        )
+        assert isinstance(result, sa.CursorResult)  # an UPDATE's result always is
+        if result.rowcount != 1:  # another confirmation won the race
             raise _state_conflict(get_handover(session=session, ref=h.code))
         deltas = Deltas()
         deltas.flow(
@@ -786,7 +800,8 @@ def confirm_receipt(
             }
             | {"route": data.route},
         )
-        return handover_views(session, [_get(session, h.id)])[0], True  # type: ignore[arg-type]
+        assert h.id is not None  # read from the database
+        return handover_views(session, [_get(session, h.id)])[0], True
 
 
 def _receipt_values(
@@ -815,9 +830,9 @@ def _receipt_values(
                 field="route",
             )
         route_id = session.execute(
-            sa.select(TreatmentRoute.id)
-            .join(SiteRoute, SiteRoute.route_id == TreatmentRoute.id)
-            .where(SiteRoute.site_id == to_site.id, TreatmentRoute.code == data.route)
+            sa.select(col(TreatmentRoute.id))
+            .join(SiteRoute, col(SiteRoute.route_id) == TreatmentRoute.id)
+            .where(col(SiteRoute.site_id) == to_site.id, col(TreatmentRoute.code) == data.route)
         ).scalar_one_or_none()
         if route_id is None:
             raise Invalid(
@@ -864,12 +879,13 @@ def _withdraw(
     values: dict[str, Any] = {"status": status}
     if status == HandoverStatus.cancelled:
         values |= {"cancelled_at": utcnow(), "cancelled_by_id": account.id, "cancel_reason": reason}
-    done = session.execute(
+    result = session.execute(
         sa.update(Handover)
-        .where(Handover.id == h.id, Handover.status == HandoverStatus.in_transit)
+        .where(col(Handover.id) == h.id, col(Handover.status) == HandoverStatus.in_transit)
         .values(**values)
-    ).rowcount
-    if done != 1:
+    )
+    assert isinstance(result, sa.CursorResult)  # an UPDATE's result always is
+    if result.rowcount != 1:
         raise _state_conflict(get_handover(session=session, ref=h.code))
     deltas = Deltas()
     deltas.flow(
@@ -906,7 +922,8 @@ def cancel_handover(*, session: Session, account: Account, ref: str, reason: str
             before=before,
             after={"status": HandoverStatus.cancelled, "reason": reason},
         )
-        return handover_views(session, [_get(session, h.id)])[0]  # type: ignore[arg-type]
+        assert h.id is not None  # read from the database
+        return handover_views(session, [_get(session, h.id)])[0]
 
 
 def correct_handover(
@@ -917,7 +934,8 @@ def correct_handover(
     digest = request_hash(data)
     with unit_of_work(session):
         h = get_handover(session=session, ref=ref)
-        existing = _by_key(session, account.id, idempotency_key)  # type: ignore[arg-type]
+        assert account.id is not None  # an authenticated account is a stored row
+        existing = _by_key(session, account.id, idempotency_key)
         if existing is not None:
             _replay(existing, digest, idempotency_key)
             if existing.corrects_id != h.id:
@@ -967,29 +985,39 @@ def handover_views(
     if not rows:
         return []
     site_ids = {r.from_site_id for r in rows} | {r.to_site_id for r in rows}
-    sites = dict(session.execute(sa.select(Site.id, Site.code).where(Site.id.in_(site_ids))).all())  # type: ignore[union-attr]
-    materials = dict(session.execute(sa.select(Material.id, Material.code)).all())
-    routes = dict(session.execute(sa.select(TreatmentRoute.id, TreatmentRoute.code)).all())
+    sites = dict(
+        session.execute(
+            sa.select(col(Site.id), col(Site.code)).where(col(Site.id).in_(site_ids))
+        ).all()
+    )
+    materials = dict(session.execute(sa.select(col(Material.id), col(Material.code))).all())
+    routes = dict(
+        session.execute(sa.select(col(TreatmentRoute.id), col(TreatmentRoute.code))).all()
+    )
     account_ids = {r.recorded_by_id for r in rows} | {r.received_by_id for r in rows}
     names = (
         dict(
             session.execute(
-                sa.select(Account.id, Account.username).where(Account.id.in_(account_ids - {None}))
+                sa.select(col(Account.id), col(Account.username)).where(
+                    col(Account.id).in_(account_ids - {None})
+                )
             ).all()
         )
         if account_ids - {None}
         else {}
-    )  # type: ignore[union-attr]
+    )
     linked = {r.corrects_id for r in rows} | {r.returns_id for r in rows}
     codes = (
         dict(
             session.execute(
-                sa.select(Handover.id, Handover.code).where(Handover.id.in_(linked - {None}))
+                sa.select(col(Handover.id), col(Handover.code)).where(
+                    col(Handover.id).in_(linked - {None})
+                )
             ).all()
         )
         if linked - {None}
         else {}
-    )  # type: ignore[union-attr]
+    )
     out = []
     for r in rows:
         flags = [
@@ -1007,7 +1035,7 @@ def handover_views(
                 from_site=sites[r.from_site_id],
                 to_site=sites[r.to_site_id],
                 material=materials[r.material_id],
-                declared_mass_kg=float(g_to_kg(r.declared_mass_g)),  # type: ignore[arg-type]
+                declared_mass_kg=float(g_to_kg(r.declared_mass_g)),
                 units=r.declared_units,
                 mass_method=r.mass_method,
                 device_time=r.device_time,
@@ -1037,7 +1065,7 @@ def handover_views(
 
 
 def _kg(grams: int | None) -> float | None:
-    return None if grams is None else float(g_to_kg(grams))  # type: ignore[arg-type]
+    return None if grams is None else float(g_to_kg(grams))
 
 
 def read_handover(*, session: Session, account: Account, ref: str) -> HandoverPublic:
@@ -1058,17 +1086,17 @@ def history(*, session: Session, account: Account, ref: str) -> dict[str, Any]:
     names = (
         dict(
             session.execute(
-                sa.select(Account.id, Account.username).where(
-                    Account.id.in_({e.account_id for e in events} - {None})
+                sa.select(col(Account.id), col(Account.username)).where(
+                    col(Account.id).in_({e.account_id for e in events} - {None})
                 )
             ).all()
         )
         if events
         else {}
-    )  # type: ignore[union-attr]
+    )
     successors = session.execute(
-        sa.select(Handover.code, Handover.corrects_id, Handover.returns_id).where(
-            sa.or_(Handover.corrects_id == h.id, Handover.returns_id == h.id)
+        sa.select(col(Handover.code), col(Handover.corrects_id), col(Handover.returns_id)).where(
+            sa.or_(col(Handover.corrects_id) == h.id, col(Handover.returns_id) == h.id)
         )
     ).all()
     return {
@@ -1101,7 +1129,7 @@ def register_query(
     material: str | None = None,
     status: HandoverStatus | None = None,
     flag: str | None = None,
-) -> sa.Select[tuple[Handover]]:
+) -> sa.Select[Handover]:
     """The register's query: filtered, and limited to what the account may read.
 
     ``flag``: ``far_scan`` or ``mass_discrepancy`` (the handovers flagged so).
@@ -1110,46 +1138,51 @@ def register_query(
 
     stmt = sa.select(Handover)
     if start:
-        stmt = stmt.where(Handover.day >= start)
+        stmt = stmt.where(col(Handover.day) >= start)
     if end:
-        stmt = stmt.where(Handover.day <= end)
+        stmt = stmt.where(col(Handover.day) <= end)
     if status:
-        stmt = stmt.where(Handover.status == status)
+        stmt = stmt.where(col(Handover.status) == status)
     if flag:
-        column = {"far_scan": Handover.flag_far_scan, "mass_discrepancy": Handover.flag_discrepancy}
+        column = {
+            "far_scan": col(Handover.flag_far_scan),
+            "mass_discrepancy": col(Handover.flag_discrepancy),
+        }
         if flag not in column:
             raise Invalid(f"flag: {flag!r} is not far_scan or mass_discrepancy", field="flag")
-        stmt = stmt.where(column[flag].is_(True))  # type: ignore[attr-defined]
+        stmt = stmt.where(column[flag].is_(True))
     if material:
-        mid = session.execute(sa.select(Material.id).where(Material.code == material)).scalar()
+        mid = session.execute(
+            sa.select(col(Material.id)).where(col(Material.code) == material)
+        ).scalar()
         if mid is None:
             raise Invalid(f"material: unknown material code {material!r}", field="material")
-        stmt = stmt.where(Handover.material_id == mid)
+        stmt = stmt.where(col(Handover.material_id) == mid)
     if site:
-        sid = session.execute(sa.select(Site.id).where(Site.code == site)).scalar()
+        sid = session.execute(sa.select(col(Site.id)).where(col(Site.code) == site)).scalar()
         if sid is None:
             raise Invalid(f"site: no site with code {site!r}", field="site")
-        stmt = stmt.where(sa.or_(Handover.from_site_id == sid, Handover.to_site_id == sid))
+        stmt = stmt.where(
+            sa.or_(col(Handover.from_site_id) == sid, col(Handover.to_site_id) == sid)
+        )
     if township:
-        in_region = sa.select(Site.id).where(
-            Site.region_id.in_(  # type: ignore[attr-defined]
-                region_and_descendants(session, township)
-            )
+        in_region = sa.select(col(Site.id)).where(
+            col(Site.region_id).in_(region_and_descendants(session, township))
         )
         stmt = stmt.where(
             sa.or_(
-                Handover.from_site_id.in_(in_region),  # type: ignore[attr-defined]
-                Handover.to_site_id.in_(in_region),
+                col(Handover.from_site_id).in_(in_region),
+                col(Handover.to_site_id).in_(in_region),
             )
-        )  # type: ignore[attr-defined]
+        )
     if not allowed(account.role, Action.read_all_records):
         mine = list(acting_sites(session, account))
         stmt = stmt.where(
             sa.or_(
-                Handover.from_site_id.in_(mine),  # type: ignore[attr-defined]
-                Handover.to_site_id.in_(mine),  # type: ignore[attr-defined]
-                Handover.recorded_by_id == account.id,
-                Handover.received_by_id == account.id,
+                col(Handover.from_site_id).in_(mine),
+                col(Handover.to_site_id).in_(mine),
+                col(Handover.recorded_by_id) == account.id,
+                col(Handover.received_by_id) == account.id,
             )
         )
     return stmt
@@ -1171,9 +1204,7 @@ def list_handovers(
     stmt = register_query(session=session, account=account, **filters)
     total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
     rows = (
-        session.execute(
-            stmt.order_by(Handover.id.desc()).limit(limit).offset(offset)  # type: ignore[union-attr]
-        )
+        session.execute(stmt.order_by(col(Handover.id).desc()).limit(limit).offset(offset))
         .scalars()
         .all()
     )
@@ -1194,7 +1225,7 @@ def iter_register(
     while True:
         rows = (
             session.execute(
-                stmt.where(Handover.id > last).order_by(Handover.id).limit(batch)  # type: ignore[operator,arg-type]
+                stmt.where(col(Handover.id) > last).order_by(col(Handover.id)).limit(batch)
             )
             .scalars()
             .all()
@@ -1202,4 +1233,4 @@ def iter_register(
         if not rows:
             return
         yield from handover_views(session, rows, with_manifest=False)
-        last = rows[-1].id  # type: ignore[assignment]
+        last = rows[-1].id

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.config import get_settings
 from wasteflow.db import unit_of_work
@@ -131,9 +131,9 @@ def _active_key(session: Session) -> tuple[str, str] | None:
 
     def load() -> tuple[str, str] | None:
         row = session.execute(
-            sa.select(SigningKey.kid, SigningKey.private_key_enc)
-            .where(SigningKey.retired_at.is_(None), SigningKey.revoked_at.is_(None))  # type: ignore[union-attr]
-            .order_by(SigningKey.id.desc())  # type: ignore[union-attr]
+            sa.select(col(SigningKey.kid), col(SigningKey.private_key_enc))
+            .where(col(SigningKey.retired_at).is_(None), col(SigningKey.revoked_at).is_(None))
+            .order_by(col(SigningKey.id).desc())
             .limit(1)
         ).first()
         return (row[0], row[1]) if row else None
@@ -207,9 +207,9 @@ def rotate(*, session: Session, actor: Account) -> SigningKey:
         retired = (
             session.execute(
                 sa.update(SigningKey)
-                .where(SigningKey.retired_at.is_(None), SigningKey.revoked_at.is_(None))  # type: ignore[union-attr]
+                .where(col(SigningKey.retired_at).is_(None), col(SigningKey.revoked_at).is_(None))
                 .values(retired_at=utcnow())
-                .returning(SigningKey.kid)
+                .returning(col(SigningKey.kid))
             )
             .scalars()
             .all()
@@ -235,7 +235,7 @@ def revoke(*, session: Session, actor: Account, kid: str, reason: str) -> Signin
         raise Invalid("reason: say why the key is revoked", field="reason")
     with unit_of_work(session):
         row = session.execute(
-            sa.select(SigningKey).where(SigningKey.kid == kid)
+            sa.select(SigningKey).where(col(SigningKey.kid) == kid)
         ).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no signing key {kid!r}")
@@ -259,7 +259,7 @@ def revoke(*, session: Session, actor: Account, kid: str, reason: str) -> Signin
 
 
 def key_views(session: Session) -> list[dict[str, str | None]]:
-    rows = session.execute(sa.select(SigningKey).order_by(SigningKey.id)).scalars().all()  # type: ignore[arg-type]
+    rows = session.execute(sa.select(SigningKey).order_by(col(SigningKey.id))).scalars().all()
     return [
         {
             "kid": k.kid,

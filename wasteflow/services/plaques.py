@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.errors import Invalid
 from wasteflow.models import Account, Handover, Region, Site
@@ -53,7 +53,7 @@ def resolve(*, session: Session, account: Account, payload: str) -> dict[str, An
     }
     if parsed.kind == "site":
         site = session.execute(
-            sa.select(Site).where(Site.code == parsed.ident)
+            sa.select(Site).where(col(Site.code) == parsed.ident)
         ).scalar_one_or_none()
         if site is None:
             raise Invalid(
@@ -80,16 +80,16 @@ def plaque_sheet(
     require(account.role, Action.manage_sites)
     if lang not in ("zh", "en"):
         raise Invalid("lang: zh or en", field="lang")
-    stmt = sa.select(Site).where(Site.active.is_(True))  # type: ignore[attr-defined]
+    stmt = sa.select(Site).where(col(Site.active).is_(True))
     if codes:
-        stmt = stmt.where(Site.code.in_(codes))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Site.code).in_(codes))
     if region:
-        stmt = stmt.where(Site.region_id.in_(region_and_descendants(session, region)))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Site.region_id).in_(region_and_descendants(session, region)))
     if kind:
-        stmt = stmt.where(Site.kind == kind)
+        stmt = stmt.where(col(Site.kind) == kind)
     if not (codes or region or kind):
         raise Invalid("codes: choose sites by codes, region or kind", field="codes")
-    sites = session.execute(stmt.order_by(Site.code).limit(MAX_SHEET + 1)).scalars().all()
+    sites = session.execute(stmt.order_by(col(Site.code)).limit(MAX_SHEET + 1)).scalars().all()
     if codes:
         missing = sorted(set(codes) - {s.code for s in sites})
         if missing:
@@ -113,12 +113,12 @@ def plaque_sheet(
 
 def _township_names(session: Session, region_ids: list[int], lang: str) -> dict[int, str]:
     parent = aliased(Region)
-    name = Region.name_zh if lang == "zh" else Region.name_en
-    pname = parent.name_zh if lang == "zh" else parent.name_en
+    name = col(Region.name_zh) if lang == "zh" else col(Region.name_en)
+    pname = col(parent.name_zh) if lang == "zh" else col(parent.name_en)
     rows = session.execute(
-        sa.select(Region.id, Region.level, name, pname)
-        .outerjoin(parent, Region.parent_id == parent.id)
-        .where(Region.id.in_(set(region_ids)))  # type: ignore[union-attr]
+        sa.select(col(Region.id), col(Region.level), name, pname)
+        .outerjoin(parent, col(Region.parent_id) == parent.id)
+        .where(col(Region.id).in_(set(region_ids)))
     ).all()
     return {
         rid: (own if level == "township" else par if level == "village" else own)
@@ -127,4 +127,7 @@ def _township_names(session: Session, region_ids: list[int], lang: str) -> dict[
 
 
 def handover_exists(session: Session, code: str) -> bool:
-    return session.execute(sa.select(Handover.id).where(Handover.code == code)).first() is not None
+    return (
+        session.execute(sa.select(col(Handover.id)).where(col(Handover.code) == code)).first()
+        is not None
+    )

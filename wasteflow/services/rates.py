@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, overload
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.models import (
     CoefficientSet,
@@ -72,14 +72,14 @@ def _flow_table(start: date, end: date) -> tuple[Any, Any]:
     """The monthly totals when the period is whole months (every report period is), else the
     daily ones; with the column that dates a row."""
     if _whole_months(start, end):
-        return FlowMonthly, FlowMonthly.month
-    return FlowDaily, FlowDaily.day
+        return FlowMonthly, col(FlowMonthly.month)
+    return FlowDaily, col(FlowDaily.day)
 
 
 def _treatment_table(start: date, end: date) -> tuple[Any, Any]:
     if _whole_months(start, end):
-        return TreatmentMonthly, TreatmentMonthly.month
-    return TreatmentDaily, TreatmentDaily.day
+        return TreatmentMonthly, col(TreatmentMonthly.month)
+    return TreatmentDaily, col(TreatmentDaily.day)
 
 
 def _sum(column: Any) -> Any:
@@ -112,32 +112,34 @@ def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow
 
 def _flows_from_raw(session: Session, start: date, end: date) -> list[FlowRow]:
     h = Handover
-    received = h.status.not_in((*_WITHDRAWN, HandoverStatus.in_transit))  # type: ignore[attr-defined]
+    received = col(h.status).not_in((*_WITHDRAWN, HandoverStatus.in_transit))
     rows = session.execute(
         sa.select(
-            h.from_site_id,
-            h.to_site_id,
-            h.material_id,
+            col(h.from_site_id),
+            col(h.to_site_id),
+            col(h.material_id),
             sa.func.count(),
-            sa.func.sum(h.declared_mass_g),
+            sa.func.sum(col(h.declared_mass_g)),
             sa.func.sum(
-                sa.case((h.status == HandoverStatus.in_transit, h.declared_mass_g), else_=0)
+                sa.case(
+                    (col(h.status) == HandoverStatus.in_transit, col(h.declared_mass_g)), else_=0
+                )
             ),
-            sa.func.sum(sa.case((received, h.received_mass_g), else_=0)),
-            sa.func.sum(sa.case((received, h.refused_mass_g), else_=0)),
-            sa.func.sum(sa.case((received, h.accepted_mass_g), else_=0)),
+            sa.func.sum(sa.case((received, col(h.received_mass_g)), else_=0)),
+            sa.func.sum(sa.case((received, col(h.refused_mass_g)), else_=0)),
+            sa.func.sum(sa.case((received, col(h.accepted_mass_g)), else_=0)),
             sa.func.sum(
                 sa.case(
                     (
-                        sa.and_(received, h.accepted_mass_g > 0),
-                        sa.func.coalesce(h.received_units, 0),
+                        sa.and_(received, col(h.accepted_mass_g) > 0),
+                        sa.func.coalesce(col(h.received_units), 0),
                     ),
                     else_=0,
                 )
             ),
         )
-        .where(h.day >= start, h.day <= end, h.status.not_in(_WITHDRAWN))  # type: ignore[attr-defined]
-        .group_by(h.from_site_id, h.to_site_id, h.material_id)
+        .where(col(h.day) >= start, col(h.day) <= end, col(h.status).not_in(_WITHDRAWN))
+        .group_by(col(h.from_site_id), col(h.to_site_id), col(h.material_id))
     ).all()
     return [FlowRow(*(int(v or 0) for v in r)) for r in rows]
 
@@ -163,20 +165,20 @@ def _treatments_from_raw(session: Session, start: date, end: date) -> list[Treat
     h = Handover
     rows = session.execute(
         sa.select(
-            h.to_site_id,
-            h.material_id,
-            h.route_id,
+            col(h.to_site_id),
+            col(h.material_id),
+            col(h.route_id),
             sa.func.count(),
-            sa.func.sum(h.accepted_mass_g),
-            sa.func.sum(sa.func.coalesce(h.received_units, 0)),
+            sa.func.sum(col(h.accepted_mass_g)),
+            sa.func.sum(sa.func.coalesce(col(h.received_units), 0)),
         )
         .where(
-            h.day >= start,
-            h.day <= end,
-            h.route_id.is_not(None),  # type: ignore[union-attr]
-            h.accepted_mass_g > 0,
+            col(h.day) >= start,
+            col(h.day) <= end,
+            col(h.route_id).is_not(None),
+            col(h.accepted_mass_g) > 0,
         )
-        .group_by(h.to_site_id, h.material_id, h.route_id)
+        .group_by(col(h.to_site_id), col(h.material_id), col(h.route_id))
     ).all()
     return [TreatmentRow(*(int(v or 0) for v in r)) for r in rows]
 
@@ -187,24 +189,25 @@ def _opening_stock(
     """Stock held at pools when the period starts, as the balance counts it: everything
     received, less what was sent on (on the sender's scale) or treated."""
     monthly = before.day == 1
-    f, f_when = (FlowMonthly, FlowMonthly.month) if monthly else (FlowDaily, FlowDaily.day)
+    f, f_when = (
+        (FlowMonthly, col(FlowMonthly.month)) if monthly else (FlowDaily, col(FlowDaily.day))
+    )
     t, t_when = (
-        (TreatmentMonthly, TreatmentMonthly.month)
+        (TreatmentMonthly, col(TreatmentMonthly.month))
         if monthly
-        else (TreatmentDaily, TreatmentDaily.day)
+        else (TreatmentDaily, col(TreatmentDaily.day))
     )
     stock: dict[tuple[int, int], int] = defaultdict(int)
     parts = (
-        (f.to_site_id, f.received_g, f_when, 1),
-        (f.from_site_id, f.declared_g, f_when, -1),
-        (t.site_id, t.accepted_g, t_when, -1),
+        (col(f.to_site_id), col(f.material_id), col(f.received_g), f_when, 1),
+        (col(f.from_site_id), col(f.material_id), col(f.declared_g), f_when, -1),
+        (col(t.site_id), col(t.material_id), col(t.accepted_g), t_when, -1),
     )
-    for site_col, mass_col, when, sign in parts:
-        model = site_col.class_
+    for site_col, material_col, mass_col, when, sign in parts:
         for site, mat, g in session.execute(
-            sa.select(site_col, model.material_id, sa.func.sum(mass_col))
+            sa.select(site_col, material_col, sa.func.sum(mass_col))
             .where(when < before)
-            .group_by(site_col, model.material_id)
+            .group_by(site_col, material_col)
         ):
             stock[(site, mat)] += sign * int(g or 0)
     return {
@@ -222,12 +225,12 @@ def _reference(session: Session, period: Period) -> PeriodData:
         r.id: RegionInfo(r.id, r.code, RegionLevel(r.level), r.parent_id, r.name_zh, r.name_en)
         for r in session.execute(
             sa.select(
-                Region.id,
-                Region.code,
-                Region.level,
-                Region.parent_id,
-                Region.name_zh,
-                Region.name_en,
+                col(Region.id),
+                col(Region.code),
+                col(Region.level),
+                col(Region.parent_id),
+                col(Region.name_zh),
+                col(Region.name_en),
             )
         )
     }
@@ -245,30 +248,32 @@ def _reference(session: Session, period: Period) -> PeriodData:
         )
         for s in session.execute(
             sa.select(
-                Site.id,
-                Site.code,
-                Site.name,
-                Site.kind,
-                Site.region_id,
-                Site.lat,
-                Site.lon,
-                Site.capacity_kg,
-                Site.name_en,
+                col(Site.id),
+                col(Site.code),
+                col(Site.name),
+                col(Site.kind),
+                col(Site.region_id),
+                col(Site.lat),
+                col(Site.lon),
+                col(Site.capacity_kg),
+                col(Site.name_en),
             )
         )
     }
     materials = {
         m.id: (m.code, Indicator(m.indicator).value)
-        for m in session.execute(sa.select(Material.id, Material.code, Material.indicator))
+        for m in session.execute(
+            sa.select(col(Material.id), col(Material.code), col(Material.indicator))
+        )
     }
     routes = {
         r.id: RouteInfo(r.code, RouteClass(r.route_class).value, r.safe_treatment)
         for r in session.execute(
             sa.select(
-                TreatmentRoute.id,
-                TreatmentRoute.code,
-                TreatmentRoute.route_class,
-                TreatmentRoute.safe_treatment,
+                col(TreatmentRoute.id),
+                col(TreatmentRoute.code),
+                col(TreatmentRoute.route_class),
+                col(TreatmentRoute.safe_treatment),
             )
         )
     }
@@ -285,7 +290,8 @@ def _reference(session: Session, period: Period) -> PeriodData:
     district = next((r for r in regions.values() if r.level == RegionLevel.district), None)
     if district is not None:
         cset = coefficient_set_for(session, year=period.year, region_id=district.id)
-        coeffs = read_coefficients(session, cset.id)  # type: ignore[arg-type]
+        assert cset.id is not None  # read from the database
+        coeffs = read_coefficients(session, cset.id)
         data.conversion = {
             subject: value
             for (subject, param), (value, _) in coeffs.items()
@@ -304,7 +310,7 @@ def load_period(session: Session, period: Period, *, source: Source = "totals") 
     else:
         data.flows = _flows_from_raw(session, period.start, period.end)
         data.treatments = _treatments_from_raw(session, period.start, period.end)
-    data.declarations = _declarations(session, period, data.regions)  # type: ignore[assignment]
+    data.declarations = _declarations(session, period, data.regions)
     data.opening_stock = _opening_stock(
         session, period.start, data.materials, {s.id: s.kind for s in data.sites.values()}
     )
@@ -325,31 +331,31 @@ def load_months(session: Session, period: Period, *, cumulative: bool = False) -
     flows: dict[date, list[FlowRow]] = defaultdict(list)
     for month, *values in session.execute(
         sa.select(
-            f.month,
-            f.from_site_id,
-            f.to_site_id,
-            f.material_id,
-            f.handovers,
-            f.declared_g,
-            f.in_transit_g,
-            f.received_g,
-            f.refused_g,
-            f.accepted_g,
-            f.accepted_units,
-        ).where(f.month >= period.start, f.month <= period.end, f.handovers > 0)
+            col(f.month),
+            col(f.from_site_id),
+            col(f.to_site_id),
+            col(f.material_id),
+            col(f.handovers),
+            col(f.declared_g),
+            col(f.in_transit_g),
+            col(f.received_g),
+            col(f.refused_g),
+            col(f.accepted_g),
+            col(f.accepted_units),
+        ).where(col(f.month) >= period.start, col(f.month) <= period.end, col(f.handovers) > 0)
     ):
         flows[month].append(FlowRow(*values))
     treatments: dict[date, list[TreatmentRow]] = defaultdict(list)
     for month, *values in session.execute(
         sa.select(
-            t.month,
-            t.site_id,
-            t.material_id,
-            t.route_id,
-            t.handovers,
-            t.accepted_g,
-            t.accepted_units,
-        ).where(t.month >= period.start, t.month <= period.end)
+            col(t.month),
+            col(t.site_id),
+            col(t.material_id),
+            col(t.route_id),
+            col(t.handovers),
+            col(t.accepted_g),
+            col(t.accepted_units),
+        ).where(col(t.month) >= period.start, col(t.month) <= period.end)
     ):
         treatments[month].append(TreatmentRow(*values))
     opening = _opening_stock(session, period.start, base.materials, kinds)
@@ -372,7 +378,7 @@ def load_months(session: Session, period: Period, *, cumulative: bool = False) -
                 flows=m_flows,
                 treatments=m_treated,
                 declarations=m_declared,
-                opening_stock=opening,  # type: ignore[arg-type]
+                opening_stock=opening,
                 conversion=base.conversion,
                 conversion_set=base.conversion_set,
             )
@@ -436,6 +442,14 @@ def _carry(
     return {k: g / 1000 for k, g in grams.items() if g > 0 and kinds.get(k[0]) != "source"}
 
 
+@overload
+def _declarations(
+    session: Session, period: Period, regions: dict[int, RegionInfo], months: None = None
+) -> list[DeclarationRow]: ...
+@overload
+def _declarations(
+    session: Session, period: Period, regions: dict[int, RegionInfo], months: list[Period]
+) -> list[list[DeclarationRow]]: ...
 def _declarations(
     session: Session,
     period: Period,
@@ -451,13 +465,15 @@ def _declarations(
         start=period.start,
         end=period.end,
     )
-    set_codes = dict(session.execute(sa.select(CoefficientSet.id, CoefficientSet.code)).all())
+    set_codes = dict(
+        session.execute(sa.select(col(CoefficientSet.id), col(CoefficientSet.code))).all()
+    )
     crop_ids = [d.declaration_id for d in rows if d.kind == DeclarationKind.crop_output]
     field_return: dict[int, float] = {}
     for i in range(0, len(crop_ids), 500):
         for did, detail in session.execute(
-            sa.select(Declaration.id, Declaration.detail).where(
-                Declaration.id.in_(crop_ids[i : i + 500])  # type: ignore[union-attr]
+            sa.select(col(Declaration.id), col(Declaration.detail)).where(
+                col(Declaration.id).in_(crop_ids[i : i + 500])
             )
         ):
             field_return[did] = float((detail or {}).get("field_return_kg") or 0)
@@ -492,7 +508,7 @@ def _declarations(
 
 def _targets(session: Session, year: int) -> dict[tuple[str, int], Target]:
     rows = session.execute(
-        sa.select(Target).where(Target.year_from <= year, Target.year_to >= year)
+        sa.select(Target).where(col(Target.year_from) <= year, col(Target.year_to) >= year)
     ).scalars()
     return {(t.indicator, t.region_id): t for t in rows}
 
@@ -694,7 +710,9 @@ def _indicator_materials(session: Session, indicator: str) -> list[int]:
         from wasteflow.errors import Invalid
 
         raise Invalid(f"indicator: unknown indicator {indicator!r}", field="indicator")
-    return list(session.execute(sa.select(Material.id).where(Material.indicator == key)).scalars())
+    return list(
+        session.execute(sa.select(col(Material.id)).where(col(Material.indicator) == key)).scalars()
+    )
 
 
 _DECLARATION_KINDS = {
@@ -731,7 +749,7 @@ def records(
         indicator,
         [DeclarationKind.household_collected] if indicator.startswith("household_") else [],
     )
-    region_codes = dict(session.execute(sa.select(Region.id, Region.code)).all())
+    region_codes = dict(session.execute(sa.select(col(Region.id), col(Region.code))).all())
     decls = (
         denominators(
             session,
@@ -744,16 +762,20 @@ def records(
         if kinds
         else []
     )
-    sources = sa.select(Site.id).where(Site.kind == "source", Site.region_id.in_(region_ids))  # type: ignore[attr-defined]
+    sources = sa.select(col(Site.id)).where(
+        col(Site.kind) == "source", col(Site.region_id).in_(region_ids)
+    )
     stmt = sa.select(Handover).where(
-        Handover.day >= p.start,
-        Handover.day <= p.end,
-        Handover.material_id.in_(materials),  # type: ignore[attr-defined]
-        Handover.from_site_id.in_(sources),  # type: ignore[attr-defined]
-        Handover.status.not_in(_WITHDRAWN),
-    )  # type: ignore[attr-defined]
+        col(Handover.day) >= p.start,
+        col(Handover.day) <= p.end,
+        col(Handover.material_id).in_(materials),
+        col(Handover.from_site_id).in_(sources),
+        col(Handover.status).not_in(_WITHDRAWN),
+    )
     total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = session.execute(stmt.order_by(Handover.id).limit(limit).offset(offset)).scalars().all()
+    rows = (
+        session.execute(stmt.order_by(col(Handover.id)).limit(limit).offset(offset)).scalars().all()
+    )
     return {
         "indicator": indicator,
         "region": region,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from wasteflow.db import unit_of_work
 from wasteflow.models import (
@@ -135,7 +135,9 @@ def load_reference(*, session: Session, account_id: int | None = None) -> LoadRe
             )
             report.routes += 1
 
-        region_ids = {code: rid for code, rid in session.execute(sa.select(Region.code, Region.id))}
+        region_ids = {
+            code: rid for code, rid in session.execute(sa.select(col(Region.code), col(Region.id)))
+        }
         for s in read_json("coefficients.json")["sets"]:
             cset = _upsert(
                 session,

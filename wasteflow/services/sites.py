@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wasteflow.db import unit_of_work
 from wasteflow.errors import Conflict, Invalid, NotFound
@@ -31,12 +31,19 @@ from wasteflow.types import RegionLevel, SiteKind
 _TREATING_KINDS = {SiteKind.processor, SiteKind.disposal}
 
 
-def _codes_to_ids(session: Session, model: type, codes: Sequence[str], field: str) -> list[int]:
+def _codes_to_ids(
+    session: Session,
+    model: type[Organisation | Material | TreatmentRoute],
+    codes: Sequence[str],
+    field: str,
+) -> list[int]:
     codes = list(dict.fromkeys(codes))
     if not codes:
         return []
-    found = dict(
-        session.execute(sa.select(model.code, model.id).where(model.code.in_(codes))).all()
+    found: dict[str, int] = dict(
+        session.execute(
+            sa.select(col(model.code), col(model.id)).where(col(model.code).in_(codes))
+        ).all()
     )
     missing = [c for c in codes if c not in found]
     if missing:
@@ -58,7 +65,7 @@ def create_site(*, session: Session, actor: Account, data: SiteCreate) -> SitePu
     if (data.lat is None) != (data.lon is None):
         raise Invalid("lat/lon: give both coordinates or neither", field="lat")
     with unit_of_work(session):
-        if session.execute(sa.select(Site.id).where(Site.code == data.code)).first():
+        if session.execute(sa.select(col(Site.id)).where(col(Site.code) == data.code)).first():
             raise Conflict(f"code: a site {data.code!r} already exists", field="code")
         region = get_region(session=session, code=data.region_code)
         org_id = None
@@ -101,16 +108,18 @@ def site_public(session: Session, sites: Sequence[Site]) -> list[SitePublic]:
     regions = {
         rid: (code, level, pcode)
         for rid, code, level, pcode in session.execute(
-            sa.select(Region.id, Region.code, Region.level, parent.code)
-            .outerjoin(parent, Region.parent_id == parent.id)
-            .where(Region.id.in_(region_ids))  # type: ignore[union-attr]
+            sa.select(col(Region.id), col(Region.code), col(Region.level), col(parent.code))
+            .outerjoin(parent, col(Region.parent_id) == parent.id)
+            .where(col(Region.id).in_(region_ids))
         )
     }
     org_ids = {s.organisation_id for s in sites if s.organisation_id}
     orgs = (
         dict(
             session.execute(
-                sa.select(Organisation.id, Organisation.code).where(Organisation.id.in_(org_ids))  # type: ignore[union-attr]
+                sa.select(col(Organisation.id), col(Organisation.code)).where(
+                    col(Organisation.id).in_(org_ids)
+                )
             ).all()
         )
         if org_ids
@@ -118,18 +127,18 @@ def site_public(session: Session, sites: Sequence[Site]) -> list[SitePublic]:
     )
     materials: dict[int, list[str]] = defaultdict(list)
     for sid, code in session.execute(
-        sa.select(SiteMaterial.site_id, Material.code)
-        .join(Material, Material.id == SiteMaterial.material_id)
-        .where(SiteMaterial.site_id.in_(ids))
-        .order_by(Material.sort_order)  # type: ignore[attr-defined]
+        sa.select(col(SiteMaterial.site_id), col(Material.code))
+        .join(Material, col(Material.id) == SiteMaterial.material_id)
+        .where(col(SiteMaterial.site_id).in_(ids))
+        .order_by(col(Material.sort_order))
     ):
         materials[sid].append(code)
     routes: dict[int, list[str]] = defaultdict(list)
     for sid, code in session.execute(
-        sa.select(SiteRoute.site_id, TreatmentRoute.code)
-        .join(TreatmentRoute, TreatmentRoute.id == SiteRoute.route_id)
-        .where(SiteRoute.site_id.in_(ids))
-        .order_by(TreatmentRoute.code)  # type: ignore[attr-defined]
+        sa.select(col(SiteRoute.site_id), col(TreatmentRoute.code))
+        .join(TreatmentRoute, col(TreatmentRoute.id) == SiteRoute.route_id)
+        .where(col(SiteRoute.site_id).in_(ids))
+        .order_by(col(TreatmentRoute.code))
     ):
         routes[sid].append(code)
     out = []
@@ -172,27 +181,31 @@ def list_sites(
     """Sites filtered by region (and everything under it), kind and material; paginated."""
     stmt = sa.select(Site)
     if region_code:
-        stmt = stmt.where(Site.region_id.in_(region_and_descendants(session, region_code)))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Site.region_id).in_(region_and_descendants(session, region_code)))
     if kind:
-        stmt = stmt.where(Site.kind == kind)
+        stmt = stmt.where(col(Site.kind) == kind)
     if material:
         material_id = session.execute(
-            sa.select(Material.id).where(Material.code == material)
+            sa.select(col(Material.id)).where(col(Material.code) == material)
         ).scalar_one_or_none()
         if material_id is None:
             raise Invalid(f"material: unknown material code {material!r}", field="material")
         stmt = stmt.where(
-            Site.id.in_(  # type: ignore[union-attr]
-                sa.select(SiteMaterial.site_id).where(SiteMaterial.material_id == material_id)
+            col(Site.id).in_(
+                sa.select(col(SiteMaterial.site_id)).where(
+                    col(SiteMaterial.material_id) == material_id
+                )
             )
         )
     total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
-    page = session.execute(stmt.order_by(Site.code).limit(limit).offset(offset)).scalars().all()
+    page = (
+        session.execute(stmt.order_by(col(Site.code)).limit(limit).offset(offset)).scalars().all()
+    )
     return Page(items=site_public(session, page), total=total, limit=limit, offset=offset)
 
 
 def get_site(*, session: Session, code: str) -> Site:
-    site = session.execute(sa.select(Site).where(Site.code == code)).scalar_one_or_none()
+    site = session.execute(sa.select(Site).where(col(Site.code) == code)).scalar_one_or_none()
     if site is None:
         raise NotFound(f"no site with code {code!r}")
     return site
