@@ -261,3 +261,24 @@ def test_a_revoked_key_refuses_its_plaques_and_a_retired_one_does_not(
     r = post(client, net, net.body(source_plaque=old_plaque))
     assert r.status_code == 422 and "revoked_key" in r.json()["detail"]
     assert post(client, net, net.body(source_plaque=new_plaque)).status_code == 201
+
+
+def test_a_code_clash_is_drawn_again(
+    client: TestClient, session: Session, net: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Codes are random (5 characters a day); the unique index catches a clash and the
+    handover is recorded under a fresh code, whole, with nothing written twice."""
+    first = post(client, net, net.body()).json()
+    import wasteflow.services.handovers as handovers
+
+    codes = iter(
+        [
+            first["code"],
+            first["code"].replace(first["code"][-1], "Z" if first["code"][-1] != "Z" else "Y"),
+        ]
+    )
+    monkeypatch.setattr(handovers, "random_handover_code", lambda day: next(codes))
+    r = post(client, net, net.body(declared_mass_kg=7))
+    assert r.status_code == 201, r.text
+    assert r.json()["code"] != first["code"]
+    assert flows(session, net)["handovers"] == 2
