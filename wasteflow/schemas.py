@@ -244,6 +244,14 @@ class ReceiptCreate(Strict):
     received_units: Annotated[int, Field(ge=0, le=100_000)] | None = None
 
 
+class ReceiptCorrection(ReceiptCreate):
+    """A corrected receipt: the whole intake as it should have been confirmed, and why."""
+
+    reason: Annotated[str, StringConstraints(min_length=3, max_length=256)] = Field(
+        description="why the receipt is corrected (e.g. the weight was mis-keyed)"
+    )
+
+
 class ReceiptByManifest(ReceiptCreate):
     manifest: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
         description="the scanned payload of the load's manifest QR"

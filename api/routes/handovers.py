@@ -18,6 +18,7 @@ from wasteflow.schemas import (
     HandoverPublic,
     Page,
     ReceiptByManifest,
+    ReceiptCorrection,
     ReceiptCreate,
 )
 from wasteflow.services import handovers
@@ -202,6 +203,26 @@ def confirm_receipt(
         session=session, account=account, ref=ref, data=body, idempotency_key=idempotency_key
     )
     _replayed(response, done)
+    return view
+
+
+@router.post(
+    "/{ref}/receipt/correct", response_model=HandoverPublic, status_code=201, responses=ERRORS
+)
+def correct_receipt(
+    session: SessionDep,
+    account: CurrentAccount,
+    ref: str,
+    body: ReceiptCorrection,
+    response: Response,
+    idempotency_key: OptIdemKey = None,
+) -> HandoverPublic:
+    """Correct a confirmed receipt (receiving site): a new record with the corrected intake
+    names the one it corrects, which becomes superseded; the reason is kept."""
+    view, created = handovers.correct_receipt(
+        session=session, account=account, ref=ref, data=body, idempotency_key=idempotency_key
+    )
+    _created(response, created)
     return view
 
 

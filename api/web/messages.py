@@ -246,6 +246,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "action.handover.receive": ("确认接收", "received"),
     "action.handover.cancel": ("撤销", "cancelled"),
     "action.handover.supersede": ("被更正", "superseded"),
+    "action.handover.receipt_correct": ("更正接收", "receipt corrected"),
     # records behind a figure
     "records.title": ("{indicator}背后的记录", "Records behind the {indicator}"),
     "records.lead": ("{region}，{period}。", "{region}, {period}."),

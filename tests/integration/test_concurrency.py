@@ -14,9 +14,9 @@ from tests.factories import make_network
 from wasteflow.db import new_session
 from wasteflow.errors import Conflict
 from wasteflow.models import FlowDaily, Handover
-from wasteflow.schemas import HandoverCreate, ReceiptCreate
+from wasteflow.schemas import HandoverCreate, ReceiptCorrection, ReceiptCreate
 from wasteflow.services.accounts import get_account
-from wasteflow.services.handovers import confirm_receipt, record_handover
+from wasteflow.services.handovers import confirm_receipt, correct_receipt, record_handover
 
 
 def _race(engine: sa.Engine, n: int, work: Callable[[Session], Any]) -> list[Any]:
@@ -105,3 +105,40 @@ def test_two_confirmations_at_once_one_wins(engine: sa.Engine, session: Session)
         ).scalar_one()
         == 12_500
     )
+
+
+def test_two_receipt_corrections_at_once_one_wins(engine: sa.Engine, session: Session) -> None:
+    net = make_network(session)
+    view, _ = record_handover(
+        session=session,
+        account=net.collector.account,
+        data=HandoverCreate.model_validate(net.body()),
+        idempotency_key="to-be-corrected",
+    )
+    confirm_receipt(
+        session=session,
+        account=net.operator.account,
+        ref=view.code,
+        data=ReceiptCreate(received_mass_kg=Decimal("125")),
+    )
+    username = net.operator.account.username
+
+    def work(s: Session) -> Any:
+        account = get_account(session=s, username=username)
+        return correct_receipt(
+            session=s,
+            account=account,
+            ref=view.code,
+            data=ReceiptCorrection(received_mass_kg=Decimal("12.5"), reason="mis-keyed"),
+        )
+
+    results = _race(engine, 4, work)
+    wins = [r for r in results if not isinstance(r, Exception)]
+    losses = [r for r in results if isinstance(r, Exception)]
+    assert len(wins) == 1 and len(losses) == 3
+    assert all(isinstance(e, Conflict) for e in losses), losses
+    session.rollback()
+    flow = session.execute(
+        sa.select(FlowDaily).where(FlowDaily.to_site_id == net.cp.id)
+    ).scalar_one()
+    assert (flow.handovers, flow.received_g) == (1, 12_500)

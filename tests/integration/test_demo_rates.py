@@ -20,7 +20,7 @@ from wasteflow.db import make_engine, new_session, upgrade
 from wasteflow.demo import DEMO_PASSWORD, PLANTED, load_demo
 from wasteflow.models import Handover, Site
 from wasteflow.rates import parse_period
-from wasteflow.services.rates import load_period
+from wasteflow.services.rates import load_period, period_engine
 from wasteflow.services.reference import load_reference
 from wasteflow.types import Channel
 
@@ -102,6 +102,10 @@ def test_totals_equal_raw_after_live_recording_cancelling_and_correcting(
             "device_time": utcnow().isoformat(),
         }
 
+    period = parse_period(f"{utcnow():%Y}")
+    with new_session(demo) as session:
+        before = period_engine(session, period)
+        assert period_engine(session, period) is before  # unchanged data: computed once
     codes = []
     for kg in (10, 20, 30, 40):
         r = client.post(
@@ -116,10 +120,27 @@ def test_totals_equal_raw_after_live_recording_cancelling_and_correcting(
         json=body(3),
         headers=hc | {"Idempotency-Key": uuid.uuid4().hex},
     )
-    period = parse_period(f"{utcnow():%Y}")
+    r = client.post(
+        f"/api/v1/handovers/{codes[3]}/receipt", json={"received_mass_kg": 4}, headers=ho
+    )
+    assert r.status_code == 200, r.text
+    r = client.post(
+        f"/api/v1/handovers/{codes[3]}/receipt/correct",
+        json={
+            "received_mass_kg": 40.5,
+            "refused_mass_kg": 2,
+            "refusal_reason": "wet bale",
+            "reason": "a digit was dropped when keying the weight",
+        },
+        headers=ho,
+    )
+    assert r.status_code == 201, r.text
     with new_session(demo) as session:
         from_totals = load_period(session, period, source="totals")
         from_raw = load_period(session, period, source="raw")
+        after = period_engine(session, period)  # every write moved the data's version
+    assert after is not before
+    assert sorted(after.d.flows, key=repr) == sorted(from_totals.flows, key=repr)
     assert sorted(from_totals.flows, key=repr) == sorted(from_raw.flows, key=repr)
     assert sorted(from_totals.treatments, key=repr) == sorted(from_raw.treatments, key=repr)
     assert from_totals.flows, "the live handovers are in this year's totals"

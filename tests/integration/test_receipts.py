@@ -310,6 +310,140 @@ def test_a_correction_is_a_new_record_naming_the_old(
     assert r.status_code == 409
 
 
+def correct_receipt(
+    client: TestClient, code: str, headers: dict[str, str], key: str | None = None, **body: Any
+):  # type: ignore[no-untyped-def]
+    h = headers | ({"Idempotency-Key": key} if key else {})
+    return client.post(f"/api/v1/handovers/{code}/receipt/correct", json=body, headers=h)
+
+
+def test_a_receipt_is_corrected_by_a_new_record_and_the_totals_follow(
+    client: TestClient, session: Session, net: Network
+) -> None:
+    h = record(client, net, to_processor=True, declared_mass_kg=90)
+    pa = net.processor_account.headers
+    r = receive(client, h["code"], pa, received_mass_kg=900, route="recycling")  # meant 90.0
+    assert r.status_code == 200 and r.json()["flags"] == ["mass_discrepancy"]
+    assert totals(session, h["code"])["treated"] == 900_000
+    fix = {
+        "received_mass_kg": 90,
+        "refused_mass_kg": 5,
+        "refusal_reason": "stones in the bales",
+        "route": "recycling",
+        "reason": "a zero too many when keying the weight",
+    }
+    r = correct_receipt(client, h["code"], pa, key="receipt-fix-1", **fix)
+    assert r.status_code == 201, r.text
+    new = r.json()
+    assert new["code"] != h["code"] and new["corrects"] == h["code"]
+    assert new["status"] == "partially_refused" and new["accepted_mass_kg"] == 85
+    assert new["flags"] == [] and new["route"] == "recycling"
+    # The load itself is the collector's record still, as first scanned.
+    assert new["recorded_by"] == h["recorded_by"] and new["declared_mass_kg"] == 90
+    assert new["device_time"] == h["device_time"] and new["from_site"] == h["from_site"]
+    assert new["received_by"] == net.processor_account.account.username
+    old = client.get(f"/api/v1/handovers/{h['code']}", headers=pa).json()
+    assert old["status"] == "superseded" and old["received_mass_kg"] == 900  # not edited
+    assert totals(session, new["code"]) == {
+        "handovers": 1,
+        "declared": 90_000,
+        "in_transit": 0,
+        "received": 90_000,
+        "refused": 5_000,
+        "accepted": 85_000,
+        "treated": 85_000,
+    }
+    # A retry with the same key is answered with the same record; other values are 409.
+    again = correct_receipt(client, h["code"], pa, key="receipt-fix-1", **fix)
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["code"] == new["code"]
+    other = correct_receipt(client, h["code"], pa, key="receipt-fix-1", **fix | {"route": None})
+    assert other.status_code == 409 and other.json()["field"] == "Idempotency-Key"
+    # The superseded receipt cannot be corrected again; its correction can.
+    r = correct_receipt(client, h["code"], pa, **fix)
+    assert r.status_code == 409 and "superseded" in r.json()["detail"]
+    r = correct_receipt(
+        client, new["code"], pa, received_mass_kg=90, route="recycling", reason="no refusal"
+    )
+    assert r.status_code == 201 and r.json()["corrects"] == new["code"]
+    assert totals(session, new["code"])["treated"] == 90_000
+    hist = client.get(f"/api/v1/handovers/{h['code']}/history", headers=pa).json()
+    actions = [e["action"] for e in hist["events"]]
+    assert actions == ["handover.record", "handover.receive", "handover.supersede"]
+    assert hist["corrected_by"] == new["code"]
+    assert hist["events"][-1]["after"]["reason"] == fix["reason"]
+    hist = client.get(f"/api/v1/handovers/{new['code']}/history", headers=pa).json()
+    first = hist["events"][0]
+    assert first["action"] == "handover.receipt_correct"
+    assert first["before"]["received_mass_g"] == 900_000
+    assert first["after"]["received_mass_g"] == 90_000 and first["after"]["corrects"] == h["code"]
+    session.rollback()
+    assert verify_chain(session).ok
+
+
+def test_a_receipt_correction_has_rules_and_a_refusal_changes_nothing(
+    client: TestClient, session: Session, net: Network
+) -> None:
+    h = record(client, net)
+    ok = {"received_mass_kg": 12, "reason": "scale was not zeroed"}
+    r = correct_receipt(client, h["code"], net.operator.headers, **ok)
+    assert r.status_code == 409 and "not been received" in r.json()["detail"]
+    receive(client, h["code"], net.operator.headers, received_mass_kg=12.5)
+    before = totals(session, h["code"])
+    r = correct_receipt(client, h["code"], net.operator.headers, received_mass_kg=12)
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    r = correct_receipt(client, h["code"], net.operator.headers, **ok | {"reason": "x"})
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    r = correct_receipt(client, h["code"], net.operator.headers, **ok | {"received_mass_kg": 12.5})
+    assert r.status_code == 422 and "must change something" in r.json()["detail"]
+    r = correct_receipt(client, h["code"], net.operator.headers, **ok | {"refused_mass_kg": 13})
+    assert r.status_code == 422 and r.json()["field"] == "refused_mass_kg"
+    stranger = make_account(session, Role.site_operator, sites=[net.source2.code])
+    for headers in (
+        stranger.headers,
+        net.collector.headers,
+        make_account(session, Role.official).headers,
+        make_account(session, Role.admin).headers,
+    ):
+        assert correct_receipt(client, h["code"], headers, **ok).status_code == 403
+    assert totals(session, h["code"]) == before
+    cancelled = record(client, net)
+    client.post(
+        f"/api/v1/handovers/{cancelled['code']}/cancel",
+        json={"reason": "double scan"},
+        headers=net.collector.headers,
+    )
+    r = correct_receipt(client, cancelled["code"], net.operator.headers, **ok)
+    assert r.status_code == 409 and "cancelled" in r.json()["detail"]
+
+
+def test_a_refusal_already_sent_back_cannot_be_corrected(
+    client: TestClient, session: Session, net: Network
+) -> None:
+    h = record(client, net, to_processor=True, declared_mass_kg=50)
+    pa = net.processor_account.headers
+    receive(client, h["code"], pa, received_mass_kg=50, refused_mass_kg=50, refusal_reason="wet")
+    plaque = client.get(f"/api/v1/sites/{net.processor.code}/plaque", headers=pa).json()["payload"]
+    back = client.post(
+        "/api/v1/handovers",
+        json={
+            "source_plaque": plaque,
+            "to_site": net.cp.code,
+            "material": "film.agri",
+            "declared_mass_kg": 50,
+            "mass_method": "weighed",
+            "device_time": net.body()["device_time"],
+            "returns": h["code"],
+        },
+        headers=pa | {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert back.status_code == 201
+    r = correct_receipt(
+        client, h["code"], pa, received_mass_kg=50, route="recycling", reason="it was dry after all"
+    )
+    assert r.status_code == 409 and back.json()["code"] in r.json()["detail"]
+
+
 def test_history_lists_every_change_with_a_verifiable_chain(
     client: TestClient, session: Session, net: Network
 ) -> None:

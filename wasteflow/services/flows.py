@@ -25,7 +25,7 @@ from wasteflow.errors import Invalid
 from wasteflow.models import FlowDaily, Handover
 from wasteflow.permissions import Action, require
 from wasteflow.rates import PeriodData, RateEngine, parse_period
-from wasteflow.services.rates import load_period
+from wasteflow.services.rates import period_engine
 from wasteflow.types import DeclarationKind, HandoverStatus
 
 KIND_LABELS = {
@@ -63,8 +63,8 @@ def sankey_data(
     if group_by not in ("township", "kind"):
         raise Invalid("group_by: township or kind", field="group_by")
     p = parse_period(period)
-    data = load_period(session, p)
-    engine = RateEngine(data)
+    engine = period_engine(session, p)
+    data = engine.d
     mats = _material_ids(data, material)
     zh = lang == "zh"
     names = {r.code: (r.name_zh if zh else r.name_en) for r in data.regions.values()}
@@ -138,8 +138,8 @@ def balance(
     require(account.role, Action.read_own_records)
     settings = get_settings()
     p = parse_period(period)
-    data = load_period(session, p)
-    engine = RateEngine(data)
+    engine = period_engine(session, p)
+    data = engine.d
     mats = _material_ids(data, material)
     in_region = engine.within(region) if region else None
     mine = _visible_sites(session, account)
@@ -489,8 +489,8 @@ def sites_geojson(
     require(account.role, Action.read_own_records)
     mine = _visible_sites(session, account)
     p = parse_period(period)
-    data = load_period(session, p)
-    engine = RateEngine(data)
+    engine = period_engine(session, p)
+    data = engine.d
     inside = engine.within(region) if region else None
     received: dict[int, int] = defaultdict(int)
     sent: dict[int, int] = defaultdict(int)

@@ -3,8 +3,9 @@
 Every rule a client can break raises a ``WasteflowError`` naming the field; every change is
 one transaction that also moves the per-day totals and appends an audit event. Nothing is
 edited in place or deleted: a state moves forward (``in_transit`` → ``received`` |
-``partially_refused`` | ``refused``, or ``cancelled`` / ``superseded`` before receipt), and a
-correction is a new handover naming the one it replaces.
+``partially_refused`` | ``refused``, or ``cancelled`` / ``superseded``), and a correction is a
+new handover naming the one it replaces: before receipt the author corrects the load, after it
+the receiving site corrects its receipt (a mis-keyed weight, a wrong route).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from wasteflow.schemas import (
     ErrorBody,
     HandoverCreate,
     HandoverPublic,
+    ReceiptCorrection,
     ReceiptCreate,
 )
 from wasteflow.services import cache, keys
@@ -599,8 +601,15 @@ def record_batch(
         raced = [k for k, _, _ in to_insert if k not in inserted]
         if raced:  # taken by a concurrent request since we looked: duplicates, if same body
             existing |= _existing_keys(session, account.id, raced)
-        ids = [v[0] for v in inserted.values()] + [h.id for h in existing.values()]
-        views = {v.id: v for v in handover_views(session, _get_many(session, ids))}
+        # New rows' views come from what the batch holds (nothing is read back); only the
+        # duplicates' stored rows are read.
+        views = {
+            inserted[key][0]: _new_view(session, v, *inserted[key], account, channel)
+            for key, _, v in to_insert
+            if key in inserted
+        }
+        stored = [h.id for h in existing.values() if h.id not in views]
+        views |= {v.id: v for v in handover_views(session, _get_many(session, stored))}
         for i, key, digest, _item in parsed:
             if results[i] is not None:
                 continue
@@ -729,7 +738,8 @@ def _state_conflict(h: Handover) -> Conflict:
     return Conflict(
         f"{h.code} was already confirmed ({h.status.value}) at "
         f"{h.received_at.isoformat() if h.received_at else '?'}; a handover is "
-        "confirmed once"
+        "confirmed once (the receiving site may correct its receipt: "
+        f"POST /api/v1/handovers/{h.code}/receipt/correct)"
     )
 
 
@@ -987,6 +997,157 @@ def correct_handover(
         return _new_view(
             session, validated, new_id, new_code, account, Channel.api, corrects=h.code
         ), True
+
+
+# Load fields a receipt correction carries over unchanged from the record it corrects.
+_LOAD_FIELDS = (
+    "request_hash",
+    "channel",
+    "from_site_id",
+    "to_site_id",
+    "material_id",
+    "declared_mass_g",
+    "declared_units",
+    "mass_method",
+    "device_time",
+    "day",
+    "recorded_at",
+    "recorded_by_id",
+    "lat",
+    "lon",
+    "scan_distance_m",
+    "plaque_kid",
+    "flag_far_scan",
+    "returns_id",
+)
+_RECEIPT_FIELDS = (
+    "status",
+    "received_mass_g",
+    "refused_mass_g",
+    "accepted_mass_g",
+    "received_units",
+    "refusal_reason",
+    "flag_discrepancy",
+)
+
+
+def correct_receipt(
+    *,
+    session: Session,
+    account: Account,
+    ref: str,
+    data: ReceiptCorrection,
+    idempotency_key: str | None = None,
+) -> tuple[HandoverPublic, bool]:
+    """Correct a confirmed receipt: a new handover carries the same load with the corrected
+    intake and names the one it corrects, which becomes ``superseded``.
+
+    Only an account acting for the receiving site may do it, only on the newest record of a
+    chain, and with a reason. The totals move by the difference in the same transaction.
+    Returns the new handover and whether this call made it (False: an identical retry with
+    the same Idempotency-Key).
+    """
+    require(account.role, Action.confirm_receipt)
+    digest = receipt_hash(data)
+    with unit_of_work(session):
+        h = get_handover(session=session, ref=ref)
+        if h.to_site_id not in own_sites(session, account):
+            raise Forbidden(f"you do not act for the receiving site of {h.code}")
+        if h.status == HandoverStatus.superseded and idempotency_key:
+            successor = session.execute(
+                sa.select(Handover).where(col(Handover.corrects_id) == h.id)
+            ).scalar_one_or_none()
+            if successor is not None and successor.receipt_key == idempotency_key:
+                if successor.receipt_hash != digest:
+                    raise Conflict(
+                        f"Idempotency-Key: {idempotency_key!r} was already used to correct "
+                        f"{h.code} with other values",
+                        field="Idempotency-Key",
+                    )
+                return handover_views(session, [successor])[0], False
+        if h.status == HandoverStatus.in_transit:
+            raise Conflict(
+                f"{h.code} has not been received yet: confirm its receipt "
+                f"(POST /api/v1/handovers/{h.code}/receipt)"
+            )
+        if h.status in (HandoverStatus.cancelled, HandoverStatus.superseded):
+            raise _state_conflict(h)
+        returned = (
+            session.execute(
+                sa.select(col(Handover.code)).where(
+                    col(Handover.returns_id) == h.id, col(Handover.status).not_in(_LIVE)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if returned:
+            raise Conflict(
+                f"{h.code}'s refused mass was already sent back by {', '.join(returned)}; "
+                "its receipt can no longer be corrected"
+            )
+        to_site = session.get(Site, h.to_site_id)
+        material = session.get(Material, h.material_id)
+        assert to_site is not None and material is not None and h.id is not None
+        values = _receipt_values(session, h, to_site, material, data)
+        old = {c: getattr(h, c) for c in (*_LOAD_FIELDS, *_RECEIPT_FIELDS, "route_id")}
+        same = all(values[c] == old[c] for c in (*_RECEIPT_FIELDS[:-1], "route_id"))
+        if same:
+            raise Invalid(
+                f"{h.code}'s receipt already says this; a correction must change something",
+                field="received_mass_kg",
+            )
+        result = session.execute(
+            sa.update(Handover)
+            .where(col(Handover.id) == h.id, col(Handover.status) == h.status)
+            .values(status=HandoverStatus.superseded)
+        )
+        assert isinstance(result, sa.CursorResult)  # an UPDATE's result always is
+        if result.rowcount != 1:  # another correction won the race
+            raise _state_conflict(get_handover(session=session, ref=h.code))
+        row = {c: old[c] for c in _LOAD_FIELDS} | values
+        row |= {
+            # One correction per record (the UPDATE above), so this key is unique for the
+            # author of the load, whose record the new handover stays.
+            "idempotency_key": f"receipt-correction:{h.code}",
+            "corrects_id": h.id,
+            "received_by_id": account.id,
+            "received_at": utcnow(),
+            "receipt_key": idempotency_key,
+            "receipt_hash": digest,
+        }
+        new_id, new_code = next(iter(_insert(session, [row]).values()))
+        deltas = Deltas()
+        deltas.add_handover(old, sign=-1)
+        deltas.add_handover(row)
+        deltas.apply(session)
+        change = {"corrected_by": new_code, "reason": data.reason}
+        record_events(
+            session,
+            [
+                {
+                    "account_id": account.id,
+                    "action": "handover.supersede",
+                    "entity": "handover",
+                    "entity_id": h.code,
+                    "at": row["received_at"],
+                    "before": {"status": old["status"]},
+                    "after": {"status": HandoverStatus.superseded} | change,
+                },
+                {
+                    "account_id": account.id,
+                    "action": "handover.receipt_correct",
+                    "entity": "handover",
+                    "entity_id": new_code,
+                    "at": row["received_at"],
+                    "before": {c: old[c] for c in _RECEIPT_FIELDS}
+                    | {"route_id": old["route_id"], "handover": h.code},
+                    "after": {c: values[c] for c in _RECEIPT_FIELDS}
+                    | {"route": data.route, "corrects": h.code, "reason": data.reason},
+                },
+            ],
+        )
+        return handover_views(session, [_get(session, new_id)])[0], True
 
 
 # --- reading -------------------------------------------------------------------------------

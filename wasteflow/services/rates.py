@@ -4,20 +4,29 @@ A report reads the per-day totals that recording keeps up to date (``flow_daily`
 ``treatment_daily``), so its cost grows with sites × days, not with handovers. The same
 figures can be recomputed from the raw handover table (``source="raw"``); a test checks that
 both agree.
+
+A period's computed state (its totals read and its attributions solved) is kept per process
+and keyed by the data's version: the id of the newest audit event. Every change the product
+makes to records, declarations, sites or reference data appends an event in the same
+transaction (serialised by the chain's lock), so an unchanged version means unchanged inputs,
+and any write, by any worker, makes the next read compute afresh. Officials reading a closed
+year again and again are then answered from memory.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date, timedelta
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from wasteflow.models import (
+    AuditEvent,
     CoefficientSet,
     Declaration,
     FlowDaily,
@@ -588,8 +597,71 @@ def _known(indicator: str) -> None:
         )
 
 
+T = TypeVar("T")
+
+
+class _VersionedCache:
+    """The few newest computed periods, keyed by the data's version (see the module's text)."""
+
+    def __init__(self, max_entries: int = 16) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]  # type: ignore[no-any-return]
+        value = make()  # outside the lock: two threads may both compute; either result is right
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_periods = _VersionedCache()
+
+
+def data_version(session: Session) -> tuple[str, int, str]:
+    """What identifies the state of the data: the database and its newest audit event (an
+    index lookup). The event's hash covers its time and its predecessor, so two databases
+    never share a version even at the same event count."""
+    newest = session.execute(
+        sa.select(col(AuditEvent.id), col(AuditEvent.hash))
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
+    ).first()
+    bind = session.get_bind()
+    where = bind.url.render_as_string(hide_password=True) if hasattr(bind, "url") else ""
+    return (where, *newest) if newest else (where, 0, "")
+
+
+def period_engine(session: Session, period: Period, source: Source = "totals") -> RateEngine:
+    """The rate engine of a period, computed once per version of the data (``raw``: always
+    recomputed, it is the check on the totals)."""
+    if source == "raw":
+        return RateEngine(load_period(session, period, source=source))
+    key = ("period", data_version(session), period.start, period.end)
+    return _periods.get(key, lambda: RateEngine(load_period(session, period)))
+
+
+def month_engines(session: Session, period: Period, cumulative: bool) -> list[RateEngine]:
+    """A rate engine per month of the period (``cumulative``: period to date), cached alike."""
+    key = ("months", data_version(session), period.start, period.end, cumulative)
+    return _periods.get(
+        key,
+        lambda: [RateEngine(d) for d in load_months(session, period, cumulative=cumulative)],
+    )
+
+
 def _engine(session: Session, period: Period, source: Source) -> RateEngine:
-    return RateEngine(load_period(session, period, source=source))
+    return period_engine(session, period, source)
 
 
 def rate(
@@ -690,10 +762,9 @@ def trends(
     p = parse_period(period)
     targets = _targets(session, p.year)
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
-    for data in load_months(session, p, cumulative=cumulative):
-        engine = RateEngine(data)
+    for engine in month_engines(session, p, cumulative):
         for key in keys:
-            out[key].append(present(engine.figure(key, region), engine, targets, data.period))
+            out[key].append(present(engine.figure(key, region), engine, targets, engine.d.period))
     return out
 
 

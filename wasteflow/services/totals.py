@@ -47,8 +47,9 @@ class Deltas:
         for col, v in values.items():
             row[col] += v
 
-    def add_handover(self, h: Mapping[str, Any]) -> None:
-        """Add a handover in its current state (a row dict), as if recorded and received now.
+    def add_handover(self, h: Mapping[str, Any], sign: int = 1) -> None:
+        """Add a handover in its current state (a row dict), as if recorded and received now;
+        ``sign=-1`` takes it out again (a receipt that a correction replaces).
 
         For bulk loads: the totals come out exactly as the handover's own transactions would
         have left them (and as the raw-records recomputation in the rates service reads them).
@@ -59,28 +60,28 @@ class Deltas:
         key = (h["day"], h["from_site_id"], h["to_site_id"], h["material_id"])
         self.flow(
             key,
-            handovers=1,
-            declared_g=h["declared_mass_g"],
-            declared_units=h.get("declared_units") or 0,
+            handovers=sign,
+            declared_g=sign * h["declared_mass_g"],
+            declared_units=sign * (h.get("declared_units") or 0),
         )
         if status == HandoverStatus.in_transit:
-            self.flow(key, in_transit_g=h["declared_mass_g"])
+            self.flow(key, in_transit_g=sign * h["declared_mass_g"])
             return
         accepted = h["accepted_mass_g"] or 0
         units = (h.get("received_units") or 0) if accepted else 0
         self.flow(
             key,
-            received_g=h["received_mass_g"] or 0,
-            refused_g=h["refused_mass_g"] or 0,
-            accepted_g=accepted,
-            accepted_units=units,
+            received_g=sign * (h["received_mass_g"] or 0),
+            refused_g=sign * (h["refused_mass_g"] or 0),
+            accepted_g=sign * accepted,
+            accepted_units=sign * units,
         )
         if h.get("route_id") is not None and accepted:
             self.treatment(
                 (h["day"], h["to_site_id"], h["material_id"], h["route_id"]),
-                handovers=1,
-                accepted_g=accepted,
-                accepted_units=h.get("received_units") or 0,
+                handovers=sign,
+                accepted_g=sign * accepted,
+                accepted_units=sign * (h.get("received_units") or 0),
             )
 
     def apply(self, session: Session) -> None:
