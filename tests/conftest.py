@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +83,25 @@ def pg_server() -> Iterator[PostgresServer]:
     server = PostgresServer(PG_ADMIN_URL)
     yield server
     server.drop_all()
+
+
+def ensure_debian_packages(present: bool, packages: list[str], what: str) -> None:
+    """Install Debian packages a tier needs when they are missing and this user may (root,
+    with apt), so the README's test command passes on a fresh machine; otherwise fail and
+    say how to fix it."""
+    if present:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.fail(
+            f"{what} is missing: run `apt-get install -y {' '.join(packages)}` "
+            "(as root) and run the tests again"
+        )
+    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+    print(f"\n{what} is missing: installing {' '.join(packages)} with apt-get…", flush=True)
+    for step in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
+        done = subprocess.run(step, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.fail(f"`{' '.join(step)}` failed: {done.stderr[-2000:]}")
 
 
 def fresh_database_url(backend: str, pg_server: PostgresServer, tmp_dir: Path) -> str:

@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.conftest import ensure_debian_packages
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -203,29 +205,10 @@ class Browser:
         return first
 
 
-def _ensure_chromium() -> None:
-    """Install Debian's Chromium when it is missing and this user may (root, with apt), so the
-    README's test command passes on a fresh machine; otherwise fail and say how to fix it."""
-    if Path(CHROMIUM).exists():
-        return
-    packages = ["chromium", "fonts-wqy-microhei"]
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.fail(
-            f"{CHROMIUM} is missing: run `apt-get install -y {' '.join(packages)}` "
-            "(as root) and run the tests again"
-        )
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    print(f"\n{CHROMIUM} is missing: installing {' '.join(packages)} with apt-get…", flush=True)
-    for step in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
-        done = subprocess.run(step, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.fail(f"`{' '.join(step)}` failed: {done.stderr[-2000:]}")
-
-
 @pytest.fixture(scope="session")
 def browser(demo_server: DemoServer, screenshot_dirs: list[Path]) -> Iterator[Browser]:
     """Headless Chromium from Debian's package; failing to start it fails the tests."""
-    _ensure_chromium()
+    ensure_debian_packages(Path(CHROMIUM).exists(), ["chromium", "fonts-wqy-microhei"], CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     profile = tempfile.mkdtemp(prefix="wf-chromium-")

@@ -694,13 +694,22 @@ def report(
     """Every indicator × every township of the district (or of ``region``), plus the total."""
     require(account.role, Action.read_all_records)
     p = parse_period(period)
+    keys = list(indicators or INDICATORS)
+    if source == "raw":
+        return _report(session, p, region, keys, source)
+    key = ("report", data_version(session), p.start, p.end, region, tuple(keys))
+    return _periods.get(key, lambda: _report(session, p, region, keys, source))
+
+
+def _report(
+    session: Session, p: Period, region: str | None, keys: list[str], source: Source
+) -> dict[str, Any]:
     engine = _engine(session, p, source)
     targets = _targets(session, p.year)
     district = next(r for r in engine.d.regions.values() if r.level == RegionLevel.district)
     top = engine.region(region) if region else district
     children = (engine.d.regions[c] for c in engine.children.get(top.id, []))
     rows = [top, *sorted(children, key=lambda r: r.code)]
-    keys = list(indicators or INDICATORS)
     return {
         "period": {"label": p.label, "start": p.start, "end": p.end},
         "region": {"code": top.code, "name_zh": top.name_zh, "name_en": top.name_en},
