@@ -146,6 +146,11 @@ class HandoverStatus(StrEnum):
     superseded = "superseded"
 
 
+# States of a handover that no longer count anywhere (the totals, the rates, what is left of
+# a refusal to send back): withdrawn by its author, or replaced by a correction.
+WITHDRAWN = (HandoverStatus.cancelled, HandoverStatus.superseded)
+
+
 class MassMethod(StrEnum):
     weighed = "weighed"
     estimated = "estimated"

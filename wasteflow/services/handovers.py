@@ -57,6 +57,7 @@ from wasteflow.services import cache, keys
 from wasteflow.services.audit import record_event, record_events
 from wasteflow.services.totals import Deltas
 from wasteflow.types import (
+    WITHDRAWN,
     Channel,
     HandoverStatus,
     Role,
@@ -68,8 +69,17 @@ from wasteflow.types import (
 
 _TREATING = {SiteKind.processor, SiteKind.disposal}
 _REFUSED = {HandoverStatus.refused, HandoverStatus.partially_refused}
-_LIVE = (HandoverStatus.cancelled, HandoverStatus.superseded)  # states that no longer count
 _CODE_ATTEMPTS = 8
+# What a receipt sets on a handover (and its audit event records).
+_RECEIPT_FIELDS = (
+    "status",
+    "received_mass_g",
+    "refused_mass_g",
+    "accepted_mass_g",
+    "received_units",
+    "refusal_reason",
+    "flag_discrepancy",
+)
 EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -330,7 +340,7 @@ def _check_return(
         raise Invalid(f"returns: {code} was another material", field="returns")
     already = session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(col(Handover.declared_mass_g)), 0)).where(
-            col(Handover.returns_id) == refused.id, col(Handover.status).not_in(_LIVE)
+            col(Handover.returns_id) == refused.id, col(Handover.status).not_in(WITHDRAWN)
         )
     ).scalar_one()
     left = (refused.refused_mass_g or 0) - already
@@ -819,19 +829,7 @@ def confirm_receipt(
             entity="handover",
             entity_id=h.code,
             before=before,
-            after={
-                k: values[k]
-                for k in (
-                    "status",
-                    "received_mass_g",
-                    "refused_mass_g",
-                    "accepted_mass_g",
-                    "received_units",
-                    "refusal_reason",
-                    "flag_discrepancy",
-                )
-            }
-            | {"route": data.route},
+            after={k: values[k] for k in _RECEIPT_FIELDS} | {"route": data.route},
         )
         assert h.id is not None  # read from the database
         return handover_views(session, [_get(session, h.id)])[0], True
@@ -1020,15 +1018,6 @@ _LOAD_FIELDS = (
     "flag_far_scan",
     "returns_id",
 )
-_RECEIPT_FIELDS = (
-    "status",
-    "received_mass_g",
-    "refused_mass_g",
-    "accepted_mass_g",
-    "received_units",
-    "refusal_reason",
-    "flag_discrepancy",
-)
 
 
 def correct_receipt(
@@ -1070,12 +1059,12 @@ def correct_receipt(
                 f"{h.code} has not been received yet: confirm its receipt "
                 f"(POST /api/v1/handovers/{h.code}/receipt)"
             )
-        if h.status in (HandoverStatus.cancelled, HandoverStatus.superseded):
+        if h.status in WITHDRAWN:
             raise _state_conflict(h)
         returned = (
             session.execute(
                 sa.select(col(Handover.code)).where(
-                    col(Handover.returns_id) == h.id, col(Handover.status).not_in(_LIVE)
+                    col(Handover.returns_id) == h.id, col(Handover.status).not_in(WITHDRAWN)
                 )
             )
             .scalars()
@@ -1091,7 +1080,8 @@ def correct_receipt(
         assert to_site is not None and material is not None and h.id is not None
         values = _receipt_values(session, h, to_site, material, data)
         old = {c: getattr(h, c) for c in (*_LOAD_FIELDS, *_RECEIPT_FIELDS, "route_id")}
-        same = all(values[c] == old[c] for c in (*_RECEIPT_FIELDS[:-1], "route_id"))
+        entered = ("received_mass_g", "refused_mass_g", "received_units", "refusal_reason")
+        same = all(values[c] == old[c] for c in (*entered, "route_id"))
         if same:
             raise Invalid(
                 f"{h.code}'s receipt already says this; a correction must change something",
@@ -1162,45 +1152,32 @@ def can_read(session: Session, account: Account, h: Handover) -> bool:
     return h.from_site_id in mine or h.to_site_id in mine
 
 
+def _labels(
+    session: Session, key: Any, label: Any, pairs: Iterable[tuple[int | None, int | None]]
+) -> dict[int | None, str]:
+    """id → label (code, username) of the ids the rows name, in one query (none if none)."""
+    ids = {i for pair in pairs for i in pair if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(sa.select(col(key), col(label)).where(col(key).in_(ids))).all())  # type: ignore[arg-type]
+
+
 def handover_views(
     session: Session, rows: Sequence[Handover], with_manifest: bool = True
 ) -> list[HandoverPublic]:
     """Public views of handovers, with a handful of queries whatever their number."""
     if not rows:
         return []
-    site_ids = {r.from_site_id for r in rows} | {r.to_site_id for r in rows}
-    sites = dict(
-        session.execute(
-            sa.select(col(Site.id), col(Site.code)).where(col(Site.id).in_(site_ids))
-        ).all()
-    )
+    sites = _labels(session, Site.id, Site.code, [(r.from_site_id, r.to_site_id) for r in rows])
     materials = dict(session.execute(sa.select(col(Material.id), col(Material.code))).all())
     routes = dict(
         session.execute(sa.select(col(TreatmentRoute.id), col(TreatmentRoute.code))).all()
     )
-    account_ids = {r.recorded_by_id for r in rows} | {r.received_by_id for r in rows}
-    names = (
-        dict(
-            session.execute(
-                sa.select(col(Account.id), col(Account.username)).where(
-                    col(Account.id).in_(account_ids - {None})
-                )
-            ).all()
-        )
-        if account_ids - {None}
-        else {}
+    names = _labels(
+        session, Account.id, Account.username, [(r.recorded_by_id, r.received_by_id) for r in rows]
     )
-    linked = {r.corrects_id for r in rows} | {r.returns_id for r in rows}
-    codes = (
-        dict(
-            session.execute(
-                sa.select(col(Handover.id), col(Handover.code)).where(
-                    col(Handover.id).in_(linked - {None})
-                )
-            ).all()
-        )
-        if linked - {None}
-        else {}
+    codes = _labels(
+        session, Handover.id, Handover.code, [(r.corrects_id, r.returns_id) for r in rows]
     )
     out = []
     for r in rows:
@@ -1267,17 +1244,7 @@ def history(*, session: Session, account: Account, ref: str) -> dict[str, Any]:
     if not can_read(session, account, h):
         raise Forbidden(f"you may not read {h.code}: it does not touch a site you act for")
     events = audit.history(session, entity="handover", entity_id=h.code)
-    names = (
-        dict(
-            session.execute(
-                sa.select(col(Account.id), col(Account.username)).where(
-                    col(Account.id).in_({e.account_id for e in events} - {None})
-                )
-            ).all()
-        )
-        if events
-        else {}
-    )
+    names = _labels(session, Account.id, Account.username, [(e.account_id, None) for e in events])
     successors = session.execute(
         sa.select(col(Handover.code), col(Handover.corrects_id), col(Handover.returns_id)).where(
             sa.or_(col(Handover.corrects_id) == h.id, col(Handover.returns_id) == h.id)

@@ -58,6 +58,7 @@ from wasteflow.rates import (
 from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
 from wasteflow.services.declarations import denominators, overlap_share, prorate_g
 from wasteflow.types import (
+    WITHDRAWN,
     DeclarationKind,
     HandoverStatus,
     Indicator,
@@ -67,7 +68,6 @@ from wasteflow.types import (
 )
 
 Source = Literal["totals", "raw"]
-_WITHDRAWN = (HandoverStatus.cancelled, HandoverStatus.superseded)
 
 
 # --- loading a period --------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow
 
 def _flows_from_raw(session: Session, start: date, end: date) -> list[FlowRow]:
     h = Handover
-    received = col(h.status).not_in((*_WITHDRAWN, HandoverStatus.in_transit))
+    received = col(h.status).not_in((*WITHDRAWN, HandoverStatus.in_transit))
     rows = session.execute(
         sa.select(
             col(h.from_site_id),
@@ -147,7 +147,7 @@ def _flows_from_raw(session: Session, start: date, end: date) -> list[FlowRow]:
                 )
             ),
         )
-        .where(col(h.day) >= start, col(h.day) <= end, col(h.status).not_in(_WITHDRAWN))
+        .where(col(h.day) >= start, col(h.day) <= end, col(h.status).not_in(WITHDRAWN))
         .group_by(col(h.from_site_id), col(h.to_site_id), col(h.material_id))
     ).all()
     return [FlowRow(*(int(v or 0) for v in r)) for r in rows]
@@ -850,7 +850,7 @@ def records(
         col(Handover.day) <= p.end,
         col(Handover.material_id).in_(materials),
         col(Handover.from_site_id).in_(sources),
-        col(Handover.status).not_in(_WITHDRAWN),
+        col(Handover.status).not_in(WITHDRAWN),
     )
     total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
     rows = (

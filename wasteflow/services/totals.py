@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from wasteflow.models import FlowDaily, FlowMonthly, TreatmentDaily, TreatmentMonthly
-from wasteflow.types import HandoverStatus
+from wasteflow.types import WITHDRAWN, HandoverStatus
 
 FlowKey = tuple[date, int, int, int]  # day, from_site_id, to_site_id, material_id
 TreatKey = tuple[date, int, int, int]  # day, site_id, material_id, route_id
@@ -55,7 +55,7 @@ class Deltas:
         have left them (and as the raw-records recomputation in the rates service reads them).
         """
         status = h["status"]
-        if status in (HandoverStatus.cancelled, HandoverStatus.superseded):
+        if status in WITHDRAWN:
             return
         key = (h["day"], h["from_site_id"], h["to_site_id"], h["material_id"])
         self.flow(
