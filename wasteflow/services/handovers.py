@@ -446,13 +446,7 @@ def _record_rows(
         if key not in inserted:
             continue
         r = v.row
-        deltas.flow(
-            (r["day"], r["from_site_id"], r["to_site_id"], r["material_id"]),
-            handovers=1,
-            declared_g=r["declared_mass_g"],
-            declared_units=r["declared_units"] or 0,
-            in_transit_g=r["declared_mass_g"],
-        )
+        deltas.add_handover(r | {"status": HandoverStatus.in_transit})
         events.append(
             {
                 "account_id": account.id,
@@ -753,6 +747,21 @@ def _state_conflict(h: Handover) -> Conflict:
     )
 
 
+def _move(session: Session, h: Handover, **values: Any) -> dict[str, Any]:
+    """Set ``values`` on a handover if its state is still the one read (a conditional UPDATE:
+    of two requests racing, the loser gets the state conflict). Returns its row as it was."""
+    before = h.model_dump()
+    result = session.execute(
+        sa.update(Handover)
+        .where(col(Handover.id) == h.id, col(Handover.status) == before["status"])
+        .values(**values)
+    )
+    assert isinstance(result, sa.CursorResult)  # an UPDATE's result always is
+    if result.rowcount != 1:
+        raise _state_conflict(get_handover(session=session, ref=h.code))
+    return before
+
+
 def confirm_receipt(
     *,
     session: Session,
@@ -796,31 +805,10 @@ def confirm_receipt(
             "receipt_key": idempotency_key,
             "receipt_hash": digest,
         }
-        before = {"status": h.status}  # read now: the UPDATE below refreshes ``h``
-        result = session.execute(
-            sa.update(Handover)
-            .where(col(Handover.id) == h.id, col(Handover.status) == HandoverStatus.in_transit)
-            .values(**values)
-        )
-        assert isinstance(result, sa.CursorResult)  # an UPDATE's result always is
-        if result.rowcount != 1:  # another confirmation won the race
-            raise _state_conflict(get_handover(session=session, ref=h.code))
+        before = _move(session, h, **values)
         deltas = Deltas()
-        deltas.flow(
-            (h.day, h.from_site_id, h.to_site_id, h.material_id),
-            in_transit_g=-h.declared_mass_g,
-            received_g=values["received_mass_g"],
-            refused_g=values["refused_mass_g"],
-            accepted_g=values["accepted_mass_g"],
-            accepted_units=(values["received_units"] or 0) if values["accepted_mass_g"] else 0,
-        )
-        if values["route_id"] is not None:
-            deltas.treatment(
-                (h.day, h.to_site_id, h.material_id, values["route_id"]),
-                handovers=1,
-                accepted_g=values["accepted_mass_g"],
-                accepted_units=values["received_units"] or 0,
-            )
+        deltas.add_handover(before, sign=-1)
+        deltas.add_handover(before | values)
         deltas.apply(session)
         record_event(
             session,
@@ -828,7 +816,7 @@ def confirm_receipt(
             action="handover.receive",
             entity="handover",
             entity_id=h.code,
-            before=before,
+            before={"status": before["status"]},
             after={k: values[k] for k in _RECEIPT_FIELDS} | {"route": data.route},
         )
         assert h.id is not None  # read from the database
@@ -910,22 +898,8 @@ def _withdraw(
     values: dict[str, Any] = {"status": status}
     if status == HandoverStatus.cancelled:
         values |= {"cancelled_at": utcnow(), "cancelled_by_id": account.id, "cancel_reason": reason}
-    result = session.execute(
-        sa.update(Handover)
-        .where(col(Handover.id) == h.id, col(Handover.status) == HandoverStatus.in_transit)
-        .values(**values)
-    )
-    assert isinstance(result, sa.CursorResult)  # an UPDATE's result always is
-    if result.rowcount != 1:
-        raise _state_conflict(get_handover(session=session, ref=h.code))
     deltas = Deltas()
-    deltas.flow(
-        (h.day, h.from_site_id, h.to_site_id, h.material_id),
-        handovers=-1,
-        declared_g=-h.declared_mass_g,
-        declared_units=-(h.declared_units or 0),
-        in_transit_g=-h.declared_mass_g,
-    )
+    deltas.add_handover(_move(session, h, **values), sign=-1)
     deltas.apply(session)
 
 
@@ -1087,14 +1061,7 @@ def correct_receipt(
                 f"{h.code}'s receipt already says this; a correction must change something",
                 field="received_mass_kg",
             )
-        result = session.execute(
-            sa.update(Handover)
-            .where(col(Handover.id) == h.id, col(Handover.status) == h.status)
-            .values(status=HandoverStatus.superseded)
-        )
-        assert isinstance(result, sa.CursorResult)  # an UPDATE's result always is
-        if result.rowcount != 1:  # another correction won the race
-            raise _state_conflict(get_handover(session=session, ref=h.code))
+        _move(session, h, status=HandoverStatus.superseded)
         row = {c: old[c] for c in _LOAD_FIELDS} | values
         row |= {
             # One correction per record (the UPDATE above), so this key is unique for the
