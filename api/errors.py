@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from wasteflow.errors import WasteflowError
+from wasteflow.errors import WasteflowError, describe_validation_errors
 
 log = logging.getLogger("wasteflow.api")
 
@@ -27,29 +25,6 @@ _HTTP_KINDS = {
     422: "Invalid",
     429: "TooManyRequests",
 }
-
-
-def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts) or "body"
-
-
-def describe_validation_errors(
-    errors: Iterable[Mapping[str, Any]],
-) -> tuple[str, list[dict[str, str]]]:
-    """Turn pydantic's errors into 'field: reason' sentences a person can act on."""
-    items = []
-    for e in errors:
-        field = _field(tuple(e.get("loc", ())))
-        msg = e.get("msg", "invalid")
-        if e.get("type") == "extra_forbidden":
-            msg = "unknown field (check its spelling)"
-        elif e.get("type") == "missing":
-            msg = "required"
-        elif e.get("type") == "json_invalid":
-            msg = "the body is not valid JSON"
-        items.append({"field": field, "reason": msg})
-    return "; ".join(f"{i['field']}: {i['reason']}" for i in items), items
 
 
 def install_error_handlers(app: FastAPI) -> None:

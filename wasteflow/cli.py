@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from wasteflow.config import get_settings
-from wasteflow.errors import WasteflowError
+from wasteflow.errors import WasteflowError, describe_validation_errors
 
 app = typer.Typer(
     help="wasteflow: recycling and waste-flow tracker.", no_args_is_help=True, add_completion=False
@@ -177,7 +177,6 @@ def create_account(
     """Create an account (the CLI bootstraps the first admin)."""
     from pydantic import ValidationError
 
-    from api.errors import describe_validation_errors
     from wasteflow.schemas import AccountCreate
     from wasteflow.services.accounts import create_account as create
 

@@ -125,10 +125,3 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Create or upgrade the schema through the Alembic migrations."""
     command.upgrade(alembic_config(url or get_settings().database_url), revision)
-
-
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        if not sa.inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()

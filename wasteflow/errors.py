@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -50,3 +51,26 @@ class Forbidden(WasteflowError):
 class Conflict(WasteflowError):
     status_code = 409
     kind = "Conflict"
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or "body"
+
+
+def describe_validation_errors(
+    errors: Iterable[Mapping[str, Any]],
+) -> tuple[str, list[dict[str, str]]]:
+    """Turn pydantic's errors into 'field: reason' sentences a person can act on."""
+    items = []
+    for e in errors:
+        field = _field(tuple(e.get("loc", ())))
+        msg = e.get("msg", "invalid")
+        if e.get("type") == "extra_forbidden":
+            msg = "unknown field (check its spelling)"
+        elif e.get("type") == "missing":
+            msg = "required"
+        elif e.get("type") == "json_invalid":
+            msg = "the body is not valid JSON"
+        items.append({"field": field, "reason": msg})
+    return "; ".join(f"{i['field']}: {i['reason']}" for i in items), items

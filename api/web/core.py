@@ -28,7 +28,6 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep
-from api.errors import describe_validation_errors
 from api.web import i18n
 from api.web.auth import (
     LANG_COOKIE,
@@ -39,7 +38,7 @@ from api.web.auth import (
     session_token,
 )
 from wasteflow.config import get_settings
-from wasteflow.errors import WasteflowError
+from wasteflow.errors import WasteflowError, describe_validation_errors
 from wasteflow.models import Account
 from wasteflow.permissions import Action, allowed
 from wasteflow.rates import INDICATORS, parse_period

@@ -28,7 +28,14 @@ from sqlmodel import Session, col
 from wasteflow.codes import random_handover_code
 from wasteflow.config import get_settings
 from wasteflow.db import unit_of_work
-from wasteflow.errors import Conflict, Forbidden, Invalid, NotFound, WasteflowError
+from wasteflow.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    WasteflowError,
+    describe_validation_errors,
+)
 from wasteflow.models import (
     Account,
     AccountRound,
@@ -549,7 +556,6 @@ def record_batch(
 
     A bad item is reported and skipped; the good ones are recorded, in bulk.
     """
-    from api.errors import describe_validation_errors
 
     require(account.role, Action.record_handover)
     assert account.id is not None  # an authenticated account is a stored row

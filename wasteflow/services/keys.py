@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
-import time
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -79,36 +76,26 @@ def _status(key: SigningKey) -> str:
     return "active"
 
 
-@dataclass
-class _Cache:
-    signers: dict[str, Signer] = field(default_factory=dict)
-    # per database (an engine's id): the public keys and when they were read
-    public: dict[int, tuple[float, dict[str, PublicKeyInfo]]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_cache = _Cache()
+# Decrypted signers by kid (decrypting costs a scrypt derivation), and per database the
+# public keys and the active key, read again after a short while.
+_signers: dict[str, Signer] = {}
+_public_cache = TTLCache(ttl_s=_PUBLIC_TTL_S)
 _active_cache = TTLCache(ttl_s=_PUBLIC_TTL_S)
 
 
 def _invalidate() -> None:
-    with _cache.lock:
-        _cache.public.clear()
+    _public_cache.clear()
     _active_cache.clear()
 
 
 def public_keys(session: Session) -> dict[str, PublicKeyInfo]:
     """Every key's public half and status (what an offline phone downloads)."""
-    now = time.monotonic()
-    db = id(session.get_bind())
-    cached = _cache.public.get(db)
-    if cached and now - cached[0] < _PUBLIC_TTL_S:
-        return cached[1]
-    keys = session.execute(sa.select(SigningKey)).scalars().all()
-    table = {k.kid: PublicKeyInfo(k.kid, k.public_key, _status(k)) for k in keys}
-    with _cache.lock:
-        _cache.public[db] = (now, table)
-    return table
+
+    def load() -> dict[str, PublicKeyInfo]:
+        keys = session.execute(sa.select(SigningKey)).scalars().all()
+        return {k.kid: PublicKeyInfo(k.kid, k.public_key, _status(k)) for k in keys}
+
+    return _public_cache.get(id(session.get_bind()), load)
 
 
 def _new_key(session: Session) -> SigningKey:
@@ -120,7 +107,7 @@ def _new_key(session: Session) -> SigningKey:
     )
     session.add(row)
     session.flush()
-    _cache.signers[signer.kid] = signer
+    _signers[signer.kid] = signer
     return row
 
 
@@ -158,7 +145,7 @@ def active_signer(session: Session) -> Signer:
         _invalidate()
         active = (row.kid, row.private_key_enc)
     kid, encrypted = active
-    signer = _cache.signers.get(kid)
+    signer = _signers.get(kid)
     if signer is None:
         try:
             private = decrypt_private_key(encrypted, deployment_secret())
@@ -168,7 +155,7 @@ def active_signer(session: Session) -> Signer:
                 f"({exc}); set WASTEFLOW_SECRET_KEY to the secret it was created with"
             ) from exc
         signer = Signer(kid, private)
-        _cache.signers[kid] = signer
+        _signers[kid] = signer
     return signer
 
 
@@ -253,7 +240,7 @@ def revoke(*, session: Session, actor: Account, kid: str, reason: str) -> Signin
             before={"status": before},
             after={"status": "revoked", "reason": reason},
         )
-    _cache.signers.pop(kid, None)
+    _signers.pop(kid, None)
     _invalidate()
     return row
 
