@@ -62,7 +62,8 @@ def load_reference() -> None:
 def _ensure_demo(reset: bool, seed: int, year: int) -> None:
     from wasteflow.db import upgrade
     from wasteflow.demo import load_demo
-    from wasteflow.models import Meta, Site
+    from wasteflow.models import Site
+    from wasteflow.services import health
     from wasteflow.services.reference import load_reference as load_ref
 
     settings = get_settings()
@@ -74,12 +75,12 @@ def _ensure_demo(reset: bool, seed: int, year: int) -> None:
             Path(url.database + suffix).unlink(missing_ok=True)
     upgrade(settings.database_url)
     with _session() as session:
-        dataset = session.get(Meta, "dataset")
+        dataset = health.dataset(session)
         has_sites = session.query(Site.id).first() is not None
-        if dataset is not None and dataset.value.get("kind") == "demo":
+        if dataset is not None and dataset.get("kind") == "demo":
             typer.echo(
-                f"demo district already loaded (seed {dataset.value['seed']}, "
-                f"year {dataset.value['year']}); `wasteflow demo --reset` rebuilds it"
+                f"demo district already loaded (seed {dataset['seed']}, "
+                f"year {dataset['year']}); `wasteflow demo --reset` rebuilds it"
             )
             return
         if has_sites:

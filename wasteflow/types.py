@@ -151,6 +151,10 @@ class HandoverStatus(StrEnum):
 WITHDRAWN = (HandoverStatus.cancelled, HandoverStatus.superseded)
 
 
+# Kinds of site that treat what they accept (and so name a treatment route on receipt).
+TREATING_KINDS = frozenset({SiteKind.processor, SiteKind.disposal})
+
+
 class MassMethod(StrEnum):
     weighed = "weighed"
     estimated = "estimated"

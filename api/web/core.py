@@ -42,7 +42,7 @@ from wasteflow.errors import WasteflowError, describe_validation_errors
 from wasteflow.models import Account
 from wasteflow.permissions import Action, allowed
 from wasteflow.rates import INDICATORS, parse_period
-from wasteflow.services.health import health
+from wasteflow.services.health import dataset
 
 log = logging.getLogger("wasteflow.dashboard")
 
@@ -209,8 +209,7 @@ class PageContext:
 
 
 def _dataset(session: Session) -> dict[str, Any] | None:
-    value = health(session=session).get("dataset")
-    return value if isinstance(value, dict) else None
+    return dataset(session)
 
 
 def public_context(request: Request, session: SessionDep) -> PageContext:

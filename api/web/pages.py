@@ -30,7 +30,7 @@ from wasteflow.errors import Invalid, Unauthorized
 from wasteflow.rates import INDICATORS
 from wasteflow.schemas import SitePublic
 from wasteflow.services import accounts, catalogue, flows, handovers, rates, sites
-from wasteflow.types import RegionLevel
+from wasteflow.types import TREATING_KINDS, RegionLevel
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -323,14 +323,15 @@ def register(
         offset=offset,
         **filters.service_filters(),
     )
+    materials = catalogue.list_materials(session=ctx.session)
     return ctx.render(
         "handovers.html",
         filters=filters,
         page=page,
         pager=_pager("/dashboard/handovers", filters.query(), page),
         townships=catalogue.list_regions(session=ctx.session, level=RegionLevel.township),
-        materials=catalogue.list_materials(session=ctx.session),
-        material_names=views.by_code(catalogue.list_materials(session=ctx.session)),
+        materials=materials,
+        material_names=views.by_code(materials),
         states=views.STATES,
         period_groups=ctx.period_choices(filters.period or ctx.default_period),
         export_query=filters.query(),
@@ -368,7 +369,7 @@ def sites_page(ctx: Page, period: PeriodQ = None) -> HTMLResponse:
     else:
         own, _ = _own_sites(ctx)
         points = views.own_site_points(own)
-    treating = [p for p in points if p["kind"] in ("processor", "disposal")]
+    treating = [p for p in points if p["kind"] in TREATING_KINDS]
     return ctx.render(
         "sites.html",
         period=label,

@@ -64,6 +64,7 @@ from wasteflow.services import cache, keys
 from wasteflow.services.audit import record_event, record_events
 from wasteflow.services.totals import Deltas
 from wasteflow.types import (
+    TREATING_KINDS,
     WITHDRAWN,
     Channel,
     HandoverStatus,
@@ -74,7 +75,6 @@ from wasteflow.types import (
     utcnow,
 )
 
-_TREATING = {SiteKind.processor, SiteKind.disposal}
 _REFUSED = {HandoverStatus.refused, HandoverStatus.partially_refused}
 _CODE_ATTEMPTS = 8
 # What a receipt sets on a handover (and its audit event records).
@@ -848,7 +848,7 @@ def _receipt_values(
         )
     accepted = received - refused
     route_id = None
-    if to_site.kind in _TREATING and accepted > 0:
+    if to_site.kind in TREATING_KINDS and accepted > 0:
         if not data.route:
             raise Invalid(
                 f"route: {to_site.code} treats what it accepts; name the treatment route",
@@ -866,7 +866,7 @@ def _receipt_values(
     elif data.route:
         why = (
             "nothing was accepted"
-            if to_site.kind in _TREATING
+            if to_site.kind in TREATING_KINDS
             else f"{to_site.code} is a {to_site.kind.value}, which does not treat material"
         )
         raise Invalid(f"route: {why}", field="route")

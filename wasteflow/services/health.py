@@ -10,15 +10,20 @@ from sqlmodel import Session
 from wasteflow.models import Meta
 
 
+def dataset(session: Session) -> dict[str, Any] | None:
+    """What the data set is (e.g. the synthetic demo, its seed and year), if it says."""
+    row = session.get(Meta, "dataset")
+    return row.value if row else None
+
+
 def health(*, session: Session) -> dict[str, Any]:
     bind = session.get_bind()
     revision = None
     if sa.inspect(bind).has_table("alembic_version"):
         revision = session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    dataset = session.get(Meta, "dataset")
     return {
         "status": "ok",
         "database": bind.dialect.name,
         "schema_revision": revision,
-        "dataset": dataset.value if dataset else None,
+        "dataset": dataset(session),
     }

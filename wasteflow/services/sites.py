@@ -26,9 +26,7 @@ from wasteflow.schemas import Page, SiteCreate, SitePublic
 from wasteflow.services import cache
 from wasteflow.services.audit import record_event
 from wasteflow.services.catalogue import get_region, region_and_descendants
-from wasteflow.types import RegionLevel, SiteKind
-
-_TREATING_KINDS = {SiteKind.processor, SiteKind.disposal}
+from wasteflow.types import TREATING_KINDS, RegionLevel, SiteKind
 
 
 def _codes_to_ids(
@@ -54,11 +52,11 @@ def _codes_to_ids(
 def create_site(*, session: Session, actor: Account, data: SiteCreate) -> SitePublic:
     """Register a site with the materials it handles and, for processors, its routes."""
     require(actor.role, Action.manage_sites)
-    if data.routes and data.kind not in _TREATING_KINDS:
+    if data.routes and data.kind not in TREATING_KINDS:
         raise Invalid(
             "routes: only processor and disposal sites operate treatment routes", field="routes"
         )
-    if data.kind in _TREATING_KINDS and not data.routes:
+    if data.kind in TREATING_KINDS and not data.routes:
         raise Invalid(
             f"routes: a {data.kind.value} site needs at least one treatment route", field="routes"
         )
