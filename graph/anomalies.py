@@ -303,7 +303,7 @@ def detect_anomalies(
     scans: Iterable[Scan] | None = None,
     tolerance: float = 0.05,
     max_distance_m: float = 500,
-    max_dwell_days: int = 90,
+    max_dwell_days: int | None = 90,
     period_start: date | None = None,
     period_end: date | None = None,
 ) -> list[Anomaly]:
@@ -318,7 +318,8 @@ def detect_anomalies(
       arrived more than ``max_dwell_days`` earlier. Needs flows with ``day``; sites with an
       undated arrival are not aged. ``period_end`` defaults to the last day in the records;
       opening stock is dated ``period_start`` (default: the first day in the records), which
-      makes its dwell a lower bound.
+      makes its dwell a lower bound. ``max_dwell_days=None`` leaves stock unaged (for a
+      caller that ages it from records the network does not hold).
     * ``mass_discrepancy``: a flow whose ``received_kg`` differs from ``declared_kg`` by more
       than ``tolerance`` × declared; reported at the receiving site.
     * ``implausible_source``: a source whose outflow of a material exceeds
@@ -329,7 +330,8 @@ def detect_anomalies(
     """
     net = as_network(sites, flows, treatments)
     found = _negative_and_over_capacity(net, opening_stock)
-    found += _stale_stock(net, opening_stock, max_dwell_days, period_start, period_end)
+    if max_dwell_days is not None:
+        found += _stale_stock(net, opening_stock, max_dwell_days, period_start, period_end)
     found += _mass_discrepancies(net, tolerance)
     found += _implausible_sources(net, potential or {}, tolerance)
     found += _far_scans(net, scans or (), max_distance_m)

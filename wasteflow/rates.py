@@ -18,7 +18,16 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
-from graph import Flow, FlowNetwork, SiteNode, Treatment, attribute_fates, origin_shares
+from graph import (
+    BalanceArrays,
+    Flow,
+    FlowNetwork,
+    SiteNode,
+    Treatment,
+    attribute_fates,
+    balance_arrays,
+    origin_shares,
+)
 from wasteflow.errors import Invalid
 from wasteflow.types import DeclarationKind, RegionLevel
 
@@ -337,6 +346,11 @@ class RateEngine:
             if t.accepted_g > 0
         ]
         return FlowNetwork(nodes, flows, treated)
+
+    @cached_property
+    def balance(self) -> BalanceArrays:
+        """Every site's mass balance of the period, per material (computed once)."""
+        return balance_arrays(self._network, opening_stock=self.d.opening_stock or None)
 
     @cached_property
     def _materials_with_flows(self) -> set[str]:

@@ -126,6 +126,19 @@ def test_no_days_no_stale_check() -> None:
     assert detect_anomalies(sites, [Flow(1, 10, "m", 10.0)], []) == []
 
 
+def test_stock_is_left_unaged_when_the_caller_ages_it() -> None:
+    # A pool that only holds opening stock is stale when aged from the period's start; a
+    # caller that ages stock from its own records passes max_dwell_days=None and gets no
+    # second finding for it.
+    sites = [SOURCE, cp(10)]
+    held = {(10, "m"): 50.0}
+    year = {"period_start": date(2025, 1, 1), "period_end": date(2025, 12, 31)}
+    assert kinds(detect_anomalies(sites, [], [], opening_stock=held, **year)) == [
+        ("stale_stock", 10, "m")
+    ]
+    assert detect_anomalies(sites, [], [], opening_stock=held, max_dwell_days=None, **year) == []
+
+
 def test_mass_discrepancy_beyond_tolerance() -> None:
     sites = [SOURCE, cp(10), cp(11), cp(12), cp(13)]
     flows = [

@@ -16,7 +16,6 @@ from graph import (
     Scan,
     SiteNode,
     Treatment,
-    balance_arrays,
     detect_anomalies,
     sankey,
 )
@@ -144,7 +143,7 @@ def balance(
     in_region = engine.within(region) if region else None
     mine = _visible_sites(session, account)
     net = engine._network
-    arrays = balance_arrays(net, opening_stock=data.opening_stock or None)
+    arrays = engine.balance
     site_index = {s.id: s for s in data.sites.values()}
     rows = []
     for i in range(len(arrays.site)):
@@ -264,9 +263,8 @@ def _anomalies(
         scans=scans,
         tolerance=settings.receipt_tolerance,
         max_distance_m=settings.scan_distance_flag_m,
-        max_dwell_days=settings.stock_dwell_days,
-        period_start=start,
-        period_end=end,
+        # The period's network holds no days: stock is aged below from the daily totals.
+        max_dwell_days=None,
     )
     found += _stale_stock(session, data, engine, start, end, settings.stock_dwell_days)
     sites = data.sites
@@ -342,7 +340,7 @@ def _stale_stock(
     day's records; reading a district's year of them costs seconds, this costs milliseconds.)
     """
     net = engine._network
-    b = balance_arrays(net, opening_stock=data.opening_stock or None)
+    b = engine.balance
     held = {
         (int(net.site_ids[b.site[i]]), b.materials[int(b.mat[i])]): float(b.closing[i])
         for i in range(len(b.site))
