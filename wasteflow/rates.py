@@ -184,6 +184,16 @@ INDICATORS: dict[str, IndicatorDef] = {
     ]
 }
 
+
+def check_indicator(indicator: str) -> None:
+    """Refuse an indicator key that is not one of ``INDICATORS``, naming the choices."""
+    if indicator not in INDICATORS:
+        raise Invalid(
+            f"indicator: unknown indicator {indicator!r}; one of {', '.join(INDICATORS)}",
+            field="indicator",
+        )
+
+
 _CONVERSION_ROUTES = ("incineration_energy", "kitchen_treatment", "landfill", "incineration")
 _NOT_RECYCLING = {"incineration_energy", "incineration", "landfill", "residue_landfill"}
 
@@ -521,11 +531,7 @@ class RateEngine:
 
     # -- the figures ----------------------------------------------------------------------
     def figure(self, indicator: str, region_code: str) -> Figure:
-        if indicator not in INDICATORS:
-            raise Invalid(
-                f"indicator: unknown indicator {indicator!r}; one of {', '.join(INDICATORS)}",
-                field="indicator",
-            )
+        check_indicator(indicator)
         regions = self.within(region_code)
         return getattr(self, f"_{indicator}")(regions, region_code)
 

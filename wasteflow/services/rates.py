@@ -53,6 +53,7 @@ from wasteflow.rates import (
     RouteInfo,
     SiteInfo,
     TreatmentRow,
+    check_indicator,
     parse_period,
 )
 from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
@@ -587,16 +588,6 @@ def present(
     }
 
 
-def _known(indicator: str) -> None:
-    if indicator not in INDICATORS:
-        from wasteflow.errors import Invalid
-
-        raise Invalid(
-            f"indicator: unknown indicator {indicator!r}; one of {', '.join(INDICATORS)}",
-            field="indicator",
-        )
-
-
 T = TypeVar("T")
 
 
@@ -619,10 +610,6 @@ class _VersionedCache:
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
         return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
 
 
 _periods = _VersionedCache()
@@ -660,10 +647,6 @@ def month_engines(session: Session, period: Period, cumulative: bool) -> list[Ra
     )
 
 
-def _engine(session: Session, period: Period, source: Source) -> RateEngine:
-    return period_engine(session, period, source)
-
-
 def rate(
     *,
     session: Session,
@@ -675,9 +658,9 @@ def rate(
 ) -> dict[str, Any]:
     """One indicator for one region and period."""
     require(account.role, Action.read_all_records)
-    _known(indicator)
+    check_indicator(indicator)
     p = parse_period(period)
-    engine = _engine(session, p, source)
+    engine = period_engine(session, p, source)
     fig = engine.figure(indicator, region)
     return present(fig, engine, _targets(session, p.year), p)
 
@@ -704,7 +687,7 @@ def report(
 def _report(
     session: Session, p: Period, region: str | None, keys: list[str], source: Source
 ) -> dict[str, Any]:
-    engine = _engine(session, p, source)
+    engine = period_engine(session, p, source)
     targets = _targets(session, p.year)
     district = next(r for r in engine.d.regions.values() if r.level == RegionLevel.district)
     top = engine.region(region) if region else district
@@ -767,7 +750,7 @@ def trends(
     require(account.role, Action.read_all_records)
     keys = list(indicators or INDICATORS)
     for key in keys:
-        _known(key)
+        check_indicator(key)
     p = parse_period(period)
     targets = _targets(session, p.year)
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
