@@ -139,8 +139,9 @@ def _measure_report(
         engine_for(url) as engine,
     ):
         headers = {"Authorization": f"Bearer {login(srv.url, OFFICIAL)}"}
-        collector = {"Authorization": f"Bearer {login(srv.url, COLLECTOR)}"}
-        scan = scan_body(srv.url, collector["Authorization"].split()[1], url)
+        token = login(srv.url, COLLECTOR)
+        collector = {"Authorization": f"Bearer {token}"}
+        scan = scan_body(srv.url, token, url)
         path = f"/api/v1/rates/report?period={year}"
 
         def get_report() -> None:

@@ -8,7 +8,6 @@ because the server would certainly refuse it (fix it with ``outbox --retry``, or
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -410,7 +409,3 @@ def simulate(
 
 def _log(message: str) -> None:
     typer.echo(message, err=True)
-
-
-def run() -> None:  # pragma: no cover - console entry for `python -m mobile_stub`
-    sys.exit(app())

@@ -205,17 +205,6 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row["value"])
 
-    def set_meta(self, key: str, value: str | None) -> None:
-        with self.tx() as db:
-            if value is None:
-                db.execute("DELETE FROM meta WHERE key = ?", (key,))
-            else:
-                db.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (key, value),
-                )
-
     def save_session(
         self, server: str, username: str, token: str, expires_at: str | None, account: dict
     ) -> None:
@@ -228,11 +217,7 @@ class Store:
                 " account = excluded.account, logged_in_at = excluded.logged_in_at",
                 (server, username, token, expires_at, json.dumps(account), now_iso()),
             )
-            db.execute(
-                "INSERT INTO meta (key, value) VALUES ('current', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (json.dumps({"server": server, "username": username}),),
-            )
+            _put_meta(db, "current", json.dumps({"server": server, "username": username}))
 
     def current_session(self) -> Session | None:
         """The session of the last login, or None."""
@@ -273,11 +258,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?)",
                 [(server, k["kid"], k["public_key"], k["status"], at) for k in keys],
             )
-            db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (f"keys_fetched:{server}", at),
-            )
+            _put_meta(db, f"keys_fetched:{server}", at)
 
     def keys(self, server: str) -> list[dict[str, str]]:
         rows = self.db.execute(
@@ -536,3 +517,11 @@ def _item(row: sqlite3.Row) -> OutboxItem:
     data["body"] = json.loads(data["body"])
     data["history"] = json.loads(data["history"])
     return OutboxItem(**data)
+
+
+def _put_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )

@@ -71,7 +71,7 @@ def _stop_reason(exc: ApiError | Unreachable, what: str) -> str:
     return f"the server refused the whole request: {exc}; the {what} stay in the outbox"
 
 
-def _handover_outcome(row: OutboxItem, result: dict[str, Any] | None) -> tuple[str, dict]:
+def _handover_outcome(result: dict[str, Any] | None) -> tuple[str, dict]:
     if result is None:
         return "missing", {}
     if result.get("result") in ("created", "duplicate"):
@@ -110,7 +110,7 @@ def _send_chunk(store: Store, api: Api, rows: list[OutboxItem], report: SyncRepo
     by_key = {r.get("idempotency_key"): r for r in results if isinstance(r, dict)}
     sent, refused, missing = [], [], []
     for row in rows:
-        outcome, values = _handover_outcome(row, by_key.get(row.idempotency_key))
+        outcome, values = _handover_outcome(by_key.get(row.idempotency_key))
         if outcome == "sent":
             sent.append((row.id, values))
             if values["result"] == "created":

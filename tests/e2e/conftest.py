@@ -29,9 +29,9 @@ import httpx
 import pytest
 
 from tests.conftest import BACKENDS, PostgresServer, fresh_database_url
+from wasteflow.demo import DEMO_PASSWORD
 
 ADMIN_PASSWORD = "e2e-admin-password"
-DEMO_PASSWORD = "wulong-demo-2025"
 VILLAGE = "500156101001"  # 白马生成社区01 (reference data)
 TOWNSHIP = "500156101"  # 白马镇
 VILLAGE_AT = (29.42207, 107.53985)

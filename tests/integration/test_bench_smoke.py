@@ -20,7 +20,6 @@ import pytest
 from tests.conftest import (
     BACKENDS,
     PG_ADMIN_URL,
-    REQUIRE_PG,
     PostgresServer,
     ensure_debian_packages,
 )
@@ -68,10 +67,8 @@ def _output(done: subprocess.CompletedProcess[str]) -> str:
 def test_small_scale_runs_every_benchmark(
     backend: str, small_run: dict[str, Any], pg_server: PostgresServer
 ) -> None:
-    if backend == "postgresql" and pg_server.error:
-        if REQUIRE_PG:
-            pytest.fail(pg_server.error + " (WASTEFLOW_REQUIRE_POSTGRES=1)")
-        pytest.skip(pg_server.error)
+    if backend == "postgresql":
+        pg_server.require()
     done = small_run["done"]
     assert done.returncode == 0, _output(done)
     for bench in PER_BACKEND:

@@ -113,13 +113,20 @@ def test_totals_equal_raw_after_live_recording_cancelling_and_correcting(
         )
         assert r.status_code == 201
         codes.append(r.json()["code"])
-    client.post(f"/api/v1/handovers/{codes[0]}/receipt", json={"received_mass_kg": 9.5}, headers=ho)
-    client.post(f"/api/v1/handovers/{codes[1]}/cancel", json={"reason": "double scan"}, headers=hc)
-    client.post(
+    r = client.post(
+        f"/api/v1/handovers/{codes[0]}/receipt", json={"received_mass_kg": 9.5}, headers=ho
+    )
+    assert r.status_code == 200, r.text
+    r = client.post(
+        f"/api/v1/handovers/{codes[1]}/cancel", json={"reason": "double scan"}, headers=hc
+    )
+    assert r.status_code == 200, r.text
+    r = client.post(
         f"/api/v1/handovers/{codes[2]}/correct",
         json=body(3),
         headers=hc | {"Idempotency-Key": uuid.uuid4().hex},
     )
+    assert r.status_code == 201, r.text
     r = client.post(
         f"/api/v1/handovers/{codes[3]}/receipt", json={"received_mass_kg": 4}, headers=ho
     )
