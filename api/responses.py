@@ -1,6 +1,7 @@
-"""Fast JSON for the big read endpoints (reports, trends, balances): orjson writes dates,
-enums and nested dicts directly, where FastAPI's generic encoder walks every value first
-(about a tenth of a district report's time)."""
+"""Responses shared by the API and the dashboard: fast JSON for the big read endpoints
+(reports, trends, balances: orjson writes dates, enums and nested dicts directly, where
+FastAPI's generic encoder walks every value first, about a tenth of a district report's time),
+and the handover register as a download."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
+from sqlmodel import Session
+
+from wasteflow import exports
+from wasteflow.models import Account
+from wasteflow.services import handovers
 
 
 def _default(value: Any) -> Any:
@@ -24,3 +30,38 @@ class FastJSON(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def register_download(
+    session: Session,
+    account: Account,
+    filters: dict[str, Any],
+    fmt: str,
+    lang: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The handover register with these filters as CSV (streamed, any size) or XLSX."""
+    # Build the query now, so bad filters are an error before any byte is streamed.
+    handovers.register_query(session=session, account=account, **filters)
+    header = exports.headers(exports.REGISTER_COLUMNS, lang)
+    rows = (
+        exports.register_row(h.model_dump())
+        for h in handovers.iter_register(session=session, account=account, **filters)
+    )
+    extra = headers or {}
+    if fmt == "csv":
+        return StreamingResponse(
+            exports.csv_chunks(header, rows),
+            media_type=exports.CSV_MEDIA,
+            headers=attachment("wasteflow-handovers.csv") | extra,
+        )
+    sheet = "handovers" if lang == "en" else "交接登记"
+    return Response(
+        exports.xlsx_bytes(header, rows, sheet),
+        media_type=exports.XLSX_MEDIA,
+        headers=attachment("wasteflow-handovers.xlsx") | extra,
+    )

@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 CHUNK = 20_000
+T = TypeVar("T")
 
 
-def _chunks(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+def chunks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of up to ``size`` items from any iterable, pulled as they are needed."""
     it = iter(rows)
     while chunk := list(islice(it, size)):
         yield chunk
@@ -54,7 +56,7 @@ def bulk_insert(
     The caller owns the transaction. ``columns`` defaults to the keys of the first row.
     """
     count = 0
-    for batch in _chunks(rows, chunk):
+    for batch in chunks(rows, chunk):
         cols = columns or list(batch[0].keys())
         procs = _processors(conn, table, cols)
         # Column by column: the type conversions run as C-level maps, not per-value Python.

@@ -4,10 +4,9 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
-from fastapi.responses import StreamingResponse
 
 from api.deps import CurrentAccount, SessionDep
-from wasteflow import exports
+from api.responses import register_download
 from wasteflow.schemas import (
     BatchRequest,
     BatchResponse,
@@ -130,26 +129,7 @@ def export_handovers(
         "status": status,
         "flag": flag,
     }
-    # Build the query now, so bad filters are a 422 before any byte is streamed.
-    handovers.register_query(session=session, account=account, **filters)
-    header = exports.headers(exports.REGISTER_COLUMNS, lang)
-    rows = (
-        exports.register_row(h.model_dump())
-        for h in handovers.iter_register(session=session, account=account, **filters)
-    )
-    name = "wasteflow-handovers"
-    if format == "csv":
-        return StreamingResponse(
-            exports.csv_chunks(header, rows),
-            media_type=exports.CSV_MEDIA,
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
-    content = exports.xlsx_bytes(header, rows, "handovers" if lang == "en" else "交接登记")
-    return Response(
-        content,
-        media_type=exports.XLSX_MEDIA,
-        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-    )
+    return register_download(session, account, filters, format, lang)
 
 
 @router.post("/receipt", response_model=HandoverPublic, responses=ERRORS)

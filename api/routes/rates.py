@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentAccount, SessionDep
-from api.responses import FastJSON
+from api.responses import FastJSON, attachment
 from api.routes.handovers import ERRORS
 from wasteflow import exports
 from wasteflow.services import flows, rates
@@ -188,7 +188,7 @@ def _download(content: bytes, media: str, filename: str) -> Response:
     return Response(
         content,
         media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers=attachment(filename),
     )
 
 

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from api.responses import attachment, register_download
 from api.web import views
 from api.web.core import STATIC_DIR, DashboardRoute, Page
 from wasteflow import exports
 from wasteflow.errors import Forbidden, Invalid, NotFound
-from wasteflow.services import catalogue, flows, handovers, plaques, rates
+from wasteflow.services import catalogue, flows, plaques, rates
 from wasteflow.types import RegionLevel, SiteKind
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -33,7 +34,7 @@ STATIC_FILES = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript
 
 
 def _attachment(name: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    return attachment(name) | {"Cache-Control": "no-store"}
 
 
 def _table(
@@ -86,26 +87,13 @@ def export_register(
 ) -> Response:
     """The register with the page's filters, in the API's export columns."""
     parsed = views.RegisterFilters.parse(period, township, site, material, status)
-    filters = parsed.service_filters()
-    # Build the query first, so a bad filter is an error page before any byte is sent.
-    handovers.register_query(session=ctx.session, account=ctx.user, **filters)
-    header = exports.headers(exports.REGISTER_COLUMNS, ctx.lang)
-    session, account = ctx.session, ctx.user
-    rows = (
-        exports.register_row(h.model_dump())
-        for h in handovers.iter_register(session=session, account=account, **filters)
-    )
-    if format == "csv":
-        return StreamingResponse(
-            exports.csv_chunks(header, rows),
-            media_type=exports.CSV_MEDIA,
-            headers=_attachment("wasteflow-handovers.csv"),
-        )
-    sheet = "交接登记" if ctx.lang == "zh" else "handovers"
-    return Response(
-        exports.xlsx_bytes(header, rows, sheet),
-        media_type=exports.XLSX_MEDIA,
-        headers=_attachment("wasteflow-handovers.xlsx"),
+    return register_download(
+        ctx.session,
+        ctx.user,
+        parsed.service_filters(),
+        format,
+        ctx.lang,
+        headers={"Cache-Control": "no-store"},
     )
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from sqlmodel import Session
 
-from wasteflow.bulk import bulk_insert, reset_sequence
+from wasteflow.bulk import bulk_insert, chunks, reset_sequence
 from wasteflow.models import Handover
 from wasteflow.services.audit import record_event
 from wasteflow.services.totals import Deltas
@@ -48,9 +47,8 @@ def import_handovers(
     table = Handover.__table__  # type: ignore[attr-defined]
     digest = hashlib.sha256()
     report = ImportReport()
-    it = iter(rows)
     explicit_ids = False
-    while batch := list(islice(it, chunk)):
+    for batch in chunks(rows, chunk):
         deltas = Deltas()
         for r in batch:
             deltas.add_handover(r)
