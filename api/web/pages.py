@@ -125,9 +125,8 @@ def logout_submit(ctx: Page, csrf: Annotated[str, Form()] = "") -> Response:
 
 def _own_sites(ctx: PageContext) -> tuple[list[SitePublic], list[str]]:
     """The sites and rounds an account is bound to (for roles other than officials)."""
-    public = accounts.account_public(ctx.session, ctx.user)
-    own = [sites.get_site(session=ctx.session, code=c) for c in public.sites]
-    return sites.site_public(ctx.session, own), list(public.rounds)
+    rounds = accounts.account_public(ctx.session, ctx.user).rounds
+    return sites.account_sites(ctx.session, ctx.user), list(rounds)
 
 
 @router.get("/dashboard")
