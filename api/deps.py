@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from wasteflow.errors import Unauthorized
 from wasteflow.models import Account
 from wasteflow.services.accounts import account_for_token
+
+T = TypeVar("T")
 
 TOKEN_URL = "/api/v1/auth/token"
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
@@ -26,13 +29,35 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_current_account(
-    session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Account:
+def current_account(session: Session, token: str | None) -> Account:
     if not token:
         raise Unauthorized("missing bearer token: log in at " + TOKEN_URL)
     return account_for_token(session=session, token=token)
 
 
+def get_current_account(
+    session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Account:
+    return current_account(session, token)
+
+
 CurrentAccount = Annotated[Account, Depends(get_current_account)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+async def as_account(
+    request: Request, token: str | None, work: Callable[[Session, Account], T]
+) -> T:
+    """Run ``work(session, account)`` in one worker thread, with its own session.
+
+    For the hot write routes (a scan, a phone's outbox): the session and account dependencies
+    above each cost a thread-pool hop of their own (entering and leaving the session generator,
+    resolving the account), and a sync route's answer is validated in yet another; an async
+    route that hands its whole unit of work to one thread pays a single hop.
+    """
+
+    def run() -> T:
+        with Session(request.app.state.engine, expire_on_commit=False) as session:
+            return work(session, current_account(session, token))
+
+    return await run_in_threadpool(run)

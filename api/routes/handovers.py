@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Query, Response, status
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from pydantic import BaseModel
 
-from api.deps import CurrentAccount, SessionDep
+from api.deps import BearerToken, CurrentAccount, SessionDep, as_account
 from api.responses import register_download
 from wasteflow.schemas import (
     BatchRequest,
@@ -47,26 +48,41 @@ def _created(response: Response, created: bool) -> None:
         response.headers["Idempotent-Replayed"] = "true"
 
 
+def _json(
+    model: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    # The model is the declared response model already: dumped once, not re-validated.
+    return Response(model.model_dump_json(), status_code, headers, media_type="application/json")
+
+
 @router.post("", response_model=HandoverPublic, status_code=201, responses=ERRORS)
-def record_handover(
-    session: SessionDep,
-    account: CurrentAccount,
-    body: HandoverCreate,
-    idempotency_key: IdemKey,
-    response: Response,
-) -> HandoverPublic:
+async def record_handover(
+    request: Request, token: BearerToken, body: HandoverCreate, idempotency_key: IdemKey
+) -> Response:
     """Record a scanned load: 201 when created, 200 (Idempotent-Replayed) for a retry."""
-    view, created = handovers.record_handover(
-        session=session, account=account, data=body, idempotency_key=idempotency_key
+    view, created = await as_account(
+        request,
+        token,
+        lambda session, account: handovers.record_handover(
+            session=session, account=account, data=body, idempotency_key=idempotency_key
+        ),
     )
-    _created(response, created)
-    return view
+    if created:
+        return _json(view, status.HTTP_201_CREATED)
+    return _json(view, status.HTTP_200_OK, {"Idempotent-Replayed": "true"})
 
 
 @router.post("/batch", response_model=BatchResponse, responses=ERRORS)
-def record_batch(session: SessionDep, account: CurrentAccount, body: BatchRequest) -> BatchResponse:
+async def record_batch(request: Request, token: BearerToken, body: BatchRequest) -> Response:
     """An offline phone's outbox: each item has its own result (created, duplicate, error)."""
-    return handovers.record_batch(session=session, account=account, items=body.items)
+    result = await as_account(
+        request,
+        token,
+        lambda session, account: handovers.record_batch(
+            session=session, account=account, items=body.items
+        ),
+    )
+    return _json(result)
 
 
 @router.get("", response_model=Page[HandoverPublic], responses=ERRORS)

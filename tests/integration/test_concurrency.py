@@ -1,4 +1,5 @@
-"""Races: retries with one key at the same moment, two confirmations at the same moment."""
+"""Races: retries with one key at the same moment, many scans grouped into one transaction,
+two confirmations at the same moment."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
@@ -16,6 +18,7 @@ from wasteflow.errors import Conflict
 from wasteflow.models import FlowDaily, Handover
 from wasteflow.schemas import HandoverCreate, ReceiptCorrection, ReceiptCreate
 from wasteflow.services.accounts import get_account
+from wasteflow.services.audit import verify_chain
 from wasteflow.services.handovers import confirm_receipt, correct_receipt, record_handover
 
 
@@ -142,3 +145,91 @@ def test_two_receipt_corrections_at_once_one_wins(engine: sa.Engine, session: Se
         sa.select(FlowDaily).where(FlowDaily.to_site_id == net.cp.id)
     ).scalar_one()
     assert (flow.handovers, flow.received_g) == (1, 12_500)
+
+
+def _scan_race(
+    engine: sa.Engine, username: str, bodies: list[tuple[str, HandoverCreate]]
+) -> list[Any]:
+    """Record each (key, body) in its own thread, all released at once."""
+    it = iter(bodies)
+    lock = threading.Lock()
+
+    def work(s: Session) -> Any:
+        with lock:
+            key, data = next(it)
+        account = get_account(session=s, username=username)
+        return record_handover(session=s, account=account, data=data, idempotency_key=key)
+
+    return _race(engine, len(bodies), work)
+
+
+def _cp_totals(session: Session, cp_id: int | None) -> tuple[int, Decimal]:
+    session.rollback()
+    count, mass = session.execute(
+        sa.select(sa.func.sum(FlowDaily.handovers), sa.func.sum(FlowDaily.declared_g)).where(
+            FlowDaily.to_site_id == cp_id
+        )
+    ).one()
+    return count, Decimal(mass)
+
+
+def test_scans_at_once_are_each_recorded_once_and_chained(
+    engine: sa.Engine, session: Session
+) -> None:
+    net = make_network(session)
+    n = 10
+    bodies = [
+        (f"many-at-once-{i}", HandoverCreate.model_validate(net.body(declared_mass_kg=1 + i)))
+        for i in range(n)
+    ]
+    results = _scan_race(engine, net.collector.account.username, bodies)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert all(created for _, created in results)
+    assert len({view.code for view, _ in results}) == n
+    assert _cp_totals(session, net.cp.id) == (n, Decimal(sum(1 + i for i in range(n)) * 1000))
+    report = verify_chain(session)
+    assert report.ok, report
+
+
+def test_retries_in_one_group_are_replays_and_a_different_body_is_refused(
+    engine: sa.Engine, session: Session
+) -> None:
+    net = make_network(session)
+    same = HandoverCreate.model_validate(net.body())
+    other = HandoverCreate.model_validate(net.body(declared_mass_kg=99))
+    bodies = [("one-key-in-a-group", same)] * 5 + [("one-key-in-a-group", other)]
+    results = _scan_race(engine, net.collector.account.username, bodies)
+    answers = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert all(isinstance(r, Conflict) for r in refused), refused
+    assert sum(created for _, created in answers) == 1
+    assert len({view.code for view, _ in answers}) == 1  # the replays name the one record
+    winner = next(view for view, created in answers if created)
+    # Whichever body was written first, the ones that differ from it are refused.
+    assert len(refused) == (5 if winner.declared_mass_kg == 99 else 1)
+    assert _cp_totals(session, net.cp.id) == (1, Decimal(winner.declared_mass_kg * 1000))
+
+
+def test_scans_of_a_group_that_fails_are_each_written_alone(
+    engine: sa.Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wasteflow.services import handovers
+
+    real = handovers._record_rows
+    failed = []
+
+    def failing_group(*args: Any, savepoint: bool = True, **kwargs: Any) -> Any:
+        if savepoint:  # the group's write; a scan written alone asks for no savepoint
+            failed.append(len(args[2]))
+            raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+        return real(*args, savepoint=savepoint, **kwargs)
+
+    monkeypatch.setattr(handovers, "_record_rows", failing_group)
+    net = make_network(session)
+    bodies = [(f"alone-{i}", HandoverCreate.model_validate(net.body())) for i in range(6)]
+    results = _scan_race(engine, net.collector.account.username, bodies)
+    assert failed  # the groups were tried, and failed
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert all(created for _, created in results)
+    assert _cp_totals(session, net.cp.id) == (6, Decimal(6 * 12_500))
+    assert verify_chain(session).ok

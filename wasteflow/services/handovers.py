@@ -62,6 +62,7 @@ from wasteflow.schemas import (
 )
 from wasteflow.services import cache, keys
 from wasteflow.services.audit import record_event, record_events
+from wasteflow.services.group_commit import GroupCommit
 from wasteflow.services.totals import Deltas
 from wasteflow.types import (
     TREATING_KINDS,
@@ -483,6 +484,50 @@ def _record_rows(
     return inserted
 
 
+@dataclass(frozen=True)
+class _Scan:
+    """One validated scan waiting for its group's transaction."""
+
+    account: Account
+    key: str
+    digest: str
+    validated: _Validated
+    channel: Channel
+
+
+_TAKEN = (0, "")  # a group's answer for a scan whose key was already taken: a replay
+
+
+def _write_scans(session: Session, scans: Sequence[_Scan]) -> list[tuple[int, str]]:
+    """Record many accounts' scans in one transaction: (id, code) of each, or ``_TAKEN``."""
+    parts: dict[tuple[int | None, Channel], list[_Scan]] = {}
+    firsts: dict[tuple[int | None, str], _Scan] = {}
+    for scan in scans:
+        # Retries of one request in one group: the first is written, the others are answered
+        # as its replays (or refused, if their bodies differ) once it is committed.
+        if firsts.setdefault((scan.account.id, scan.key), scan) is scan:
+            parts.setdefault((scan.account.id, scan.channel), []).append(scan)
+    inserted: dict[tuple[int | None, str], tuple[int, str]] = {}
+    with unit_of_work(session):
+        for (account_id, channel), part in parts.items():
+            got = _record_rows(
+                session,
+                part[0].account,
+                [(s.key, s.digest, s.validated) for s in part],
+                channel,
+            )
+            inserted |= {(account_id, key): value for key, value in got.items()}
+    return [
+        inserted.get((s.account.id, s.key), _TAKEN)
+        if firsts[(s.account.id, s.key)] is s
+        else _TAKEN
+        for s in scans
+    ]
+
+
+_scan_groups: GroupCommit[_Scan, tuple[int, str]] = GroupCommit(_write_scans)
+
+
 def record_handover(
     *,
     session: Session,
@@ -494,7 +539,8 @@ def record_handover(
     """Record one scanned load. Returns its public view and whether it was created now.
 
     The same ``idempotency_key`` with the same body returns the handover recorded the first
-    time and changes nothing; with another body it is a Conflict.
+    time and changes nothing; with another body it is a Conflict. Scans arriving together are
+    written in one transaction (``group_commit``); each is answered once it is committed.
     """
     require(account.role, Action.record_handover)
     assert account.id is not None  # an authenticated account is a stored row
@@ -510,43 +556,53 @@ def record_handover(
             raise
         _replay(existing, digest, idempotency_key)
         return handover_views(session, [existing])[0], False
-    inserted: dict[str, tuple[int, str]] = {}
+    got: tuple[int, str] | None = None
+    if not data.returns:  # a return's check reads records: it is written alone
+        session.commit()  # a scan waiting for its group holds no pooled connection
+        got = _scan_groups.submit(
+            session, _Scan(account, idempotency_key, digest, validated, channel)
+        )
+    if got is None:
+        got = _record_alone(session, account, data, idempotency_key, digest, validated, channel)
+    if got != _TAKEN:
+        return _new_view(session, validated, *got, account, channel), True
+    existing = _by_key(session, account.id, idempotency_key)
+    assert existing is not None  # a key is taken only by a committed row
+    _replay(existing, digest, idempotency_key)
+    return handover_views(session, [existing])[0], False
+
+
+def _record_alone(
+    session: Session,
+    account: Account,
+    data: HandoverCreate,
+    key: str,
+    digest: str,
+    validated: _Validated,
+    channel: Channel,
+) -> tuple[int, str]:
+    """One scan in its own transaction: (id, code), or ``_TAKEN`` if its key was taken."""
+    assert account.id is not None
     for attempt in range(_CODE_ATTEMPTS):
         try:
             with unit_of_work(session):
                 # The insert itself says whether the key was taken (ON CONFLICT DO NOTHING):
                 # no lookup first, except for a return, whose check must not refuse a retry.
-                existing = _by_key(session, account.id, idempotency_key) if data.returns else None
-                if existing is None:
-                    if data.returns:
-                        v = validated
-                        v.row["returns_id"] = _check_return(
-                            session,
-                            data.returns,
-                            v.from_site,
-                            v.material,
-                            v.row["declared_mass_g"],
-                        )
-                    inserted = _record_rows(
-                        session,
-                        account,
-                        [(idempotency_key, digest, validated)],
-                        channel,
-                        savepoint=False,
+                if data.returns:
+                    if _by_key(session, account.id, key) is not None:
+                        return _TAKEN
+                    v = validated
+                    v.row["returns_id"] = _check_return(
+                        session, data.returns, v.from_site, v.material, v.row["declared_mass_g"]
                     )
-                    if not inserted:  # the key was taken (a retry, or a concurrent one)
-                        existing = _by_key(session, account.id, idempotency_key)
-                        assert existing is not None
-            break
+                inserted = _record_rows(
+                    session, account, [(key, digest, validated)], channel, savepoint=False
+                )
+            return inserted.get(key, _TAKEN)
         except sa.exc.IntegrityError:
             if attempt == _CODE_ATTEMPTS - 1:
                 raise  # not a code clash: something is wrong, say so
-    if inserted:
-        hid, code = inserted[idempotency_key]
-        return _new_view(session, validated, hid, code, account, channel), True
-    assert existing is not None
-    _replay(existing, digest, idempotency_key)
-    return handover_views(session, [existing])[0], False
+    raise AssertionError("unreachable")
 
 
 def record_batch(
