@@ -354,6 +354,17 @@ class FlowMonthly(FlowValues, table=True):
     material_id: int = Field(foreign_key="material.id", primary_key=True)
 
 
+class FlowYearly(FlowValues, table=True):
+    """The same totals per calendar year (``year`` is its 1 January): a year's report reads
+    one row per site pair and material instead of adding up twelve."""
+
+    __tablename__ = "flow_yearly"
+    year: date = Field(primary_key=True)
+    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    to_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
+
+
 class TreatmentDaily(TreatmentValues, table=True):
     """Per local day, what a processor accepted under each treatment route."""
 
@@ -367,6 +378,14 @@ class TreatmentDaily(TreatmentValues, table=True):
 class TreatmentMonthly(TreatmentValues, table=True):
     __tablename__ = "treatment_monthly"
     month: date = Field(primary_key=True)
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
+    route_id: int = Field(foreign_key="treatment_route.id", primary_key=True)
+
+
+class TreatmentYearly(TreatmentValues, table=True):
+    __tablename__ = "treatment_yearly"
+    year: date = Field(primary_key=True)
     site_id: int = Field(foreign_key="site.id", primary_key=True)
     material_id: int = Field(foreign_key="material.id", primary_key=True)
     route_id: int = Field(foreign_key="treatment_route.id", primary_key=True)

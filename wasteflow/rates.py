@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from graph import (
     BalanceArrays,
@@ -224,9 +224,9 @@ class SiteInfo:
     name_en: str | None = None
 
 
-@dataclass(frozen=True)
-class FlowRow:
-    """Period totals of one material from one site to another (grams)."""
+class FlowRow(NamedTuple):
+    """Period totals of one material from one site to another (grams). A tuple: a period
+    loads tens of thousands, and a frozen dataclass costs several times more to build."""
 
     src: int
     dst: int
@@ -240,8 +240,7 @@ class FlowRow:
     accepted_units: int
 
 
-@dataclass(frozen=True)
-class TreatmentRow:
+class TreatmentRow(NamedTuple):
     site: int
     material_id: int
     route_id: int
@@ -423,25 +422,16 @@ class RateEngine:
         return out
 
     @cached_property
-    def _sources_by_region(self) -> dict[int, list[int]]:
-        out: dict[int, list[int]] = defaultdict(list)
-        for s in self.d.sites.values():
-            if s.kind == "source":
-                out[s.region_id].append(s.id)
-        return out
-
-    def _sources_in(self, regions: set[int]) -> list[int]:
-        return [sid for rid in regions for sid in self._sources_by_region.get(rid, ())]
-
-    @cached_property
-    def _hop_by_source(self) -> dict[int, dict[int, tuple[int, int]]]:
-        """Source id → material id → (grams accepted at the first hop, handovers)."""
+    def _hop_by_region(self) -> dict[int, dict[int, tuple[int, int]]]:
+        """Region id → material id → (grams accepted at the first hop from the region's
+        sources, handovers): summed once, so a figure adds up regions, not sources."""
         out: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
         sites = self.d.sites
         for f in self.d.flows:
-            if sites[f.src].kind == "source" and sites[f.dst].kind != "source":
-                g, n = out[f.src].get(f.material_id, (0, 0))
-                out[f.src][f.material_id] = (g + f.accepted_g, n + f.handovers)
+            src = sites[f.src]
+            if src.kind == "source" and sites[f.dst].kind != "source":
+                g, n = out[src.region_id].get(f.material_id, (0, 0))
+                out[src.region_id][f.material_id] = (g + f.accepted_g, n + f.handovers)
         return out
 
     @cached_property
@@ -468,8 +458,8 @@ class RateEngine:
         mats = set(materials)
         out: dict[int, int] = defaultdict(int)
         count = 0
-        for sid in self._sources_in(regions):
-            for m, (g, n) in self._hop_by_source.get(sid, {}).items():
+        for rid in regions:
+            for m, (g, n) in self._hop_by_region.get(rid, {}).items():
                 if m in mats:
                     out[m] += g
                     count += n
@@ -486,14 +476,31 @@ class RateEngine:
         return dict(memo[key])
 
     def _sum_fates(self, regions: set[int], materials: tuple[int, ...]) -> dict[str, float]:
-        ids = [str(sid) for sid in self._sources_in(regions)]
         out: dict[str, float] = defaultdict(float)
         for m in materials:
-            fates = self.fates(self.mat_code[m])
-            for group in ids:
-                for route, kg in fates.get(group, {}).items():
+            by_region = self._fates_by_region(self.mat_code[m])
+            for rid in regions:
+                for route, kg in by_region.get(rid, {}).items():
                     out[route] += kg
         return out
+
+    def _fates_by_region(self, material: str) -> dict[int, dict[str, float]]:
+        """Region id → route → kg of ``material`` from the region's own sources ending under
+        it: ``fates`` summed once per region, so a figure adds up regions, not sources."""
+        cache = self.__dict__.setdefault("_fates_by_region_memo", {})
+        if material not in cache:
+            sites = self.d.sites
+            out: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+            for group, fates in self.fates(material).items():
+                # Groups are site ids, and '(unexplained)' for mass no source accounts for.
+                site = sites.get(int(group)) if group.isdigit() else None
+                if site is None or site.kind != "source":
+                    continue
+                routes = out[site.region_id]
+                for route, kg in fates.items():
+                    routes[route] += kg
+            cache[material] = out
+        return cache[material]  # type: ignore[no-any-return]
 
     def _declared(
         self,

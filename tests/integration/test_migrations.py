@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 
 import wasteflow.models  # noqa: F401
 from tests.conftest import BACKENDS, PostgresServer, fresh_database_url
-from wasteflow.db import alembic_config, make_engine, upgrade
+from wasteflow.db import alembic_config, head_revision, make_engine, upgrade
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -30,7 +30,8 @@ def test_migrations_build_the_models_schema_and_go_down_again(
             )
             assert diff == [], f"models and migrations disagree: {diff}"
             assert (
-                conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+                conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                == head_revision()
             )
         command.downgrade(alembic_config(url), "base")
         with engine.connect() as conn:
@@ -49,3 +50,77 @@ def test_audit_log_refuses_updates_and_deletes(engine: sa.Engine) -> None:
     for statement in ("UPDATE audit_event SET action = 'forged'", "DELETE FROM audit_event"):
         with engine.connect() as conn, pytest.raises(sa.exc.DatabaseError, match="append-only"):
             conn.execute(sa.text(statement))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_yearly_totals_migration_sums_the_monthly_totals_of_each_year(
+    backend: str, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from tests.factories import make_network
+    from wasteflow.db import new_session
+    from wasteflow.models import (
+        FlowMonthly,
+        FlowYearly,
+        Material,
+        TreatmentMonthly,
+        TreatmentRoute,
+        TreatmentYearly,
+    )
+    from wasteflow.services.reference import load_reference
+
+    url = fresh_database_url(backend, pg_server, tmp_path)
+    upgrade(url, "0001")  # a database from before the yearly totals, holding monthly ones
+    engine = make_engine(url)
+    try:
+        with new_session(engine) as s:
+            load_reference(session=s)
+            net = make_network(s)
+            film = s.execute(sa.select(Material.id).where(Material.code == "film.agri")).scalar()
+            route = s.execute(
+                sa.select(TreatmentRoute.id).where(TreatmentRoute.code == "recycling")
+            ).scalar()
+            assert film is not None and route is not None
+            months = {date(2024, 11, 1): 3, date(2024, 12, 1): 5, date(2025, 1, 1): 7}
+            for month, n in months.items():
+                s.add(
+                    FlowMonthly(
+                        month=month,
+                        from_site_id=net.source.id,
+                        to_site_id=net.cp.id,
+                        material_id=film,
+                        handovers=n,
+                        declared_g=n * 1000,
+                        received_g=n * 900,
+                        accepted_g=n * 800,
+                    )
+                )
+                s.add(
+                    TreatmentMonthly(
+                        month=month,
+                        site_id=net.processor.id,
+                        material_id=film,
+                        route_id=route,
+                        handovers=n,
+                        accepted_g=n * 700,
+                    )
+                )
+            s.commit()
+        upgrade(url)
+        with new_session(engine) as s:
+            flows = {
+                r.year: (r.handovers, r.declared_g, r.received_g, r.accepted_g, r.in_transit_g)
+                for r in s.execute(sa.select(FlowYearly)).scalars()
+            }
+            treated = {
+                r.year: (r.handovers, r.accepted_g)
+                for r in s.execute(sa.select(TreatmentYearly)).scalars()
+            }
+        assert flows == {
+            date(2024, 1, 1): (8, 8000, 7200, 6400, 0),
+            date(2025, 1, 1): (7, 7000, 6300, 5600, 0),
+        }
+        assert treated == {date(2024, 1, 1): (8, 5600), date(2025, 1, 1): (7, 4900)}
+    finally:
+        engine.dispose()

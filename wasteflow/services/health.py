@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from wasteflow.db import head_revision
 from wasteflow.models import Meta
 
 
@@ -25,5 +26,7 @@ def health(*, session: Session) -> dict[str, Any]:
         "status": "ok",
         "database": bind.dialect.name,
         "schema_revision": revision,
+        # False: run `wasteflow migrate` (the server runs with the schema it finds).
+        "schema_up_to_date": revision == head_revision(),
         "dataset": dataset(session),
     }

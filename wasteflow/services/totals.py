@@ -1,7 +1,7 @@
-"""Keep the totals (flow_daily/_monthly, treatment_daily/_monthly) in step with handovers.
+"""Keep the totals (flow_ and treatment_ daily/monthly/yearly) in step with handovers.
 
-Every change to a handover's mass or state adds a delta to its day's and its month's totals in
-the same transaction, as one upsert (``INSERT … ON CONFLICT DO UPDATE SET col = col +
+Every change to a handover's mass or state adds a delta to its day's, month's and year's
+totals in the same transaction, as one upsert (``INSERT … ON CONFLICT DO UPDATE SET col = col +
 excluded.col``), so reports read totals and never scan handovers. Deltas of many handovers are
 summed per key first, so a batch of thousands costs one statement per table.
 """
@@ -9,7 +9,7 @@ summed per key first, so a batch of thousands costs one statement per table.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -18,7 +18,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from wasteflow.models import FlowDaily, FlowMonthly, TreatmentDaily, TreatmentMonthly
+from wasteflow.models import (
+    FlowDaily,
+    FlowMonthly,
+    FlowYearly,
+    TreatmentDaily,
+    TreatmentMonthly,
+    TreatmentYearly,
+)
 from wasteflow.types import WITHDRAWN, HandoverStatus
 
 FlowKey = tuple[date, int, int, int]  # day, from_site_id, to_site_id, material_id
@@ -28,6 +35,16 @@ FLOW_KEYS = ("day", "from_site_id", "to_site_id", "material_id")
 TREAT_KEYS = ("day", "site_id", "material_id", "route_id")
 MONTH_FLOW_KEYS = ("month", "from_site_id", "to_site_id", "material_id")
 MONTH_TREAT_KEYS = ("month", "site_id", "material_id", "route_id")
+YEAR_FLOW_KEYS = ("year", "from_site_id", "to_site_id", "material_id")
+YEAR_TREAT_KEYS = ("year", "site_id", "material_id", "route_id")
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def first_of_year(day: date) -> date:
+    return day.replace(month=1, day=1)
 
 
 class Deltas:
@@ -85,19 +102,28 @@ class Deltas:
             )
 
     def apply(self, session: Session) -> None:
-        """Write the deltas to the per-day and the per-month totals."""
-        _upsert(session, FlowDaily.__table__, FLOW_KEYS, self.flows)  # type: ignore[attr-defined]
-        _upsert(session, TreatmentDaily.__table__, TREAT_KEYS, self.treated)  # type: ignore[attr-defined]
-        _upsert(session, FlowMonthly.__table__, MONTH_FLOW_KEYS, _by_month(self.flows))  # type: ignore[attr-defined]
-        _upsert(session, TreatmentMonthly.__table__, MONTH_TREAT_KEYS, _by_month(self.treated))  # type: ignore[attr-defined]
+        """Write the deltas to the per-day, per-month and per-year totals."""
+        flows, treated = self.flows, self.treated
+        months = _rolled(flows, first_of_month), _rolled(treated, first_of_month)
+        years = _rolled(months[0], first_of_year), _rolled(months[1], first_of_year)
+        for table, keys, deltas in (
+            (FlowDaily, FLOW_KEYS, flows),
+            (TreatmentDaily, TREAT_KEYS, treated),
+            (FlowMonthly, MONTH_FLOW_KEYS, months[0]),
+            (TreatmentMonthly, MONTH_TREAT_KEYS, months[1]),
+            (FlowYearly, YEAR_FLOW_KEYS, years[0]),
+            (TreatmentYearly, YEAR_TREAT_KEYS, years[1]),
+        ):
+            _upsert(session, table.__table__, keys, deltas)  # type: ignore[attr-defined,union-attr]
 
 
-def _by_month(
-    deltas: Mapping[tuple[Any, ...], Mapping[str, int]],
+def _rolled(
+    deltas: Mapping[tuple[Any, ...], Mapping[str, int]], first_day: Callable[[date], date]
 ) -> dict[tuple[Any, ...], dict[str, int]]:
+    """The deltas summed per longer period, keyed by its first day."""
     out: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for (day, *rest), values in deltas.items():
-        row = out[(day.replace(day=1), *rest)]
+        row = out[(first_day(day), *rest)]
         for col, v in values.items():
             row[col] += v
     return out
