@@ -6,6 +6,8 @@ from datetime import date
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from wasteflow.errors import Invalid
@@ -78,6 +80,18 @@ def test_prorate_rounds_half_to_even_grams() -> None:
     assert prorate_g(3, Fraction(1, 2)) == 2  # 1.5 → 2
     assert prorate_g(5, Fraction(1, 2)) == 2  # 2.5 → 2
     assert prorate_g(366_000, Fraction(31, 366)) == 31_000
+
+
+@given(
+    mass=st.integers(min_value=-(10**15), max_value=10**15),
+    num=st.integers(min_value=0, max_value=400),
+    den=st.integers(min_value=1, max_value=400),
+)
+def test_prorate_is_exactly_rounding_the_product_half_to_even(
+    mass: int, num: int, den: int
+) -> None:
+    share = Fraction(num, den)
+    assert prorate_g(mass, share) == round(mass * share)
 
 
 def test_unverified_coefficients_lists_only_those_used_and_unverified() -> None:

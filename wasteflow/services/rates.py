@@ -515,9 +515,10 @@ def _declarations(
             field_return[did] = float((detail or {}).get("field_return_kg") or 0)
 
     def window(start: date, end: date) -> list[DeclarationRow]:
+        whole = (start, end) == (period.start, period.end)  # then ``denominators`` pro-rated
         out = []
         for d in rows:
-            share = overlap_share(d.period_start, d.period_end, start, end)
+            share = d.share if whole else overlap_share(d.period_start, d.period_end, start, end)
             if share:
                 out.append(
                     DeclarationRow(
@@ -525,10 +526,13 @@ def _declarations(
                         kind=d.kind,
                         region_id=d.region_id,
                         material_id=d.material_id,
-                        prorated_g=prorate_g(d.mass_g, share),
+                        prorated_g=d.prorated_g if whole else prorate_g(d.mass_g, share),
                         coefficient_set=set_codes.get(d.coefficient_set_id),
+                        # num / den is float(share), without Fraction's slow generic path
                         field_return_g=round(
-                            field_return.get(d.declaration_id, 0.0) * 1000 * float(share)
+                            field_return.get(d.declaration_id, 0.0)
+                            * 1000
+                            * (share.numerator / share.denominator)
                         ),
                     )
                 )
