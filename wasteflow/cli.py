@@ -160,6 +160,14 @@ def serve(
 ) -> None:
     """Serve the API over the configured database (run `wasteflow migrate` first)."""
     settings = get_settings()
+    if workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
+        # Measured (bench/README.md): two processes queue on SQLite's file lock, and serve
+        # fewer scans than one, with a p99 near a second. One process groups its own writes.
+        typer.echo(
+            "note: on SQLite one worker serves more than several (they queue on the file "
+            "lock); use PostgreSQL to scale out with --workers",
+            err=True,
+        )
     _serve(host or settings.host, port or settings.port, workers)
 
 

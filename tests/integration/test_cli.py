@@ -74,3 +74,28 @@ def test_demo_refuses_to_mix_into_a_database_with_real_sites(tmp_path: Path) -> 
     engine.dispose()
     r = _run(["demo", "--no-serve"], url, tmp_path)
     assert r.returncode == 1 and "real sites" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [("sqlite:///wasteflow.db", True), ("postgresql+psycopg://u@db.example/wf", False)],
+)
+def test_serve_says_that_several_workers_on_sqlite_serve_less(
+    url: str, warned: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import wasteflow.cli as cli
+    from wasteflow.config import get_settings
+
+    served: list[int] = []
+    monkeypatch.setattr(cli, "_serve", lambda host, port, workers: served.append(workers))
+    monkeypatch.setenv("WASTEFLOW_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli.app, ["serve", "--workers", "2"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert served == [2]  # a note, not a refusal
+    assert ("one worker serves more" in result.stderr) is warned
