@@ -42,6 +42,10 @@ def import_handovers(
     Rows are taken as they are: validation is the job of whoever produced them (the demo
     generator, a converter from another system). Explicit ``id`` values are allowed; the id
     sequence is moved past them on PostgreSQL.
+
+    One call is one transaction with one audit event (the digest of all its rows), so memory
+    stays flat but the database holds the whole call until it commits: 9 M rows in one call
+    grew SQLite's WAL to ~6 GB (bench/README.md). Split very large loads into several calls.
     """
     conn = session.connection()
     table = Handover.__table__  # type: ignore[attr-defined]
