@@ -45,7 +45,7 @@ def import_handovers(
 
     One call is one transaction with one audit event (the digest of all its rows), so memory
     stays flat but the database holds the whole call until it commits: 9 M rows in one call
-    grew SQLite's WAL to ~6 GB (bench/README.md). Split very large loads into several calls.
+    grew SQLite's WAL past 4 GB (bench/README.md). Split very large loads into several calls.
     """
     conn = session.connection()
     table = Handover.__table__  # type: ignore[attr-defined]
