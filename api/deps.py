@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from wasteflow.db import new_session
 from wasteflow.errors import Unauthorized
 from wasteflow.models import Account
 from wasteflow.services.accounts import account_for_token
@@ -22,7 +23,7 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 def get_session(request: Request) -> Iterator[Session]:
     # Opens and closes only; each service commits its own unit of work.
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    with new_session(request.app.state.engine) as session:
         yield session
 
 
@@ -57,7 +58,7 @@ async def as_account(
     """
 
     def run() -> T:
-        with Session(request.app.state.engine, expire_on_commit=False) as session:
+        with new_session(request.app.state.engine) as session:
             return work(session, current_account(session, token))
 
     return await run_in_threadpool(run)

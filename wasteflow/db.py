@@ -83,6 +83,18 @@ def new_session(engine: Engine | None = None) -> Session:
     return Session(engine or get_engine(), expire_on_commit=False)
 
 
+def core(session: Session, stmt: Any, params: Any = None) -> Any:
+    """Execute a Core statement on the session's connection, inside its transaction.
+
+    For plain-column reads and table inserts on hot paths: the ORM's result and bulk-insert
+    machinery costs several times the statement itself there. The connection is asked for at
+    each call, so a call inside ``session.begin_nested()`` runs inside its SAVEPOINT (a
+    connection taken before the block would not).
+    """
+    conn = session.connection()
+    return conn.execute(stmt) if params is None else conn.execute(stmt, params)
+
+
 @contextmanager
 def unit_of_work(session: Session) -> Iterator[Session]:
     """Run one use case's writes as one transaction: commit on success, roll back on error.

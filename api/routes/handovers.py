@@ -42,10 +42,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _created_status(created: bool) -> tuple[int, dict[str, str]]:
+    """201 for a record made now; 200 and Idempotent-Replayed for a retry of an earlier one."""
+    if created:
+        return status.HTTP_201_CREATED, {}
+    return status.HTTP_200_OK, {"Idempotent-Replayed": "true"}
+
+
 def _created(response: Response, created: bool) -> None:
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
+    response.status_code, headers = _created_status(created)
+    response.headers.update(headers)
 
 
 def _json(
@@ -67,9 +73,7 @@ async def record_handover(
             session=session, account=account, data=body, idempotency_key=idempotency_key
         ),
     )
-    if created:
-        return _json(view, status.HTTP_201_CREATED)
-    return _json(view, status.HTTP_200_OK, {"Idempotent-Replayed": "true"})
+    return _json(view, *_created_status(created))
 
 
 @router.post("/batch", response_model=BatchResponse, responses=ERRORS)

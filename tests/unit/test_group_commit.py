@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,7 +71,7 @@ def _queue_then_release(
         t.start()
     # Every job is queued behind the open group before it is let go.
     while sum(len(q) for q in group._waiting.values()) < len(jobs):
-        threading.Event().wait(0.001)
+        time.sleep(0.001)
     writer.release_first.set()
     return _joined(threads, answers)
 

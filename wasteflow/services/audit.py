@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from wasteflow.db import core
 from wasteflow.models import AuditEvent
 from wasteflow.types import utcnow
 
@@ -118,8 +119,7 @@ def record_events(session: Session, events: list[dict[str, Any]]) -> None:
             }
         )
         prev = h
-    # On the connection: the ORM's bulk-insert path costs more than the insert itself.
-    session.connection().execute(sa.insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
+    core(session, sa.insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
 
 
 def record_event(

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from wasteflow.db import unit_of_work
+from wasteflow.db import core, unit_of_work
 from wasteflow.errors import Conflict, Invalid, NotFound
 from wasteflow.estimates import Coefficients, collectable_straw, manure_produced
 from wasteflow.models import Account, CoefficientSet, Declaration, Material, Region, Site
@@ -606,8 +606,7 @@ def denominators(
     if material_ids is not None:
         stmt = stmt.where(col(d.material_id).in_(list(material_ids)))
     out = []
-    # On the connection (Core): the ORM's row machinery costs more than the query.
-    for row in session.connection().execute(stmt.order_by(col(d.id))):
+    for row in core(session, stmt.order_by(col(d.id))):
         share = overlap_share(row.period_start, row.period_end, start, end)
         out.append(
             Denominator(

@@ -27,7 +27,7 @@ from sqlmodel import Session, col
 
 from wasteflow.codes import random_handover_code
 from wasteflow.config import get_settings
-from wasteflow.db import unit_of_work
+from wasteflow.db import core, unit_of_work
 from wasteflow.errors import (
     Conflict,
     Forbidden,
@@ -396,11 +396,6 @@ def _insert_statement(dialect: str) -> Any:
     )
 
 
-def _core_insert(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> list[Any]:
-    # On the session's connection: the ORM's bulk-insert path adds nothing here but time.
-    return list(session.connection().execute(stmt, rows).all())
-
-
 def _insert(
     session: Session, rows: list[dict[str, Any]], savepoint: bool = True
 ) -> dict[str, tuple[int, str]]:
@@ -416,11 +411,10 @@ def _insert(
         for r in rows:
             r["code"] = random_handover_code(r["day"])
         if not savepoint:
-            return {k: (i, c) for i, k, c in _core_insert(session, stmt, rows)}
+            return {k: (i, c) for i, k, c in core(session, stmt, rows)}
         try:
             with session.begin_nested():
-                # session.connection() inside the block: it is what emits the SAVEPOINT
-                got = _core_insert(session, stmt, rows)
+                got = core(session, stmt, rows).all()  # inside the block: in its SAVEPOINT
             return {k: (i, c) for i, k, c in got}
         except sa.exc.IntegrityError:
             if attempt == _CODE_ATTEMPTS - 1:

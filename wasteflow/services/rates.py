@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from wasteflow.db import core
 from wasteflow.models import (
     AuditEvent,
     CoefficientSet,
@@ -109,12 +110,6 @@ def _treatment_table(grain: Grain) -> tuple[Any, Any]:
     return table, col(getattr(table, grain))
 
 
-def _core(session: Session, stmt: Any) -> Any:
-    """Run a select of plain columns as Core, on the session's connection: the ORM's result
-    machinery costs about three times as much per row, and a period reads tens of thousands."""
-    return session.connection().execute(stmt)
-
-
 def _sum(column: Any) -> Any:
     # SUM of a BIGINT is NUMERIC on PostgreSQL (Decimal in Python): cast back, so rows are
     # plain ints on both backends without converting every value in Python.
@@ -123,7 +118,7 @@ def _sum(column: Any) -> Any:
 
 def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow]:
     f, when = _flow_table(_grain(start, end))
-    rows = _core(
+    rows = core(
         session,
         sa.select(
             f.from_site_id,
@@ -147,7 +142,7 @@ def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow
 def _flows_from_raw(session: Session, start: date, end: date) -> list[FlowRow]:
     h = Handover
     received = col(h.status).not_in((*WITHDRAWN, HandoverStatus.in_transit))
-    rows = _core(
+    rows = core(
         session,
         sa.select(
             col(h.from_site_id),
@@ -181,7 +176,7 @@ def _flows_from_raw(session: Session, start: date, end: date) -> list[FlowRow]:
 
 def _treatments_from_totals(session: Session, start: date, end: date) -> list[TreatmentRow]:
     t, when = _treatment_table(_grain(start, end))
-    rows = _core(
+    rows = core(
         session,
         sa.select(
             t.site_id,
@@ -199,7 +194,7 @@ def _treatments_from_totals(session: Session, start: date, end: date) -> list[Tr
 
 def _treatments_from_raw(session: Session, start: date, end: date) -> list[TreatmentRow]:
     h = Handover
-    rows = _core(
+    rows = core(
         session,
         sa.select(
             col(h.to_site_id),
@@ -234,7 +229,7 @@ def _opening_stock(
         (col(t.site_id), col(t.material_id), col(t.accepted_g), t_when, -1),
     )
     for site_col, material_col, mass_col, when, sign in parts:
-        for site, mat, g in _core(
+        for site, mat, g in core(
             session,
             sa.select(site_col, material_col, sa.func.sum(mass_col))
             .where(when < before)
@@ -254,7 +249,7 @@ def _reference(session: Session, period: Period) -> PeriodData:
     # Plain columns, not ORM rows: every report reads all of these.
     regions = {
         r.id: RegionInfo(r.id, r.code, RegionLevel(r.level), r.parent_id, r.name_zh, r.name_en)
-        for r in _core(
+        for r in core(
             session,
             sa.select(
                 col(Region.id),
@@ -278,7 +273,7 @@ def _reference(session: Session, period: Period) -> PeriodData:
             s.capacity_kg,
             s.name_en,
         )
-        for s in _core(
+        for s in core(
             session,
             sa.select(
                 col(Site.id),
@@ -295,13 +290,13 @@ def _reference(session: Session, period: Period) -> PeriodData:
     }
     materials = {
         m.id: (m.code, Indicator(m.indicator).value)
-        for m in _core(
+        for m in core(
             session, sa.select(col(Material.id), col(Material.code), col(Material.indicator))
         )
     }
     routes = {
         r.id: RouteInfo(r.code, RouteClass(r.route_class).value, r.safe_treatment)
-        for r in _core(
+        for r in core(
             session,
             sa.select(
                 col(TreatmentRoute.id),
@@ -363,7 +358,7 @@ def load_months(session: Session, period: Period, *, cumulative: bool = False) -
     kinds = {s.id: s.kind for s in base.sites.values()}
     f, t = FlowMonthly, TreatmentMonthly
     flows: dict[date, list[FlowRow]] = defaultdict(list)
-    for month, *values in _core(
+    for month, *values in core(
         session,
         sa.select(
             col(f.month),
@@ -381,7 +376,7 @@ def load_months(session: Session, period: Period, *, cumulative: bool = False) -
     ):
         flows[month].append(FlowRow(*values))
     treatments: dict[date, list[TreatmentRow]] = defaultdict(list)
-    for month, *values in _core(
+    for month, *values in core(
         session,
         sa.select(
             col(t.month),

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from wasteflow.db import core
 from wasteflow.models import (
     FlowDaily,
     FlowMonthly,
@@ -156,4 +157,4 @@ def _upsert(
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
         row.update({c: int(vals.get(c, 0)) for c in value_cols})
         rows.append(row)
-    session.connection().execute(stmt, rows)  # Core: the ORM's bulk path only adds time
+    core(session, stmt, rows)
