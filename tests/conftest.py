@@ -9,10 +9,12 @@ it), in which case they fail.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,11 +104,26 @@ def ensure_debian_packages(present: bool, packages: list[str], what: str) -> Non
             "(as root) and run the tests again"
         )
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    print(f"\n{what} is missing: installing {' '.join(packages)} with apt-get…", flush=True)
-    for step in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
-        done = subprocess.run(step, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.fail(f"`{' '.join(step)}` failed: {done.stderr[-2000:]}")
+    # Test workers (pytest -n) may want the same packages at once: apt-get takes dpkg's lock
+    # and fails at once if another holds it, so they take turns here, and one that waited
+    # installs only what is still missing.
+    with open(Path(tempfile.gettempdir()) / "wasteflow-tests-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        installed = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}\n", *packages], capture_output=True, text=True
+        ).stdout.count("install ok installed")
+        if installed == len(packages):
+            return
+        print(f"\n{what} is missing: installing {' '.join(packages)} with apt-get…", flush=True)
+        for step in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
+            done = subprocess.run(
+                [step[0], "-o", "DPkg::Lock::Timeout=300", *step[1:]],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                pytest.fail(f"`{' '.join(step)}` failed: {done.stderr[-2000:]}")
 
 
 def fresh_database_url(backend: str, pg_server: PostgresServer, tmp_dir: Path) -> str:
