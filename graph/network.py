@@ -88,7 +88,24 @@ class FlowNetwork:
         kind_code = {k: i for i, k in enumerate(SITE_KINDS)}
         self.kind_codes = _codes(site_list, "kind", kind_code, "site kind").astype(np.int8)
         self.is_source = self.kind_codes == kind_code["source"]
+        self._set_records(flows, treatments)
 
+    def with_records(
+        self, flows: Iterable[Flow] = (), treatments: Iterable[Treatment] = ()
+    ) -> FlowNetwork:
+        """The same sites with other flows and treatments, sharing the sites' arrays instead
+        of building them again: a network per material costs its own records only."""
+        other = object.__new__(FlowNetwork)
+        other.sites, other.n, other.site_ids = self.sites, self.n, self.site_ids
+        other._lookup, other.kind_codes, other.is_source = (
+            self._lookup,
+            self.kind_codes,
+            self.is_source,
+        )
+        other._set_records(flows, treatments)
+        return other
+
+    def _set_records(self, flows: Iterable[Flow], treatments: Iterable[Treatment]) -> None:
         self._flow_list = flow_list = list(flows)
         self._treatment_list = treatment_list = list(treatments)
         f_names = list(map(attrgetter("material"), flow_list))

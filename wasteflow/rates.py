@@ -11,12 +11,13 @@ and denominators come from the declarations. A figure whose denominator is missi
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from graph import (
     BalanceArrays,
@@ -310,6 +311,67 @@ def _kg(grams: float) -> float:
     return round(grams / 1000, 3)
 
 
+T = TypeVar("T")
+
+
+_MISSING = object()
+
+
+class ValueKey:
+    """A key compared by value whose hash is computed once: the attribution memo's keys hold
+    a material's rows (thousands of tuples), which a plain tuple would hash at every lookup."""
+
+    __slots__ = ("_hash", "parts")
+
+    def __init__(self, *parts: Hashable) -> None:
+        self.parts = parts
+        self._hash = hash(parts)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, ValueKey) and self._hash == other._hash and self.parts == other.parts
+        )
+
+
+class LRUMemo:
+    """The ``max_entries`` most recently used results by key; safe to share between the
+    server's threads."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            # Taken out and put back as the newest: one comparison of the key, not two.
+            found = self._data.pop(key, _MISSING)
+            if found is not _MISSING:
+                self._data[key] = found
+                return found  # type: ignore[no-any-return]
+        value = make()  # outside the lock: two threads may both compute; either result is right
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+# Attributions of one material, shared between the engines of successive data versions while
+# the material's inputs are unchanged (``RateEngine._solved``): a report after a scan of film
+# solves film again and reads every other material's from here. Two periods of 33 materials
+# fit with room; an entry holds its key's rows (the material's flows) and a small result.
+_solved_memo = LRUMemo(max_entries=128)
+_shapes = LRUMemo(max_entries=8)
+
+
 class RateEngine:
     """Computes figures for any region of a period, sharing the graph work between them."""
 
@@ -324,37 +386,98 @@ class RateEngine:
 
     # -- graph --------------------------------------------------------------------------
     @cached_property
-    def _network(self) -> FlowNetwork:
-        d = self.d
-        nodes = [
+    def _sites(self) -> FlowNetwork:
+        """The sites alone: the networks below add the records to it."""
+        return FlowNetwork(
             SiteNode(
                 s.id, s.kind, self._township_code(s.region_id), s.capacity_kg, s.lat, s.lon, s.code
             )
-            for s in d.sites.values()
-        ]
+            for s in self.d.sites.values()
+        )
+
+    def _graph_records(
+        self, flows: Iterable[FlowRow], treatments: Iterable[TreatmentRow]
+    ) -> tuple[list[Flow], list[Treatment]]:
         # A load is in the receiver's hands once received, refused part included: refused mass
         # waits there until a return handover takes it back (or it shows as stock). Each site's
         # outflow is what it sent on its own scale (declared), so loads still in transit count
         # as sent. Per-load discrepancies are flagged on the handovers, not here.
-        flows = [
-            Flow(
-                f.src, f.dst, self.mat_code[f.material_id], f.received_g / 1000, f.declared_g / 1000
-            )
-            for f in d.flows
-            if f.received_g > 0 or f.declared_g > 0
-        ]
-        treated = [
-            Treatment(
-                t.site,
-                self.mat_code[t.material_id],
-                d.routes[t.route_id].code,
-                d.routes[t.route_id].route_class,
-                t.accepted_g / 1000,
-            )
-            for t in d.treatments
-            if t.accepted_g > 0
-        ]
-        return FlowNetwork(nodes, flows, treated)
+        routes, code = self.d.routes, self.mat_code
+        return (
+            [
+                Flow(f.src, f.dst, code[f.material_id], f.received_g / 1000, f.declared_g / 1000)
+                for f in flows
+                if f.received_g > 0 or f.declared_g > 0
+            ],
+            [
+                Treatment(
+                    t.site,
+                    code[t.material_id],
+                    routes[t.route_id].code,
+                    routes[t.route_id].route_class,
+                    t.accepted_g / 1000,
+                )
+                for t in treatments
+                if t.accepted_g > 0
+            ],
+        )
+
+    @cached_property
+    def _network(self) -> FlowNetwork:
+        """Every material's flows: for the mass balance of every site."""
+        return self._sites.with_records(*self._graph_records(self.d.flows, self.d.treatments))
+
+    @cached_property
+    def _rows_by_material(self) -> dict[str, tuple[tuple[FlowRow, ...], tuple[TreatmentRow, ...]]]:
+        flows: dict[int, list[FlowRow]] = defaultdict(list)
+        treatments: dict[int, list[TreatmentRow]] = defaultdict(list)
+        for f in self.d.flows:
+            flows[f.material_id].append(f)
+        for t in self.d.treatments:
+            treatments[t.material_id].append(t)
+        return {
+            code: (tuple(flows.get(m, ())), tuple(treatments.get(m, ())))
+            for m, code in self.mat_code.items()
+        }
+
+    @cached_property
+    def _shape_key(self) -> ValueKey:
+        """What a material's attribution reads besides its own rows: each site's kind, region
+        and township, the routes and the material codes (see ``_solved``). Interned: the
+        engines of successive versions share one object, so keys compare it by identity."""
+        key = ValueKey(
+            tuple(
+                (s.id, s.kind, s.region_id, self._township_code(s.region_id))
+                for s in self.d.sites.values()
+            ),
+            tuple((rid, r.code, r.route_class) for rid, r in self.d.routes.items()),
+            tuple(self.mat_code.items()),
+        )
+        return _shapes.get(key, lambda: key)
+
+    def _material_network(self, material: str) -> FlowNetwork:
+        """The network of one material alone: what its attribution needs, built in a
+        fraction of the time of the whole network."""
+        return self._sites.with_records(*self._graph_records(*self._rows_by_material[material]))
+
+    def _solved(self, what: str, material: str, solve: Callable[[], T]) -> T:
+        """``solve()``'s result for ``material``, shared between the engines of every data
+        version in the process while the material's inputs are unchanged. The key is every
+        input: the material's period rows (flows, treatments), its opening stock, and the
+        sites, routes and materials (``_shape_key``), all compared by value; so a scan of film
+        leaves straw's attribution as it was, and any change to what straw's depends on makes
+        it computed afresh."""
+        flows, treatments = self._rows_by_material[material]
+        opening = self._opening_for(material)
+        key = ValueKey(
+            what,
+            material,
+            flows,
+            treatments,
+            tuple(sorted(opening.items())) if opening else (),
+            self._shape_key,
+        )
+        return _solved_memo.get(key, solve)
 
     @cached_property
     def balance(self) -> BalanceArrays:
@@ -365,29 +488,36 @@ class RateEngine:
     def _materials_with_flows(self) -> set[str]:
         return {self.mat_code[f.material_id] for f in self.d.flows if f.received_g > 0}
 
-    def fates(self, material: str) -> dict[str, dict[str, float]]:
-        """Per source (its id as a string): kg of ``material`` ending under each route (routes
-        it never reached are left out: every report sums these many times)."""
+    def fates(self, material: str) -> dict[int, dict[str, float]]:
+        """Region id → route → kg of ``material`` that arose at the region's own sources and
+        ended under that route (routes it never reached are left out: every report sums
+        these many times). Attributed grouped by the source's region, so the graph sums the
+        sources of a village, not Python: mass of untraced origin (opening stock,
+        unexplained) belongs to no region and is left out."""
         cache = self.__dict__.setdefault("_fates", {})
         if material not in cache:
-            found = (
-                {}
-                if material not in self._materials_with_flows
-                else attribute_fates(
-                    self._network,
-                    None,
-                    None,
-                    material,
-                    group_of=lambda s: str(s.id),
-                    by="route",
-                    opening_stock=self._opening_for(material),
-                )
-            )
-            cache[material] = {
-                group: {route: kg for route, kg in fates.items() if kg > 0}
-                for group, fates in found.items()
-            }
-        return cache[material]
+            if material not in self._materials_with_flows:
+                cache[material] = {}
+            else:
+                cache[material] = self._solved("fates", material, lambda: self._attribute(material))
+        return cache[material]  # type: ignore[no-any-return]
+
+    def _attribute(self, material: str) -> dict[int, dict[str, float]]:
+        sites = self.d.sites
+        found = attribute_fates(
+            self._material_network(material),
+            None,
+            None,
+            material,
+            group_of=lambda s: str(sites[s.id].region_id),
+            by="route",
+            opening_stock=self._opening_for(material),
+        )
+        return {
+            int(group): {route: kg for route, kg in fates.items() if kg > 0}
+            for group, fates in found.items()
+            if group.isdigit()
+        }
 
     def _opening_for(self, material: str) -> dict[tuple[int, str], float] | None:
         opening = {k: v for k, v in self.d.opening_stock.items() if k[1] == material and v > 0}
@@ -412,14 +542,18 @@ class RateEngine:
             raise Invalid(f"region: no region with code {code!r}", field="region")
         return self.by_code[code]
 
-    def within(self, code: str) -> set[int]:
-        """Ids of a region and every region under it."""
-        out, todo = set(), [self.region(code).id]
-        while todo:
-            rid = todo.pop()
-            out.add(rid)
-            todo.extend(self.children.get(rid, ()))
-        return out
+    def within(self, code: str) -> frozenset[int]:
+        """Ids of a region and every region under it (remembered: a report asks for each
+        region once per indicator, and a frozenset keeps its hash for the memos below)."""
+        memo = self.__dict__.setdefault("_within", {})
+        if code not in memo:
+            out, todo = set(), [self.region(code).id]
+            while todo:
+                rid = todo.pop()
+                out.add(rid)
+                todo.extend(self.children.get(rid, ()))
+            memo[code] = frozenset(out)
+        return memo[code]  # type: ignore[no-any-return]
 
     @cached_property
     def _hop_by_region(self) -> dict[int, dict[int, tuple[int, int]]]:
@@ -453,58 +587,59 @@ class RateEngine:
             if ind == indicator and (prefix is None or self.mat_code[m].startswith(prefix))
         ]
 
-    def _first_hop(self, regions: set[int], materials: Iterable[int]) -> tuple[dict[int, int], int]:
+    def _hop_in(self, regions: frozenset[int]) -> dict[int, tuple[int, int]]:
+        """Material id → (grams accepted at the first hop from sources in the regions,
+        handovers), summed once per set of regions (a report asks for each many times)."""
+        memo = self.__dict__.setdefault("_hop_in_memo", {})
+        if regions not in memo:
+            out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+            for rid in regions:
+                for m, (g, n) in self._hop_by_region.get(rid, {}).items():
+                    acc = out[m]
+                    acc[0] += g
+                    acc[1] += n
+            memo[regions] = {m: (g, n) for m, (g, n) in out.items()}
+        return memo[regions]  # type: ignore[no-any-return]
+
+    def _first_hop(
+        self, regions: frozenset[int], materials: Iterable[int]
+    ) -> tuple[dict[int, int], int]:
         """Accepted grams per material handed over by sources in the regions, and handovers."""
-        mats = set(materials)
+        hop = self._hop_in(regions)
         out: dict[int, int] = defaultdict(int)
         count = 0
-        for rid in regions:
-            for m, (g, n) in self._hop_by_region.get(rid, {}).items():
-                if m in mats:
-                    out[m] += g
-                    count += n
+        for m in materials:
+            if m in hop:
+                g, n = hop[m]
+                out[m] += g
+                count += n
         return out, count
 
-    def _fated(self, regions: set[int], materials: Iterable[int]) -> dict[str, float]:
-        """kg of the materials arising in the regions, by the route they ended under
-        (remembered: the household figures all ask for the same sums)."""
-        materials = tuple(materials)
-        memo = self.__dict__.setdefault("_fated_memo", {})
-        key = (frozenset(regions), materials)
+    def _fates_in(self, regions: frozenset[int], material: int) -> dict[str, float]:
+        """Route → kg of the material arising in the regions (summed once per set of
+        regions and material)."""
+        memo = self.__dict__.setdefault("_fates_in_memo", {})
+        key = (regions, material)
         if key not in memo:
-            memo[key] = self._sum_fates(regions, materials)
-        return dict(memo[key])
-
-    def _sum_fates(self, regions: set[int], materials: tuple[int, ...]) -> dict[str, float]:
-        out: dict[str, float] = defaultdict(float)
-        for m in materials:
-            by_region = self._fates_by_region(self.mat_code[m])
+            by_region = self.fates(self.mat_code[material])
+            out: dict[str, float] = defaultdict(float)
             for rid in regions:
                 for route, kg in by_region.get(rid, {}).items():
                     out[route] += kg
-        return out
+            memo[key] = out
+        return memo[key]  # type: ignore[no-any-return]
 
-    def _fates_by_region(self, material: str) -> dict[int, dict[str, float]]:
-        """Region id → route → kg of ``material`` from the region's own sources ending under
-        it: ``fates`` summed once per region, so a figure adds up regions, not sources."""
-        cache = self.__dict__.setdefault("_fates_by_region_memo", {})
-        if material not in cache:
-            sites = self.d.sites
-            out: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-            for group, fates in self.fates(material).items():
-                # Groups are site ids, and '(unexplained)' for mass no source accounts for.
-                site = sites.get(int(group)) if group.isdigit() else None
-                if site is None or site.kind != "source":
-                    continue
-                routes = out[site.region_id]
-                for route, kg in fates.items():
-                    routes[route] += kg
-            cache[material] = out
-        return cache[material]  # type: ignore[no-any-return]
+    def _fated(self, regions: frozenset[int], materials: Iterable[int]) -> dict[str, float]:
+        """kg of the materials arising in the regions, by the route they ended under."""
+        out: dict[str, float] = defaultdict(float)
+        for m in materials:
+            for route, kg in self._fates_in(regions, m).items():
+                out[route] += kg
+        return out
 
     def _declared(
         self,
-        regions: set[int],
+        regions: frozenset[int],
         kinds: Iterable[DeclarationKind],
         materials: Iterable[int] | None = None,
     ) -> tuple[int, int, set[str], int]:
@@ -542,7 +677,7 @@ class RateEngine:
         regions = self.within(region_code)
         return getattr(self, f"_{indicator}")(regions, region_code)
 
-    def _film_recovery(self, regions: set[int], code: str) -> Figure:
+    def _film_recovery(self, regions: frozenset[int], code: str) -> Figure:
         mats = self._materials("film")
         recovered, handovers = self._first_hop(regions, mats)
         used, n, _, _ = self._declared(regions, [DeclarationKind.film_used], mats)
@@ -553,7 +688,7 @@ class RateEngine:
     def _traced(
         self,
         indicator: str,
-        regions: set[int],
+        regions: frozenset[int],
         code: str,
         materials: list[int],
         kinds: list[DeclarationKind],
@@ -577,7 +712,7 @@ class RateEngine:
             indicator, code, num, den, self._rate(num, den), handovers, n, sorted(sets), comps
         )
 
-    def _manure_utilisation(self, regions: set[int], code: str) -> Figure:
+    def _manure_utilisation(self, regions: frozenset[int], code: str) -> Figure:
         return self._traced(
             "manure_utilisation",
             regions,
@@ -586,13 +721,13 @@ class RateEngine:
             [DeclarationKind.livestock_headcount],
         )
 
-    def _straw_utilisation(self, regions: set[int], code: str) -> Figure:
+    def _straw_utilisation(self, regions: frozenset[int], code: str) -> Figure:
         mats = self._materials("straw")
         fig = self._traced("straw_utilisation", regions, code, mats, [DeclarationKind.crop_output])
         fig.components |= self._straw_ledger(regions, mats)
         return fig
 
-    def _straw_ledger(self, regions: set[int], mats: list[int]) -> dict[str, float]:
+    def _straw_ledger(self, regions: frozenset[int], mats: list[int]) -> dict[str, float]:
         """Where the region's straw was utilised vs where it arose (the ministry's ledger)."""
         in_area = brought_in = sent_out = 0.0
         codes = {self._townships[r] for r in regions}
@@ -605,22 +740,19 @@ class RateEngine:
                 continue
             if village_level:  # rare: group by exactly these villages
                 shares = origin_shares(
-                    self._network,
+                    self._material_network(code),
                     None,
                     code,
                     group_of=lambda s: "in" if self.d.sites[s.id].region_id in regions else "out",
                     opening_stock=self._opening_for(code),
                 )
+                utilised = self._utilised_with_origins(m, shares)
                 inside = {"in"}
             else:
-                shares, inside = self._shares_by_township(code), codes
-            for t in self.d.treatments:
-                if t.material_id != m or self.d.routes[t.route_id].route_class != "utilisation":
-                    continue
-                kg = t.accepted_g / 1000
-                of = shares.of(t.site) if t.site in shares.site_ids else {}
+                utilised, inside = self._utilised_by_township(m), codes
+            for region_id, kg, of in utilised:
                 share_in = sum(v for g, v in of.items() if g in inside)
-                if self.d.sites[t.site].region_id in regions:
+                if region_id in regions:
                     in_area += kg
                     brought_in += kg * (1 - share_in)
                 else:
@@ -631,15 +763,45 @@ class RateEngine:
             "sent_out_kg": round(sent_out, 3),
         }
 
+    def _utilised_with_origins(
+        self, material_id: int, shares: Any
+    ) -> list[tuple[int, float, dict[str, float]]]:
+        """Each treatment of the material under a utilisation route: the treating site's
+        region, kg, and the shares of the site's throughput by origin group."""
+        out = []
+        known = set(shares.site_ids.tolist())
+        for t in self.d.treatments:
+            if t.material_id != material_id:
+                continue
+            if self.d.routes[t.route_id].route_class != "utilisation":
+                continue
+            of = shares.of(t.site) if t.site in known else {}
+            out.append((self.d.sites[t.site].region_id, t.accepted_g / 1000, of))
+        return out
+
+    def _utilised_by_township(self, material_id: int) -> list[tuple[int, float, dict[str, float]]]:
+        memo = self.__dict__.setdefault("_utilised_by_township_memo", {})
+        if material_id not in memo:
+            shares = self._shares_by_township(self.mat_code[material_id])
+            memo[material_id] = self._utilised_with_origins(material_id, shares)
+        return memo[material_id]  # type: ignore[no-any-return]
+
     def _shares_by_township(self, material: str) -> Any:
         cache = self.__dict__.setdefault("_township_shares", {})
         if material not in cache:
-            cache[material] = origin_shares(
-                self._network, None, material, opening_stock=self._opening_for(material)
+            cache[material] = self._solved(
+                "township shares",
+                material,
+                lambda: origin_shares(
+                    self._material_network(material),
+                    None,
+                    material,
+                    opening_stock=self._opening_for(material),
+                ),
             )
         return cache[material]
 
-    def _industrial_utilisation(self, regions: set[int], code: str) -> Figure:
+    def _industrial_utilisation(self, regions: frozenset[int], code: str) -> Figure:
         mats = self._materials("industrial")
         from_storage, _, _, _ = self._declared(
             regions, [DeclarationKind.industrial_from_storage], mats
@@ -655,7 +817,17 @@ class RateEngine:
         )
         return fig
 
-    def _household(self, regions: set[int]) -> tuple[dict[str, float], int, int, int, float]:
+    def _household(self, regions: frozenset[int]) -> tuple[dict[str, float], int, int, int, float]:
+        """What the four household figures share (remembered per regions)."""
+        memo = self.__dict__.setdefault("_household_memo", {})
+        if regions not in memo:
+            memo[regions] = self._household_sums(regions)
+        fated, collected, n, handovers, recovered = memo[regions]
+        return dict(fated), collected, n, handovers, recovered
+
+    def _household_sums(
+        self, regions: frozenset[int]
+    ) -> tuple[dict[str, float], int, int, int, float]:
         mats = self._materials("household")
         fated = self._fated(regions, mats)
         collected, n, _, _ = self._declared(regions, [DeclarationKind.household_collected], mats)
@@ -667,7 +839,7 @@ class RateEngine:
         )
         return fated, collected, n, handovers, recovered
 
-    def _household_safe_treatment(self, regions: set[int], code: str) -> Figure:
+    def _household_safe_treatment(self, regions: frozenset[int], code: str) -> Figure:
         fated, collected, n, handovers, _ = self._household(regions)
         safe_routes = {r.code for r in self.d.routes.values() if r.safe_treatment}
         num = round(math.fsum(kg for r, kg in fated.items() if r in safe_routes), 3)
@@ -684,7 +856,7 @@ class RateEngine:
             {"by_route_kg": _rounded(fated)},
         )
 
-    def _household_recycling(self, regions: set[int], code: str) -> Figure:
+    def _household_recycling(self, regions: frozenset[int], code: str) -> Figure:
         mats = [
             m
             for m in self._materials("household")
@@ -713,7 +885,7 @@ class RateEngine:
             {"by_route_kg": _rounded(fated)},
         )
 
-    def _household_resource_utilisation(self, regions: set[int], code: str) -> Figure:
+    def _household_resource_utilisation(self, regions: frozenset[int], code: str) -> Figure:
         fated, collected, n, handovers, recovered = self._household(regions)
         converted = {
             r: fated.get(r, 0.0) * self.d.conversion.get(r, 0.0) for r in _CONVERSION_ROUTES
@@ -737,7 +909,7 @@ class RateEngine:
             },
         )
 
-    def _household_raw_landfill(self, regions: set[int], code: str) -> Figure:
+    def _household_raw_landfill(self, regions: frozenset[int], code: str) -> Figure:
         fated, collected, n, handovers, _ = self._household(regions)
         num = round(fated.get("landfill", 0.0), 3)
         den = _kg(collected) if n else None
@@ -753,7 +925,7 @@ class RateEngine:
             {"residues_landfilled_kg": round(fated.get("residue_landfill", 0), 3)},
         )
 
-    def _appliance_dismantled(self, regions: set[int], code: str) -> Figure:
+    def _appliance_dismantled(self, regions: frozenset[int], code: str) -> Figure:
         by_kind: dict[str, dict[str, float]] = {}
         total = 0.0
         _, handovers = self._first_hop(regions, self._materials("appliance"))
@@ -785,7 +957,7 @@ class RateEngine:
                 units[t.material_id] += t.accepted_units
         return {m: units[m] * 1000 / kg[m] for m in kg if kg[m]}
 
-    def _recyclables_recovered(self, regions: set[int], code: str) -> Figure:
+    def _recyclables_recovered(self, regions: frozenset[int], code: str) -> Figure:
         mats = self._materials("recyclable")
         recovered, handovers = self._first_hop(regions, mats)
         by_kind = {self.mat_code[m]: _kg(g) for m, g in sorted(recovered.items())}

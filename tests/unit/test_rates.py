@@ -16,6 +16,7 @@ from wasteflow.rates import (
     RouteInfo,
     SiteInfo,
     TreatmentRow,
+    _solved_memo,
     parse_period,
 )
 from wasteflow.types import DeclarationKind, RegionLevel
@@ -339,3 +340,63 @@ def test_period_ranges() -> None:
     assert (p.start, p.end, p.label) == (date(2025, 1, 1), date(2025, 6, 30), "2025..2025-06")
     with pytest.raises(Invalid):
         parse_period("2025-06..2025-01")
+
+
+def _manure_flows(farm_to_pool_kg: float = 200_000) -> list[FlowRow]:
+    return [
+        flow(10, 20, 2, farm_to_pool_kg),
+        flow(11, 20, 2, 100_000),
+        flow(20, 30, 2, 150_000),
+        flow(20, 31, 2, farm_to_pool_kg - 50_000),
+    ]
+
+
+def _manure_treatments(farm_to_pool_kg: float = 200_000) -> list[TreatmentRow]:
+    return [treat(30, 2, 2, 150_000), treat(31, 2, 3, farm_to_pool_kg - 50_000)]
+
+
+def _flat(fates: dict[int, dict[str, float]]) -> dict[tuple[int, str], float]:
+    return {(rid, route): kg for rid, routes in fates.items() for route, kg in routes.items()}
+
+
+def test_an_attribution_is_reused_across_engines_only_while_its_inputs_are_unchanged() -> None:
+    # Each data version gets a new engine; a material's attribution is kept between them
+    # while the material's rows, opening stock and the sites are equal by value.
+    _solved_memo.clear()
+    straw, composted = [flow(11, 30, 3, 4_000)], [*_manure_treatments(), treat(30, 3, 2, 4_000)]
+    first = engine(_manure_flows() + straw, composted, [])
+    manure = first.fates("manure.pig")
+    assert manure[V1]["compost"] == pytest.approx(100_000)  # farm 10: half of the pool's
+
+    # A scan of film (another material): manure's attribution is the same object.
+    film = [flow(12, 20, 1, 12.5)]
+    after_film = engine(_manure_flows() + straw + film, composted, [])
+    assert after_film.fates("manure.pig") is manure
+
+    # More manure from farm 10: solved again, and what a fresh solve gives.
+    more = engine(_manure_flows(300_000), _manure_treatments(300_000), [])
+    changed = more.fates("manure.pig")
+    assert changed is not manure
+    assert changed[V1]["compost"] == pytest.approx(150_000 * 3 / 4)
+    _solved_memo.clear()
+    fresh = engine(_manure_flows(300_000), _manure_treatments(300_000), []).fates("manure.pig")
+    assert _flat(fresh) == pytest.approx(_flat(changed))
+
+    # The same rows with farm 10 moved to village V2: the origins change, so solved again.
+    SITE_REGION[10] = V2
+    try:
+        moved = engine(_manure_flows(), _manure_treatments(), [])
+        assert V1 not in moved.fates("manure.pig")
+        assert moved.figure("manure_utilisation", "500156102").numerator_kg == pytest.approx(
+            150_000
+        )
+    finally:
+        SITE_REGION[10] = V1
+
+    # Opening stock at the pool is an input too.
+    stocked = engine(
+        _manure_flows(), _manure_treatments(), [], opening_stock={(20, "manure.pig"): 50_000.0}
+    )
+    assert _flat(stocked.fates("manure.pig")) != pytest.approx(_flat(manure))
+    unstocked = engine(_manure_flows(), _manure_treatments(), []).fates("manure.pig")
+    assert _flat(unstocked) == pytest.approx(_flat(manure))

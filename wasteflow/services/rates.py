@@ -15,11 +15,10 @@ year again and again are then answered from memory.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, overload
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -49,6 +48,7 @@ from wasteflow.rates import (
     DeclarationRow,
     Figure,
     FlowRow,
+    LRUMemo,
     Period,
     PeriodData,
     RateEngine,
@@ -116,8 +116,37 @@ def _sum(column: Any) -> Any:
     return sa.cast(sa.func.sum(column), sa.BigInteger)
 
 
+def _one_row_each(grain: Grain, start: date, end: date) -> bool:
+    """Whether the period is one unit of the grain (a year of yearly totals…): then each site
+    pair and material has one row, and there is nothing to sum."""
+    if grain == "year":
+        return start.year == end.year
+    if grain == "month":
+        return (start.year, start.month) == (end.year, end.month)
+    return start == end
+
+
 def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow]:
-    f, when = _flow_table(_grain(start, end))
+    grain = _grain(start, end)
+    f, when = _flow_table(grain)
+    if _one_row_each(grain, start, end):
+        # Read in the primary key's order without GROUP BY: a third of the time on SQLite.
+        one = core(
+            session,
+            sa.select(
+                f.from_site_id,
+                f.to_site_id,
+                f.material_id,
+                f.handovers,
+                f.declared_g,
+                f.in_transit_g,
+                f.received_g,
+                f.refused_g,
+                f.accepted_g,
+                f.accepted_units,
+            ).where(when == start, f.handovers > 0),
+        ).all()
+        return [FlowRow._make(r) for r in one]
     rows = core(
         session,
         sa.select(
@@ -613,31 +642,8 @@ def present(
     }
 
 
-T = TypeVar("T")
-
-
-class _VersionedCache:
-    """The few newest computed periods, keyed by the data's version (see the module's text)."""
-
-    def __init__(self, max_entries: int = 16) -> None:
-        self.max_entries = max_entries
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, make: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]  # type: ignore[no-any-return]
-        value = make()  # outside the lock: two threads may both compute; either result is right
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
-        return value
-
-
-_periods = _VersionedCache()
+# The few newest computed periods, keyed by the data's version (see the module's text).
+_periods = LRUMemo(max_entries=16)
 
 
 def data_version(session: Session) -> tuple[str, int, str]:
