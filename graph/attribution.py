@@ -54,7 +54,9 @@ from graph.model import (
 )
 from graph.network import EPS_REL, FlowNetwork, as_network, sum_by
 
-GroupOf = Callable[[SiteNode], str]
+# A source's origin group: a function of the site, or a mapping from site id (cheaper when
+# the caller already holds the grouping: one dictionary lookup per source, no call).
+GroupOf = Callable[[SiteNode], str] | Mapping[int, str]
 
 # Up to this many origin groups the forward solution is kept dense (n × R floats); beyond it
 # (per-source attribution) it is solved in column blocks and kept sparse.
@@ -239,13 +241,23 @@ def _build_system(
 def _group_labels(system: _System, group_of: GroupOf | None) -> tuple[tuple[str, ...], np.ndarray]:
     """Origin group of every injection: the source's group, or a pseudo-origin."""
     net = system.net
-    labels: list[str] = []
-    for node, kind in zip(system.inj_node.tolist(), system.inj_kind.tolist(), strict=True):
-        if kind == 0:
-            site = net.sites[int(system.nodes[node])]
-            labels.append(site.region if group_of is None else group_of(site))
-        else:
-            labels.append(OPENING_STOCK if kind == 1 else UNEXPLAINED)
+    kinds = system.inj_kind.tolist()
+    nodes = system.nodes[system.inj_node]
+    labels: list[str]
+    if isinstance(group_of, Mapping):
+        ids = net.site_ids[nodes].tolist()
+        labels = [
+            group_of[i] if k == 0 else (OPENING_STOCK if k == 1 else UNEXPLAINED)
+            for i, k in zip(ids, kinds, strict=True)
+        ]
+    else:
+        labels = []
+        for node, kind in zip(nodes.tolist(), kinds, strict=True):
+            if kind == 0:
+                site = net.sites[node]
+                labels.append(site.region if group_of is None else group_of(site))
+            else:
+                labels.append(OPENING_STOCK if kind == 1 else UNEXPLAINED)
     pseudo = (OPENING_STOCK, UNEXPLAINED)
     real = sorted({g for g in labels if g not in pseudo})
     groups = tuple(real + [p for p in pseudo if p in labels])
@@ -285,7 +297,8 @@ def origin_shares(
     """For every site with throughput of ``material``, the share coming from each origin group.
 
     ``material=None`` treats all materials as one. ``group_of`` maps a source to its group
-    (default: its ``region``; ``lambda s: str(s.id)`` gives per-source shares). Every site
+    (default: its ``region``; ``lambda s: str(s.id)`` gives per-source shares), or is a
+    mapping from every source's site id to its group. Every site
     gets its shares from the sources feeding it through any chain or cycle of pools. Pass
     ``treatments`` so that a source's on-site treatment counts in its generation and a site
     treating more than it received is detected; pass ``opening_stock`` to make pools'

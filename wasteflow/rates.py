@@ -212,8 +212,9 @@ class RegionInfo:
     name_en: str
 
 
-@dataclass(frozen=True)
-class SiteInfo:
+class SiteInfo(NamedTuple):
+    """A site as the rates read it (a tuple: a report reads every site of the district)."""
+
     id: int
     code: str
     name: str
@@ -502,14 +503,18 @@ class RateEngine:
                 cache[material] = self._solved("fates", material, lambda: self._attribute(material))
         return cache[material]  # type: ignore[no-any-return]
 
+    @cached_property
+    def _source_regions(self) -> dict[int, str]:
+        """Source id → its region's id as an origin group label."""
+        return {s.id: str(s.region_id) for s in self.d.sites.values() if s.kind == "source"}
+
     def _attribute(self, material: str) -> dict[int, dict[str, float]]:
-        sites = self.d.sites
         found = attribute_fates(
             self._material_network(material),
             None,
             None,
             material,
-            group_of=lambda s: str(sites[s.id].region_id),
+            group_of=self._source_regions,
             by="route",
             opening_stock=self._opening_for(material),
         )
@@ -553,19 +558,27 @@ class RateEngine:
                 out.add(rid)
                 todo.extend(self.children.get(rid, ()))
             memo[code] = frozenset(out)
+            self._roots[memo[code]] = self.region(code).id
         return memo[code]  # type: ignore[no-any-return]
+
+    @cached_property
+    def _roots(self) -> dict[frozenset[int], int]:
+        """Each set ``within`` returned → the region at its top: sums over such a set are
+        read from the per-subtree sums."""
+        return {}
 
     @cached_property
     def _hop_by_region(self) -> dict[int, dict[int, tuple[int, int]]]:
         """Region id → material id → (grams accepted at the first hop from the region's
         sources, handovers): summed once, so a figure adds up regions, not sources."""
         out: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
-        sites = self.d.sites
+        source_region = {s.id: s.region_id for s in self.d.sites.values() if s.kind == "source"}
         for f in self.d.flows:
-            src = sites[f.src]
-            if src.kind == "source" and sites[f.dst].kind != "source":
-                g, n = out[src.region_id].get(f.material_id, (0, 0))
-                out[src.region_id][f.material_id] = (g + f.accepted_g, n + f.handovers)
+            rid = source_region.get(f.src)
+            if rid is not None and f.dst not in source_region:
+                hop = out[rid]
+                g, n = hop.get(f.material_id, (0, 0))
+                hop[f.material_id] = (g + f.accepted_g, n + f.handovers)
         return out
 
     @cached_property
@@ -589,17 +602,41 @@ class RateEngine:
 
     def _hop_in(self, regions: frozenset[int]) -> dict[int, tuple[int, int]]:
         """Material id → (grams accepted at the first hop from sources in the regions,
-        handovers), summed once per set of regions (a report asks for each many times)."""
-        memo = self.__dict__.setdefault("_hop_in_memo", {})
-        if regions not in memo:
-            out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-            for rid in regions:
-                for m, (g, n) in self._hop_by_region.get(rid, {}).items():
-                    acc = out[m]
-                    acc[0] += g
-                    acc[1] += n
-            memo[regions] = {m: (g, n) for m, (g, n) in out.items()}
-        return memo[regions]  # type: ignore[no-any-return]
+        handovers)."""
+        root = self._roots.get(regions)
+        if root is not None:
+            return self._hop_subtrees[root]
+        out: dict[int, tuple[int, int]] = {}
+        for rid in regions:
+            for m, (g, n) in self._hop_by_region.get(rid, {}).items():
+                g0, n0 = out.get(m, (0, 0))
+                out[m] = (g0 + g, n0 + n)
+        return out
+
+    @cached_property
+    def _hop_subtrees(self) -> dict[int, dict[int, tuple[int, int]]]:
+        """``_hop_by_region`` summed over each region and everything under it."""
+        out: dict[int, dict[int, tuple[int, int]]] = {}
+        for rid in self._bottom_up:
+            total = dict(self._hop_by_region.get(rid, {}))
+            for child in self.children.get(rid, ()):
+                for m, (g, n) in out[child].items():
+                    g0, n0 = total.get(m, (0, 0))
+                    total[m] = (g0 + g, n0 + n)
+            out[rid] = total
+        return out
+
+    @cached_property
+    def _bottom_up(self) -> list[int]:
+        """Region ids, each after every region under it."""
+        order: list[int] = []
+        regions = self.d.regions
+        todo = [r.id for r in regions.values() if r.parent_id is None or r.parent_id not in regions]
+        while todo:
+            rid = todo.pop()
+            order.append(rid)
+            todo.extend(self.children.get(rid, ()))
+        return order[::-1]
 
     def _first_hop(
         self, regions: frozenset[int], materials: Iterable[int]
@@ -616,18 +653,31 @@ class RateEngine:
         return out, count
 
     def _fates_in(self, regions: frozenset[int], material: int) -> dict[str, float]:
-        """Route → kg of the material arising in the regions (summed once per set of
-        regions and material)."""
-        memo = self.__dict__.setdefault("_fates_in_memo", {})
-        key = (regions, material)
-        if key not in memo:
+        """Route → kg of the material arising in the regions."""
+        root = self._roots.get(regions)
+        if root is not None:
+            return self._fate_subtrees(material)[root]
+        by_region = self.fates(self.mat_code[material])
+        out: dict[str, float] = defaultdict(float)
+        for rid in regions:
+            for route, kg in by_region.get(rid, {}).items():
+                out[route] += kg
+        return out
+
+    def _fate_subtrees(self, material: int) -> dict[int, dict[str, float]]:
+        """``fates`` summed over each region and everything under it (once per material)."""
+        memo = self.__dict__.setdefault("_fate_subtrees_memo", {})
+        if material not in memo:
             by_region = self.fates(self.mat_code[material])
-            out: dict[str, float] = defaultdict(float)
-            for rid in regions:
-                for route, kg in by_region.get(rid, {}).items():
-                    out[route] += kg
-            memo[key] = out
-        return memo[key]  # type: ignore[no-any-return]
+            out: dict[int, dict[str, float]] = {}
+            for rid in self._bottom_up:
+                total = dict(by_region.get(rid, {}))
+                for child in self.children.get(rid, ()):
+                    for route, kg in out[child].items():
+                        total[route] = total.get(route, 0.0) + kg
+                out[rid] = total
+            memo[material] = out
+        return memo[material]  # type: ignore[no-any-return]
 
     def _fated(self, regions: frozenset[int], materials: Iterable[int]) -> dict[str, float]:
         """kg of the materials arising in the regions, by the route they ended under."""

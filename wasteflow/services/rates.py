@@ -68,7 +68,6 @@ from wasteflow.types import (
     Indicator,
     RegionLevel,
     RouteClass,
-    SiteKind,
 )
 
 Source = Literal["totals", "raw"]
@@ -290,19 +289,10 @@ def _reference(session: Session, period: Period) -> PeriodData:
             ),
         )
     }
+    # SiteKind is a StrEnum: its value is the plain string the graph compares.
     sites = {
-        s.id: SiteInfo(
-            s.id,
-            s.code,
-            s.name,
-            SiteKind(s.kind).value,
-            s.region_id,
-            s.lat,
-            s.lon,
-            s.capacity_kg,
-            s.name_en,
-        )
-        for s in core(
+        sid: SiteInfo(sid, code, name, str(kind), region_id, lat, lon, capacity, name_en)
+        for sid, code, name, kind, region_id, lat, lon, capacity, name_en in core(
             session,
             sa.select(
                 col(Site.id),
