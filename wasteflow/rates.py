@@ -384,6 +384,10 @@ class RateEngine:
         self.by_code = {r.code: r for r in data.regions.values()}
         self.mat_code = {mid: code for mid, (code, _) in data.materials.items()}
         self.mat_ind = {mid: ind for mid, (_, ind) in data.materials.items()}
+        self._within: dict[str, frozenset[int]] = {}
+        # Each set ``within`` returned → the region at its top: sums over such a set are read
+        # from the per-subtree sums.
+        self._roots: dict[frozenset[int], int] = {}
 
     # -- graph --------------------------------------------------------------------------
     @cached_property
@@ -550,22 +554,17 @@ class RateEngine:
     def within(self, code: str) -> frozenset[int]:
         """Ids of a region and every region under it (remembered: a report asks for each
         region once per indicator, and a frozenset keeps its hash for the memos below)."""
-        memo = self.__dict__.setdefault("_within", {})
-        if code not in memo:
-            out, todo = set(), [self.region(code).id]
+        found = self._within.get(code)
+        if found is None:
+            top = self.region(code).id
+            out, todo = set(), [top]
             while todo:
                 rid = todo.pop()
                 out.add(rid)
                 todo.extend(self.children.get(rid, ()))
-            memo[code] = frozenset(out)
-            self._roots[memo[code]] = self.region(code).id
-        return memo[code]  # type: ignore[no-any-return]
-
-    @cached_property
-    def _roots(self) -> dict[frozenset[int], int]:
-        """Each set ``within`` returned → the region at its top: sums over such a set are
-        read from the per-subtree sums."""
-        return {}
+            found = self._within[code] = frozenset(out)
+            self._roots[found] = top
+        return found
 
     @cached_property
     def _hop_by_region(self) -> dict[int, dict[int, tuple[int, int]]]:
