@@ -51,10 +51,11 @@ async def as_account(
 ) -> T:
     """Run ``work(session, account)`` in one worker thread, with its own session.
 
-    For the hot write routes (a scan, a phone's outbox): the session and account dependencies
-    above each cost a thread-pool hop of their own (entering and leaving the session generator,
-    resolving the account), and a sync route's answer is validated in yet another; an async
-    route that hands its whole unit of work to one thread pays a single hop.
+    For a phone's outbox (a batch of scans): the session and account dependencies above each
+    cost a thread-pool hop of their own (entering and leaving the session generator, resolving
+    the account), and a sync route's answer is validated in yet another; an async route that
+    hands its whole unit of work to one thread pays a single hop. (Single scans go further:
+    those arriving together share one hop, ``api.batching``.)
     """
 
     def run() -> T:

@@ -9,14 +9,17 @@ it), in which case they fail.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 # Cheap password hashing for tests (production keeps argon2's defaults); set before any
 # settings are read.
@@ -124,6 +127,17 @@ def ensure_debian_packages(present: bool, packages: list[str], what: str) -> Non
             )
             if done.returncode != 0:
                 pytest.fail(f"`{' '.join(step)}` failed: {done.stderr[-2000:]}")
+
+
+T = TypeVar("T")
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(main())`` on a thread of its own: the browser tier's Playwright keeps an
+    event loop running on the main thread for the whole session, where ``asyncio.run``
+    refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
 
 
 def fresh_database_url(backend: str, pg_server: PostgresServer, tmp_dir: Path) -> str:

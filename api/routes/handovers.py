@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from pydantic import BaseModel
+from sqlalchemy import Engine
 
-from api.deps import BearerToken, CurrentAccount, SessionDep, as_account
+from api.batching import Batcher
+from api.deps import BearerToken, CurrentAccount, SessionDep, as_account, current_account
 from api.responses import register_download
+from wasteflow.db import new_session
+from wasteflow.models import Account
 from wasteflow.schemas import (
     BatchRequest,
     BatchResponse,
@@ -61,18 +66,43 @@ def _json(
     return Response(model.model_dump_json(), status_code, headers, media_type="application/json")
 
 
+Scan = tuple[str | None, HandoverCreate, str]  # bearer token, body, Idempotency-Key
+
+
+def _record_scans(engine: Engine, scans: Sequence[Scan]) -> list[Any]:
+    """A group of scans, in one worker thread and one session: each authenticated and
+    recorded on its own terms (``services.handovers.record_handovers``), each answered."""
+    out: list[Any] = [None] * len(scans)
+    todo: list[tuple[int, Account, HandoverCreate, str]] = []
+    with new_session(engine) as session:
+        for i, (token, body, key) in enumerate(scans):
+            try:
+                todo.append((i, current_account(session, token), body, key))
+            except Exception as exc:  # this request's answer (401); the others go on
+                out[i] = exc
+        recorded = handovers.record_handovers(session, [(a, b, k) for _, a, b, k in todo])
+    for (i, *_), answer in zip(todo, recorded, strict=True):
+        out[i] = answer
+    return out
+
+
+def _scan_batcher(request: Request) -> Batcher[Scan, tuple[HandoverPublic, bool]]:
+    state = request.app.state
+    if getattr(state, "scan_batcher", None) is None:
+        engine = state.engine
+        state.scan_batcher = Batcher(lambda scans: _record_scans(engine, scans))
+    return state.scan_batcher  # type: ignore[no-any-return]
+
+
 @router.post("", response_model=HandoverPublic, status_code=201, responses=ERRORS)
 async def record_handover(
     request: Request, token: BearerToken, body: HandoverCreate, idempotency_key: IdemKey
 ) -> Response:
-    """Record a scanned load: 201 when created, 200 (Idempotent-Replayed) for a retry."""
-    view, created = await as_account(
-        request,
-        token,
-        lambda session, account: handovers.record_handover(
-            session=session, account=account, data=body, idempotency_key=idempotency_key
-        ),
-    )
+    """Record a scanned load: 201 when created, 200 (Idempotent-Replayed) for a retry.
+
+    Scans arriving together are checked, written and answered in one worker thread
+    (``api.batching``), each with its own answer; each answer means its record is stored."""
+    view, created = await _scan_batcher(request).submit((token, body, idempotency_key))
     return _json(view, *_created_status(created))
 
 

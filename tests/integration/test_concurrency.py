@@ -1,5 +1,5 @@
-"""Races: retries with one key at the same moment, many scans grouped into one transaction,
-two confirmations at the same moment."""
+"""Races: retries with one key at the same moment, many scans at once, scans written as one
+group (as the API groups those that arrive together), two confirmations at the same moment."""
 
 from __future__ import annotations
 
@@ -14,12 +14,17 @@ from sqlmodel import Session
 
 from tests.factories import make_network
 from wasteflow.db import new_session
-from wasteflow.errors import Conflict
+from wasteflow.errors import Conflict, WasteflowError
 from wasteflow.models import FlowDaily, Handover
 from wasteflow.schemas import HandoverCreate, ReceiptCorrection, ReceiptCreate
 from wasteflow.services.accounts import get_account
 from wasteflow.services.audit import verify_chain
-from wasteflow.services.handovers import confirm_receipt, correct_receipt, record_handover
+from wasteflow.services.handovers import (
+    confirm_receipt,
+    correct_receipt,
+    record_handover,
+    record_handovers,
+)
 
 
 def _race(engine: sa.Engine, n: int, work: Callable[[Session], Any]) -> list[Any]:
@@ -191,6 +196,13 @@ def test_scans_at_once_are_each_recorded_once_and_chained(
     assert report.ok, report
 
 
+def _group(session: Session, username: str, bodies: list[tuple[str, HandoverCreate]]) -> Any:
+    """Record the (key, body) pairs as one group, as the API does with scans that arrive
+    together."""
+    account = get_account(session=session, username=username)
+    return record_handovers(session, [(account, data, key) for key, data in bodies])
+
+
 def test_retries_in_one_group_are_replays_and_a_different_body_is_refused(
     engine: sa.Engine, session: Session
 ) -> None:
@@ -198,16 +210,27 @@ def test_retries_in_one_group_are_replays_and_a_different_body_is_refused(
     same = HandoverCreate.model_validate(net.body())
     other = HandoverCreate.model_validate(net.body(declared_mass_kg=99))
     bodies = [("one-key-in-a-group", same)] * 5 + [("one-key-in-a-group", other)]
-    results = _scan_race(engine, net.collector.account.username, bodies)
-    answers = [r for r in results if not isinstance(r, Exception)]
-    refused = [r for r in results if isinstance(r, Exception)]
-    assert all(isinstance(r, Conflict) for r in refused), refused
-    assert sum(created for _, created in answers) == 1
+    with new_session(engine) as s:
+        *answers, refused = _group(s, net.collector.account.username, bodies)
+    assert isinstance(refused, Conflict), refused  # the first in the group was written
+    assert [created for _, created in answers] == [True, False, False, False, False]
     assert len({view.code for view, _ in answers}) == 1  # the replays name the one record
-    winner = next(view for view, created in answers if created)
-    # Whichever body was written first, the ones that differ from it are refused.
-    assert len(refused) == (5 if winner.declared_mass_kg == 99 else 1)
-    assert _cp_totals(session, net.cp.id) == (1, Decimal(winner.declared_mass_kg * 1000))
+    assert _cp_totals(session, net.cp.id) == (1, Decimal(12_500))
+
+
+def test_a_group_answers_each_scan_on_its_own(engine: sa.Engine, session: Session) -> None:
+    net = make_network(session)
+    bodies = [
+        ("group-ok-1", HandoverCreate.model_validate(net.body(declared_mass_kg=1))),
+        ("group-bad", HandoverCreate.model_validate(net.body(to_site="WL-NO-SUCH-SITE"))),
+        ("group-ok-2", HandoverCreate.model_validate(net.body(declared_mass_kg=2))),
+    ]
+    with new_session(engine) as s:
+        first, bad, second = _group(s, net.collector.account.username, bodies)
+    assert first[1] and second[1] and first[0].code != second[0].code
+    assert isinstance(bad, WasteflowError) and bad.field == "to_site"
+    assert _cp_totals(session, net.cp.id) == (2, Decimal(3_000))
+    assert verify_chain(session).ok
 
 
 def test_scans_of_a_group_that_fails_are_each_written_alone(
@@ -227,9 +250,60 @@ def test_scans_of_a_group_that_fails_are_each_written_alone(
     monkeypatch.setattr(handovers, "_record_rows", failing_group)
     net = make_network(session)
     bodies = [(f"alone-{i}", HandoverCreate.model_validate(net.body())) for i in range(6)]
-    results = _scan_race(engine, net.collector.account.username, bodies)
-    assert failed  # the groups were tried, and failed
+    with new_session(engine) as s:
+        results = _group(s, net.collector.account.username, bodies)
+    assert failed == [6]  # the group was tried, and failed
     assert not [r for r in results if isinstance(r, Exception)], results
     assert all(created for _, created in results)
     assert _cp_totals(session, net.cp.id) == (6, Decimal(6 * 12_500))
+    assert verify_chain(session).ok
+
+
+def test_scans_posted_at_once_through_the_api_are_grouped_and_each_answered_on_its_own(
+    engine: sa.Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Requests that arrive together are handled in one worker thread: one is refused by a
+    # rule, one has no valid token, one retries another's key; each gets its own answer.
+    import asyncio
+
+    import httpx
+
+    from api.main import create_app
+    from tests.conftest import run_async
+    from wasteflow.services import handovers
+
+    groups: list[int] = []
+    real = handovers.record_handovers
+
+    def counted(session: Session, scans: Any, *args: Any) -> Any:
+        groups.append(len(scans))
+        return real(session, scans, *args)
+
+    monkeypatch.setattr(handovers, "record_handovers", counted)
+    net = make_network(session)
+    headers = net.collector.headers
+    good = [(f"api-group-{i}", net.body(declared_mass_kg=1 + i)) for i in range(8)]
+    requests = [
+        *((headers | {"Idempotency-Key": key}, body) for key, body in good),
+        (headers | {"Idempotency-Key": "api-group-far"}, net.body(to_site="WL-NO-SUCH-SITE")),
+        ({"Authorization": "Bearer not-a-token", "Idempotency-Key": "api-group-x"}, good[1][1]),
+        (headers | {"Idempotency-Key": good[0][0]}, good[0][1]),  # a retry, in the same group
+    ]
+
+    async def post_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=create_app(engine))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(
+                *(client.post("/api/v1/handovers", json=b, headers=h) for h, b in requests)
+            )
+
+    *created, unknown_site, anonymous, retry = run_async(post_all)
+    assert max(groups) > 1, groups  # handled together, not one by one
+    assert [r.status_code for r in created[1:]] == [201] * 7
+    # The first and its retry: one made it, the other is its replay.
+    assert sorted([created[0].status_code, retry.status_code]) == [200, 201]
+    assert created[0].json()["code"] == retry.json()["code"]
+    assert unknown_site.status_code in (404, 422) and unknown_site.json()["field"] == "to_site"
+    assert anonymous.status_code == 401
+    assert _cp_totals(session, net.cp.id) == (8, Decimal(sum(1 + i for i in range(8)) * 1000))
     assert verify_chain(session).ok

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -62,7 +63,6 @@ from wasteflow.schemas import (
 )
 from wasteflow.services import cache, keys
 from wasteflow.services.audit import record_event, record_events
-from wasteflow.services.group_commit import GroupCommit
 from wasteflow.services.totals import Deltas
 from wasteflow.types import (
     TREATING_KINDS,
@@ -89,6 +89,8 @@ _RECEIPT_FIELDS = (
     "flag_discrepancy",
 )
 EARTH_RADIUS_M = 6_371_008.8
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache
@@ -525,9 +527,6 @@ def _write_scans(session: Session, scans: Sequence[_Scan]) -> list[tuple[int, st
     ]
 
 
-_scan_groups: GroupCommit[_Scan, tuple[int, str]] = GroupCommit(_write_scans)
-
-
 def record_handover(
     *,
     session: Session,
@@ -539,9 +538,61 @@ def record_handover(
     """Record one scanned load. Returns its public view and whether it was created now.
 
     The same ``idempotency_key`` with the same body returns the handover recorded the first
-    time and changes nothing; with another body it is a Conflict. Scans arriving together are
-    written in one transaction (``group_commit``); each is answered once it is committed.
+    time and changes nothing; with another body it is a Conflict. The API records scans that
+    arrive together in one transaction: :func:`record_handovers`.
     """
+    prepared = _prepare(session, account, data, idempotency_key, channel)
+    if not isinstance(prepared, _Scan):
+        return prepared
+    return _answer(session, prepared, data, None)
+
+
+def record_handovers(
+    session: Session,
+    scans: Sequence[tuple[Account, HandoverCreate, str]],
+    channel: Channel = Channel.api,
+) -> list[tuple[HandoverPublic, bool] | Exception]:
+    """Record scans that arrived together, each ``(account, body, idempotency key)``, as
+    :func:`record_handover` records one: each checked on its own, those that pass written in
+    one transaction, and each answered on its own, with its view and whether it was created
+    now, or with the error that refused it (returned, not raised). If the group's transaction
+    fails, each of its scans is written alone, so that one bad scan cannot refuse the others.
+    Returns are written alone (their check reads records)."""
+    out: list[tuple[HandoverPublic, bool] | Exception | None] = [None] * len(scans)
+    grouped: list[tuple[int, _Scan, HandoverCreate]] = []
+    alone: list[tuple[int, _Scan, HandoverCreate]] = []
+    for i, (account, data, key) in enumerate(scans):
+        try:
+            prepared = _prepare(session, account, data, key, channel)
+        except Exception as exc:  # this scan's answer; the others go on
+            out[i] = exc
+            continue
+        if isinstance(prepared, _Scan):
+            (alone if data.returns else grouped).append((i, prepared, data))
+        else:
+            out[i] = prepared
+    written: Sequence[tuple[int, str] | None] = [None] * len(grouped)
+    if grouped:
+        try:
+            written = _write_scans(session, [scan for _, scan, _ in grouped])
+        except Exception:
+            log.exception("a group of %d scans failed; each is written alone", len(grouped))
+    for (i, scan, data), got in zip(
+        [*grouped, *alone], [*written, *[None] * len(alone)], strict=True
+    ):
+        try:
+            out[i] = _answer(session, scan, data, got)
+        except Exception as exc:
+            out[i] = exc
+    answers = [r for r in out if r is not None]
+    assert len(answers) == len(scans)  # every scan answered
+    return answers
+
+
+def _prepare(
+    session: Session, account: Account, data: HandoverCreate, key: str, channel: Channel
+) -> _Scan | tuple[HandoverPublic, bool]:
+    """A scan checked and ready to write, or the answer to a retry the rules now refuse."""
     require(account.role, Action.record_handover)
     assert account.id is not None  # an authenticated account is a stored row
     digest = request_hash(data)
@@ -551,24 +602,29 @@ def record_handover(
     try:
         validated = _validate(_Lookups(session, account), data, check_return=False)
     except WasteflowError:
-        existing = _by_key(session, account.id, idempotency_key)
+        existing = _by_key(session, account.id, key)
         if existing is None:
             raise
-        _replay(existing, digest, idempotency_key)
+        _replay(existing, digest, key)
         return handover_views(session, [existing])[0], False
-    got: tuple[int, str] | None = None
-    if not data.returns:  # a return's check reads records: it is written alone
-        session.commit()  # a scan waiting for its group holds no pooled connection
-        got = _scan_groups.submit(
-            session, _Scan(account, idempotency_key, digest, validated, channel)
-        )
+    return _Scan(account, key, digest, validated, channel)
+
+
+def _answer(
+    session: Session, scan: _Scan, data: HandoverCreate, got: tuple[int, str] | None
+) -> tuple[HandoverPublic, bool]:
+    """The answer to a scan its group wrote (``got``: its id and code, or ``_TAKEN`` if its
+    key was taken), or that must be written alone (``got`` None)."""
     if got is None:
-        got = _record_alone(session, account, data, idempotency_key, digest, validated, channel)
+        got = _record_alone(
+            session, scan.account, data, scan.key, scan.digest, scan.validated, scan.channel
+        )
     if got != _TAKEN:
-        return _new_view(session, validated, *got, account, channel), True
-    existing = _by_key(session, account.id, idempotency_key)
+        return _new_view(session, scan.validated, *got, scan.account, scan.channel), True
+    assert scan.account.id is not None
+    existing = _by_key(session, scan.account.id, scan.key)
     assert existing is not None  # a key is taken only by a committed row
-    _replay(existing, digest, idempotency_key)
+    _replay(existing, scan.digest, scan.key)
     return handover_views(session, [existing])[0], False
 
 
