@@ -128,14 +128,14 @@ def _measure_report(
     alternating with them."""
     out: dict[str, list[float]] = {"first": [], "cold": [], "warm": [], "raw": []}
     with engine_for(url) as engine:
+
+        def raw_group_by() -> None:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(RAW_GROUP_BY).all()
+
         for r in range(runs):
             for kind, ms in _report_round(url, workdir, backend, year).items():
                 out[kind].append(ms)
-
-            def raw_group_by() -> None:
-                with engine.connect() as conn:
-                    conn.exec_driver_sql(RAW_GROUP_BY).all()
-
             out["raw"].append(timed(raw_group_by))
             log(
                 f"report · {backend} · {label} · run {r + 1}/{runs}: report first "

@@ -11,9 +11,10 @@ and denominators come from the declarations. A figure whose denominator is missi
 from __future__ import annotations
 
 import math
+import operator
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
@@ -373,6 +374,23 @@ _solved_memo = LRUMemo(max_entries=128)
 _shapes = LRUMemo(max_entries=8)
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _summed(parts: Iterable[Mapping[K, V]], add: Callable[[V, V], V]) -> dict[K, V]:
+    """The mappings added key by key, in order."""
+    out: dict[K, V] = {}
+    for part in parts:
+        for k, v in part.items():
+            out[k] = add(out[k], v) if k in out else v
+    return out
+
+
+def _add_pairs(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return a[0] + b[0], a[1] + b[1]
+
+
 class RateEngine:
     """Computes figures for any region of a period, sharing the graph work between them."""
 
@@ -605,24 +623,21 @@ class RateEngine:
         root = self._roots.get(regions)
         if root is not None:
             return self._hop_subtrees[root]
-        out: dict[int, tuple[int, int]] = {}
-        for rid in regions:
-            for m, (g, n) in self._hop_by_region.get(rid, {}).items():
-                g0, n0 = out.get(m, (0, 0))
-                out[m] = (g0 + g, n0 + n)
-        return out
+        return _summed((self._hop_by_region.get(rid, {}) for rid in regions), _add_pairs)
 
     @cached_property
     def _hop_subtrees(self) -> dict[int, dict[int, tuple[int, int]]]:
         """``_hop_by_region`` summed over each region and everything under it."""
-        out: dict[int, dict[int, tuple[int, int]]] = {}
+        return self._subtree_sums(self._hop_by_region, _add_pairs)
+
+    def _subtree_sums(
+        self, by_region: Mapping[int, Mapping[K, V]], add: Callable[[V, V], V]
+    ) -> dict[int, dict[K, V]]:
+        """Per-region values summed over each region and everything under it, bottom-up."""
+        out: dict[int, dict[K, V]] = {}
         for rid in self._bottom_up:
-            total = dict(self._hop_by_region.get(rid, {}))
-            for child in self.children.get(rid, ()):
-                for m, (g, n) in out[child].items():
-                    g0, n0 = total.get(m, (0, 0))
-                    total[m] = (g0 + g, n0 + n)
-            out[rid] = total
+            parts = [by_region.get(rid, {}), *(out[c] for c in self.children.get(rid, ()))]
+            out[rid] = _summed(parts, add)
         return out
 
     @cached_property
@@ -657,25 +672,13 @@ class RateEngine:
         if root is not None:
             return self._fate_subtrees(material)[root]
         by_region = self.fates(self.mat_code[material])
-        out: dict[str, float] = defaultdict(float)
-        for rid in regions:
-            for route, kg in by_region.get(rid, {}).items():
-                out[route] += kg
-        return out
+        return _summed((by_region.get(rid, {}) for rid in regions), operator.add)
 
     def _fate_subtrees(self, material: int) -> dict[int, dict[str, float]]:
         """``fates`` summed over each region and everything under it (once per material)."""
         memo = self.__dict__.setdefault("_fate_subtrees_memo", {})
         if material not in memo:
-            by_region = self.fates(self.mat_code[material])
-            out: dict[int, dict[str, float]] = {}
-            for rid in self._bottom_up:
-                total = dict(by_region.get(rid, {}))
-                for child in self.children.get(rid, ()):
-                    for route, kg in out[child].items():
-                        total[route] = total.get(route, 0.0) + kg
-                out[rid] = total
-            memo[material] = out
+            memo[material] = self._subtree_sums(self.fates(self.mat_code[material]), operator.add)
         return memo[material]  # type: ignore[no-any-return]
 
     def _fated(self, regions: frozenset[int], materials: Iterable[int]) -> dict[str, float]:

@@ -128,43 +128,27 @@ def _one_row_each(grain: Grain, start: date, end: date) -> bool:
 def _flows_from_totals(session: Session, start: date, end: date) -> list[FlowRow]:
     grain = _grain(start, end)
     f, when = _flow_table(grain)
+    keys = (f.from_site_id, f.to_site_id, f.material_id)
+    values = (
+        f.handovers,
+        f.declared_g,
+        f.in_transit_g,
+        f.received_g,
+        f.refused_g,
+        f.accepted_g,
+        f.accepted_units,
+    )
     if _one_row_each(grain, start, end):
         # Read in the primary key's order without GROUP BY: a third of the time on SQLite.
-        one = core(
-            session,
-            sa.select(
-                f.from_site_id,
-                f.to_site_id,
-                f.material_id,
-                f.handovers,
-                f.declared_g,
-                f.in_transit_g,
-                f.received_g,
-                f.refused_g,
-                f.accepted_g,
-                f.accepted_units,
-            ).where(when == start, f.handovers > 0),
-        ).all()
-        return [FlowRow._make(r) for r in one]
-    rows = core(
-        session,
-        sa.select(
-            f.from_site_id,
-            f.to_site_id,
-            f.material_id,
-            _sum(f.handovers),
-            _sum(f.declared_g),
-            _sum(f.in_transit_g),
-            _sum(f.received_g),
-            _sum(f.refused_g),
-            _sum(f.accepted_g),
-            _sum(f.accepted_units),
+        stmt = sa.select(*keys, *values).where(when == start, f.handovers > 0)
+    else:
+        stmt = (
+            sa.select(*keys, *map(_sum, values))
+            .where(when >= start, when <= end)
+            .group_by(*keys)
+            .having(sa.func.sum(f.handovers) > 0)
         )
-        .where(when >= start, when <= end)
-        .group_by(f.from_site_id, f.to_site_id, f.material_id)
-        .having(sa.func.sum(f.handovers) > 0),
-    ).all()
-    return [FlowRow._make(r) for r in rows]
+    return [FlowRow._make(r) for r in core(session, stmt).all()]
 
 
 def _flows_from_raw(session: Session, start: date, end: date) -> list[FlowRow]:
