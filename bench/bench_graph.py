@@ -162,13 +162,27 @@ def generate(n_sites: int, n_flows: int, seed: int = 7) -> dict[str, Any]:
         )
     ]
 
+    # A treating site records what it accepted from each sender (its lots), as receipts do.
     treatments = []
-    node, mat_t, held = pool_inflow(np.concatenate((of_kind[3], of_kind[4])))
-    for i, m, kg in zip(node.tolist(), mat_t.tolist(), held.tolist(), strict=True):
+    into = np.isin(dst, np.concatenate((of_kind[3], of_kind[4])))
+    lot_key = (src[into] * n_sites + dst[into]) * len(MATERIALS) + mat[into]
+    keys, lot_kg = np.unique(lot_key, return_inverse=True)
+    lot_kg = np.bincount(lot_kg, weights=mass[into])
+    senders = keys // len(MATERIALS) // n_sites
+    sites_t = keys // len(MATERIALS) % n_sites
+    for a, i, m, kg in zip(
+        senders.tolist(),
+        sites_t.tolist(),
+        (keys % len(MATERIALS)).tolist(),
+        lot_kg.tolist(),
+        strict=True,
+    ):
         family = MATERIALS[m].split(".")[0]
         routes = DISPOSAL_ROUTES if kind[i] == 4 else ROUTES[family]
         for route, cls, part in routes:
-            treatments.append(Treatment(int(ids[i]), MATERIALS[m], route, cls, part * kg, days[-1]))
+            treatments.append(
+                Treatment(int(ids[i]), MATERIALS[m], route, cls, part * kg, days[-1], int(ids[a]))
+            )
     onsite = of_kind[0][rng.random(of_kind[0].size) < 0.05]
     for i in onsite.tolist():
         treatments.append(

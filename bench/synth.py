@@ -208,6 +208,7 @@ def handover_rows(
                     "received_at": device_time + timedelta(minutes=qm),
                     "received_by_id": receiver,
                     "returns_id": None,
+                    "returns_sender_id": None,
                 }
             )
         if timer is not None:

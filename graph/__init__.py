@@ -6,14 +6,23 @@ to compile them only once for several computations, a :class:`FlowNetwork` in th
 """
 
 from graph.anomalies import ANOMALY_KINDS, detect_anomalies, haversine_m
-from graph.attribution import OriginShares, attribute_fates, origin_shares, utilised_by_origin
+from graph.attribution import (
+    FateAttribution,
+    OriginShares,
+    attribute_fates,
+    fates_by_origin,
+    origin_shares,
+    utilised_by_origin,
+)
 from graph.balance import BalanceArrays, balance_arrays, mass_balance
 from graph.digraph import build_graph
 from graph.model import (
+    AWAITING_RETURN,
     OPENING_STOCK,
     ROUTE_CLASSES,
     SITE_KINDS,
     STOCK,
+    TREATING_KINDS,
     UNEXPLAINED,
     Anomaly,
     Flow,
@@ -27,13 +36,16 @@ from graph.sankey import sankey
 
 __all__ = [
     "ANOMALY_KINDS",
+    "AWAITING_RETURN",
     "OPENING_STOCK",
     "ROUTE_CLASSES",
     "SITE_KINDS",
     "STOCK",
+    "TREATING_KINDS",
     "UNEXPLAINED",
     "Anomaly",
     "BalanceArrays",
+    "FateAttribution",
     "Flow",
     "FlowNetwork",
     "OriginShares",
@@ -45,6 +57,7 @@ __all__ = [
     "balance_arrays",
     "build_graph",
     "detect_anomalies",
+    "fates_by_origin",
     "haversine_m",
     "mass_balance",
     "origin_shares",

@@ -132,6 +132,8 @@ def _stale_stock(
         day_parts.append(np.full(len(items), start, dtype=np.int64))
         kg_parts.append(np.asarray(kgs, dtype=np.float64))
     key, day, kg = np.concatenate(key_parts), np.concatenate(day_parts), np.concatenate(kg_parts)
+    # Mass a treating site accepted into storage counts as released here: it is where it is
+    # meant to be, so its age is not flagged (it still counts toward the site's capacity).
     released = sum_by(net.f_src * n_mat + f_mat, weights=net.f_sent, minlength=size) + sum_by(
         net.t_site * n_mat + t_mat, weights=net.t_mass, minlength=size
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graph.model import Flow, SiteBalance, SiteNode, Treatment
+from graph.model import ROUTE_CLASSES, Flow, SiteBalance, SiteNode, Treatment
 from graph.network import FlowNetwork, as_network, sum_by
 
 # Above this many (site, material) cells, index the keys by sorting instead of a dense table.
@@ -81,7 +81,10 @@ def balance_arrays(
 
     inflow = total(0, net.f_mass)
     outflow = total(1, net.f_sent)
-    treated = total(2, net.t_mass)
+    # A treating site keeps what it accepts into storage: it is stock (it may be shipped on),
+    # not treated mass.
+    kept = (net.t_class == ROUTE_CLASSES.index("storage")) & net.is_treating[net.t_site]
+    treated = total(2, np.where(kept, 0.0, net.t_mass)) if kept.any() else total(2, net.t_mass)
     opening = total(3, o_mass)
     site = keys // n_mat
     source = net.is_source[site]
@@ -115,6 +118,8 @@ def mass_balance(
     it sends out or treats beyond what it received is what it generated, reported in
     ``generated = outflow + treated - inflow``, and its ``closing`` stays its ``opening``. A
     negative closing is reported as is (see :func:`graph.detect_anomalies`, ``negative_stock``).
+    At a treating site (processor, disposal) mass accepted under a storage route stays in its
+    stock: ``treated`` leaves it out, and ``closing`` holds it until it is shipped on.
 
     The balance is additive over periods: with period 1's closing passed as period 2's
     ``opening_stock``, the two balances add up to the balance of the whole period. Keys come

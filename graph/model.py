@@ -18,9 +18,15 @@ SITE_KINDS: tuple[str, ...] = (
     "disposal",
 )
 ROUTE_CLASSES: tuple[str, ...] = ("utilisation", "disposal", "storage")
+# Sites that keep each received load apart (a lot per sender) instead of pooling what they
+# receive: see graph.attribution.
+TREATING_KINDS: tuple[str, ...] = ("processor", "disposal")
 
 # The fate of mass that was neither treated nor sent on: it is still in stock at period end.
 STOCK = "stock"
+# The fate of mass a treating site refused and still holds at period end, waiting to be sent
+# back: it stays its sender's, with the sender's origin mix.
+AWAITING_RETURN = "awaiting return"
 # Pseudo-origins for mass whose source cannot be traced inside the period's data.
 OPENING_STOCK = "(opening stock)"
 UNEXPLAINED = "(unexplained)"
@@ -41,7 +47,12 @@ class SiteNode:
 
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """Mass of one material accepted at ``dst`` from ``src`` over a period (or on ``day``)."""
+    """Mass of one material accepted at ``dst`` from ``src`` over a period (or on ``day``).
+
+    ``lot`` marks a return of refused mass: the site that sent the refused load to ``src``
+    (a treating site). The return drains that sender's lot at ``src``, so it carries the
+    refused load's own origin mix, not what ``src`` holds in common.
+    """
 
     src: int
     dst: int
@@ -50,11 +61,17 @@ class Flow:
     declared_kg: float | None = None
     received_kg: float | None = None
     day: date | None = None
+    lot: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Treatment:
-    """Mass of one material a site treated under ``route`` over a period (or on ``day``)."""
+    """Mass of one material a site treated under ``route`` over a period (or on ``day``).
+
+    ``src`` is the site the treated loads came from: at a treating site (processor,
+    disposal) the mass is taken from that sender's lot. Without it, it is taken from what
+    the site holds in common (its opening stock and stored mass).
+    """
 
     site: int
     material: str
@@ -62,6 +79,7 @@ class Treatment:
     route_class: str
     mass_kg: float
     day: date | None = None
+    src: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from operator import attrgetter
 
 import numpy as np
 
-from graph.model import ROUTE_CLASSES, SITE_KINDS, Flow, SiteNode, Treatment
+from graph.model import ROUTE_CLASSES, SITE_KINDS, TREATING_KINDS, Flow, SiteNode, Treatment
 
 NO_DAY = -1
 # Relative slack for comparing masses that went through different float sums.
@@ -88,6 +88,7 @@ class FlowNetwork:
         kind_code = {k: i for i, k in enumerate(SITE_KINDS)}
         self.kind_codes = _codes(site_list, "kind", kind_code, "site kind").astype(np.int8)
         self.is_source = self.kind_codes == kind_code["source"]
+        self.is_treating = np.isin(self.kind_codes, [kind_code[k] for k in TREATING_KINDS])
         self._set_records(flows, treatments)
 
     def with_records(
@@ -97,10 +98,11 @@ class FlowNetwork:
         of building them again: a network per material costs its own records only."""
         other = object.__new__(FlowNetwork)
         other.sites, other.n, other.site_ids = self.sites, self.n, self.site_ids
-        other._lookup, other.kind_codes, other.is_source = (
+        other._lookup, other.kind_codes, other.is_source, other.is_treating = (
             self._lookup,
             self.kind_codes,
             self.is_source,
+            self.is_treating,
         )
         other._set_records(flows, treatments)
         return other
@@ -120,6 +122,7 @@ class FlowNetwork:
         f_mat = np.fromiter(map(get_code, f_names), np.int64, count=len(f_names))
         f_mass = _column(flow_list, "mass_kg", np.float64)
         _check_masses(f_mass, flow_list, "flow")
+        f_lot = self._optional_sites(flow_list, "lot", "flow's lot")
 
         t_site = self.index_of(_column(treatment_list, "site", np.int64), "treatment")
         t_mat = np.fromiter(map(get_code, t_names), np.int64, count=len(t_names))
@@ -130,27 +133,42 @@ class FlowNetwork:
         t_class = _codes(treatment_list, "route_class", class_code, "route class")
         t_mass = _column(treatment_list, "mass_kg", np.float64)
         _check_masses(t_mass, treatment_list, "treatment")
+        # Each route's class (a route has one class in the catalogue).
+        self.route_class_codes = np.zeros(len(self.routes), dtype=np.int64)
+        self.route_class_codes[t_route] = t_class
+        t_src = self._optional_sites(treatment_list, "src", "treatment's sender")
 
         n_mat, n_site = max(len(self.materials), 1), max(self.n, 1)
         # One composite key sorts faster than a lexsort over its parts; mass breaks the ties so
         # that equal keys are summed in the same order whatever the input order.
-        order = np.lexsort((f_mass, (f_src * n_site + f_dst) * n_mat + f_mat))
+        order = np.lexsort((f_mass, f_lot, (f_src * n_site + f_dst) * n_mat + f_mat))
         self.flow_order = order
         self.f_src, self.f_dst = f_src[order], f_dst[order]
         self.f_mat, self.f_mass = f_mat[order], f_mass[order]
+        self.f_lot = f_lot[order]  # position of a return's lot sender, -1 for other flows
 
         n_route, n_cls = max(len(self.routes), 1), len(ROUTE_CLASSES)
         key = ((t_site * n_mat + t_mat) * n_route + t_route) * n_cls + t_class
-        order = np.lexsort((t_mass, key))
+        order = np.lexsort((t_mass, t_src, key))
         self.treatment_order = order
         self.t_site, self.t_mat = t_site[order], t_mat[order]
         self.t_route, self.t_class = t_route[order], t_class[order]
         self.t_mass = t_mass[order]
+        self.t_src = t_src[order]  # position of the treated loads' sender, -1 if not given
 
         self._edges: dict[str | None, Edges] = {}
         self._totals: dict[str | None, NodeTotals] = {}
         self._flow_days: np.ndarray | None = None
         self._treatment_days: np.ndarray | None = None
+
+    def _optional_sites(self, records: list, name: str, what: str) -> np.ndarray:
+        """Positions of an optional site-id attribute of each record, -1 where it is None."""
+        ids = list(map(attrgetter(name), records))
+        out = np.full(len(ids), -1, dtype=np.int64)
+        given = [i for i, v in enumerate(ids) if v is not None]
+        if given:
+            out[given] = self.index_of(np.array([ids[i] for i in given], dtype=np.int64), what)
+        return out
 
     def flow(self, i: int) -> Flow:
         """The record behind position ``i`` of the canonical flow arrays."""

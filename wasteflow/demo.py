@@ -323,7 +323,7 @@ class _Sim:
         received_g: int | None = None,
         refused_g: int = 0,
         reason: str | None = None,
-        returns: int | None = None,
+        returns: dict[str, Any] | None = None,
         scan_pos: tuple[float, float] | None = None,
         far: bool = False,
         weighed: bool = True,
@@ -365,7 +365,8 @@ class _Sim:
             "route_id": None,
             "received_at": None,
             "received_by_id": None,
-            "returns_id": returns,
+            "returns_id": returns["id"] if returns else None,
+            "returns_sender_id": returns["from_site_id"] if returns else None,
         }
         if pos and frm in self.site_pos:
             row["scan_distance_m"] = round(_distance_m(pos, self.site_pos[frm]), 1)
@@ -1387,7 +1388,7 @@ class _Generator:
             row["received_mass_g"],
             recorder=self.proc_account[self.proc["WL-PR-FILM"]],
             receiver=op,
-            returns=row["id"],
+            returns=row,
         )
 
     def _set_received(self, row: dict[str, Any], received_g: int) -> None:

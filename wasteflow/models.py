@@ -311,6 +311,11 @@ class Handover(SQLModel, table=True):
     returns_id: int | None = Field(
         default=None, sa_type=BigId, foreign_key="handover.id", description="the refused load"
     )
+    returns_sender_id: int | None = Field(
+        default=None,
+        description="for a return: the site that sent the refused load (a copy of its "
+        "from_site_id), whose lot at the refusing site the return takes back",
+    )
 
 
 class FlowValues(SQLModel):
@@ -324,6 +329,11 @@ class FlowValues(SQLModel):
     refused_g: int = Field(default=0, sa_type=sa.BigInteger)
     accepted_g: int = Field(default=0, sa_type=sa.BigInteger)
     accepted_units: int = 0
+    estimated_g: int = Field(
+        default=0,
+        sa_type=sa.BigInteger,
+        description="accepted mass of loads estimated, not weighed",
+    )
 
 
 class TreatmentValues(SQLModel):
@@ -366,11 +376,13 @@ class FlowYearly(FlowValues, table=True):
 
 
 class TreatmentDaily(TreatmentValues, table=True):
-    """Per local day, what a processor accepted under each treatment route."""
+    """Per local day, what a treating site accepted from each sender under each route: the
+    sender is kept because each load keeps its own origin mix at a processor (its lot)."""
 
     __tablename__ = "treatment_daily"
     day: date = Field(primary_key=True)
     site_id: int = Field(foreign_key="site.id", primary_key=True)
+    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
     material_id: int = Field(foreign_key="material.id", primary_key=True)
     route_id: int = Field(foreign_key="treatment_route.id", primary_key=True)
 
@@ -379,6 +391,7 @@ class TreatmentMonthly(TreatmentValues, table=True):
     __tablename__ = "treatment_monthly"
     month: date = Field(primary_key=True)
     site_id: int = Field(foreign_key="site.id", primary_key=True)
+    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
     material_id: int = Field(foreign_key="material.id", primary_key=True)
     route_id: int = Field(foreign_key="treatment_route.id", primary_key=True)
 
@@ -387,8 +400,49 @@ class TreatmentYearly(TreatmentValues, table=True):
     __tablename__ = "treatment_yearly"
     year: date = Field(primary_key=True)
     site_id: int = Field(foreign_key="site.id", primary_key=True)
+    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
     material_id: int = Field(foreign_key="material.id", primary_key=True)
     route_id: int = Field(foreign_key="treatment_route.id", primary_key=True)
+
+
+class ReturnValues(SQLModel):
+    """The summed columns of the returns of refused mass (one lot, one day/month/year)."""
+
+    handovers: int = 0
+    declared_g: int = Field(default=0, sa_type=sa.BigInteger)
+    in_transit_g: int = Field(default=0, sa_type=sa.BigInteger)
+    received_g: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class ReturnDaily(ReturnValues, table=True):
+    """Per local day, refused mass sent back from the site that refused it (``from_site_id``)
+    to ``to_site_id``, by the sender of the refused loads (``sender_site_id``): which lot at
+    the refusing site it takes back. These loads are also in the flow totals."""
+
+    __tablename__ = "return_daily"
+    day: date = Field(primary_key=True)
+    sender_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    to_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
+
+
+class ReturnMonthly(ReturnValues, table=True):
+    __tablename__ = "return_monthly"
+    month: date = Field(primary_key=True)
+    sender_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    to_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
+
+
+class ReturnYearly(ReturnValues, table=True):
+    __tablename__ = "return_yearly"
+    year: date = Field(primary_key=True)
+    sender_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    from_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    to_site_id: int = Field(foreign_key="site.id", primary_key=True)
+    material_id: int = Field(foreign_key="material.id", primary_key=True)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -304,7 +304,7 @@ def test_csv_exports_download_with_the_cookie_session(browser: Browser, page: An
     assert body.startswith("\ufeff")  # Excel on a Chinese Windows needs the BOM
     table = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
     assert table[0][:4] == ["区域代码", "区域", "指标代码", "指标"]
-    assert len(table) == 1 + 27 * 10
+    assert len(table) == 1 + 27 * 11
     page.goto(browser.url("/dashboard/handovers?status=refused"))
     total = page.inner_text("nav.pager .count")
     with page.expect_download() as info:

@@ -73,7 +73,7 @@ def test_report_from_totals_equals_report_recomputed_from_raw_records(api) -> No
     assert totals.status_code == raw.status_code == 200
     assert raw.json()["source"] == "raw"
     a, b = _figures(totals.json()), _figures(raw.json())
-    assert len(a) == 27 * 10  # the district and its 26 townships × 10 indicators
+    assert len(a) == 27 * 11  # the district and its 26 townships × 11 indicators
     assert a == b
 
 
@@ -150,6 +150,7 @@ def test_totals_equal_raw_after_live_recording_cancelling_and_correcting(
     assert sorted(after.d.flows, key=repr) == sorted(from_totals.flows, key=repr)
     assert sorted(from_totals.flows, key=repr) == sorted(from_raw.flows, key=repr)
     assert sorted(from_totals.treatments, key=repr) == sorted(from_raw.treatments, key=repr)
+    assert sorted(from_totals.returns, key=repr) == sorted(from_raw.returns, key=repr)
     assert from_totals.flows, "the live handovers are in this year's totals"
 
 
@@ -157,7 +158,7 @@ def test_a_report_after_a_write_equals_one_computed_from_nothing(api) -> None:  
     # After a write the report is computed afresh, but each material's attribution whose
     # inputs are unchanged is taken from the last one: the result must be what a process
     # that never computed anything before gives.
-    from wasteflow.rates import _solved_memo
+    from wasteflow.rates.memo import solved_memo as _solved_memo
     from wasteflow.services.rates import _periods
     from wasteflow.types import utcnow
 
@@ -272,13 +273,13 @@ def test_exports_in_chinese_and_english(api) -> None:  # type: ignore[no-untyped
     r = client.get("/api/v1/rates/report", params={"period": "2025", "format": "csv"}, headers=h)
     assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][:2] == ["区域代码", "区域"] and len(rows) == 1 + 27 * 10
+    assert rows[0][:2] == ["区域代码", "区域"] and len(rows) == 1 + 27 * 11
     assert any(row[1] == "白马镇" for row in rows)
     r = client.get(
         "/api/v1/rates/report", params={"period": "2025", "format": "xlsx", "lang": "en"}, headers=h
     )
     ws = load_workbook(io.BytesIO(r.content)).active
-    assert ws is not None and ws["A1"].value == "region code" and ws.max_row == 1 + 27 * 10
+    assert ws is not None and ws["A1"].value == "region code" and ws.max_row == 1 + 27 * 11
     r = client.get(
         "/api/v1/handovers/export", params={"from": "2025-10-01", "to": "2025-10-02"}, headers=h
     )

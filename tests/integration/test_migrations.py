@@ -60,18 +60,11 @@ def test_the_yearly_totals_migration_sums_the_monthly_totals_of_each_year(
 
     from tests.factories import make_network
     from wasteflow.db import new_session
-    from wasteflow.models import (
-        FlowMonthly,
-        FlowYearly,
-        Material,
-        TreatmentMonthly,
-        TreatmentRoute,
-        TreatmentYearly,
-    )
+    from wasteflow.models import Material, TreatmentRoute
     from wasteflow.services.reference import load_reference
 
     url = fresh_database_url(backend, pg_server, tmp_path)
-    upgrade(url, "0001")  # a database from before the yearly totals, holding monthly ones
+    upgrade(url)
     engine = make_engine(url)
     try:
         with new_session(engine) as s:
@@ -82,45 +75,176 @@ def test_the_yearly_totals_migration_sums_the_monthly_totals_of_each_year(
                 sa.select(TreatmentRoute.id).where(TreatmentRoute.code == "recycling")
             ).scalar()
             assert film is not None and route is not None
+        # A database from before the yearly totals, holding monthly ones (written as that
+        # schema had them: the tables have changed since).
+        command.downgrade(alembic_config(url), "0001")
+        with engine.begin() as conn:
             months = {date(2024, 11, 1): 3, date(2024, 12, 1): 5, date(2025, 1, 1): 7}
             for month, n in months.items():
-                s.add(
-                    FlowMonthly(
-                        month=month,
-                        from_site_id=net.source.id,
-                        to_site_id=net.cp.id,
-                        material_id=film,
-                        handovers=n,
-                        declared_g=n * 1000,
-                        received_g=n * 900,
-                        accepted_g=n * 800,
-                    )
-                )
-                s.add(
-                    TreatmentMonthly(
-                        month=month,
-                        site_id=net.processor.id,
-                        material_id=film,
-                        route_id=route,
-                        handovers=n,
-                        accepted_g=n * 700,
-                    )
-                )
-            s.commit()
-        upgrade(url)
-        with new_session(engine) as s:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO flow_monthly (month, from_site_id, to_site_id, material_id, "
+                        "handovers, declared_g, declared_units, in_transit_g, received_g, "
+                        "refused_g, accepted_g, accepted_units) "
+                        "VALUES (:m, :f, :t, :mat, :n, :d, 0, 0, :r, 0, :a, 0)"
+                    ),
+                    {"m": month, "f": net.source.id, "t": net.cp.id, "mat": film, "n": n,
+                     "d": n * 1000, "r": n * 900, "a": n * 800},
+                )  # fmt: skip
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO treatment_monthly (month, site_id, material_id, route_id, "
+                        "handovers, accepted_g, accepted_units) "
+                        "VALUES (:m, :s, :mat, :r, :n, :a, 0)"
+                    ),
+                    {"m": month, "s": net.processor.id, "mat": film, "r": route, "n": n,
+                     "a": n * 700},
+                )  # fmt: skip
+        upgrade(url, "0002")
+        with engine.connect() as conn:
             flows = {
-                r.year: (r.handovers, r.declared_g, r.received_g, r.accepted_g, r.in_transit_g)
-                for r in s.execute(sa.select(FlowYearly)).scalars()
+                str(r[0])[:10]: tuple(r[1:])
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT year, handovers, declared_g, received_g, accepted_g, "
+                        "in_transit_g FROM flow_yearly"
+                    )
+                )
             }
             treated = {
-                r.year: (r.handovers, r.accepted_g)
-                for r in s.execute(sa.select(TreatmentYearly)).scalars()
+                str(r[0])[:10]: tuple(r[1:])
+                for r in conn.execute(
+                    sa.text("SELECT year, handovers, accepted_g FROM treatment_yearly")
+                )
             }
         assert flows == {
-            date(2024, 1, 1): (8, 8000, 7200, 6400, 0),
-            date(2025, 1, 1): (7, 7000, 6300, 5600, 0),
+            "2024-01-01": (8, 8000, 7200, 6400, 0),
+            "2025-01-01": (7, 7000, 6300, 5600, 0),
         }
-        assert treated == {date(2024, 1, 1): (8, 5600), date(2025, 1, 1): (7, 4900)}
+        assert treated == {"2024-01-01": (8, 5600), "2025-01-01": (7, 4900)}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_lots_migration_rebuilds_the_totals_by_sender_and_lot_from_the_handovers(
+    backend: str, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    """Handovers recorded the usual way (refusals, a return, an estimated load, a corrected
+    receipt), the database taken back to 0002 (treatments without their sender, no returns,
+    no estimated mass), and up again: the rebuilt totals equal those recomputed from every
+    handover, and the refused load's return knows its sender."""
+    import uuid
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.factories import make_network
+    from wasteflow.db import new_session
+    from wasteflow.models import Handover
+    from wasteflow.services import keys
+    from wasteflow.services.period_data import (
+        FLOWS,
+        RETURNS,
+        TREATMENTS,
+        flows_from_raw,
+        from_totals,
+        returns_from_raw,
+        treatments_from_raw,
+    )
+    from wasteflow.services.reference import load_reference
+    from wasteflow.types import utcnow
+
+    url = fresh_database_url(backend, pg_server, tmp_path)
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with new_session(engine) as s:
+            load_reference(session=s)
+            net = make_network(s)
+        with TestClient(create_app(engine)) as client:
+
+            def post(path: str, body: dict, headers: dict) -> dict:  # type: ignore[type-arg]
+                key = {"Idempotency-Key": uuid.uuid4().hex}
+                r = client.post(f"/api/v1{path}", json=body, headers=headers | key)
+                assert r.status_code in (200, 201), r.text
+                return r.json()  # type: ignore[no-any-return]
+
+            ship = net.body(source_plaque=net.cp_plaque, to_site=net.processor.code)
+            op, proc = net.operator.headers, net.processor_account.headers
+            codes = [
+                post("/handovers", ship | {"declared_mass_kg": kg}, op)["code"]
+                for kg in (40, 30, 20)
+            ]
+            post(
+                f"/handovers/{codes[0]}/receipt",
+                {"received_mass_kg": 40, "route": "recycling"},
+                proc,
+            )
+            post(
+                f"/handovers/{codes[1]}/receipt",
+                {"received_mass_kg": 30, "refused_mass_kg": 10, "refusal_reason": "soil",
+                 "route": "recycling"},
+                proc,
+            )  # fmt: skip
+            post(
+                f"/handovers/{codes[2]}/receipt",
+                {"received_mass_kg": 20, "route": "recycling"},
+                proc,
+            )
+            post(
+                f"/handovers/{codes[2]}/receipt/correct",
+                {"received_mass_kg": 19, "route": "recycling", "reason": "scale"},
+                proc,
+            )
+            with new_session(engine) as s:
+                plaque = keys.sign(s, "site", net.processor.code)
+            post(
+                "/handovers",
+                net.body(source_plaque=plaque, to_site=net.cp.code, declared_mass_kg=10,
+                         returns=codes[1]),
+                proc,
+            )  # fmt: skip
+            guess = post(
+                "/handovers",
+                net.body(declared_mass_kg=5, mass_method="estimated"),
+                net.collector.headers,
+            )
+            post(f"/handovers/{guess['code']}/receipt", {"received_mass_kg": 5}, op)
+
+        today = utcnow().date()
+        start, end = today - timedelta(days=40), today + timedelta(days=1)
+
+        def read() -> tuple[list, ...]:  # type: ignore[type-arg]
+            with new_session(engine) as s:
+                return tuple(
+                    sorted(from_totals(s, family, start, end))
+                    for family in (FLOWS, TREATMENTS, RETURNS)
+                )
+
+        def raw() -> tuple[list, ...]:  # type: ignore[type-arg]
+            with new_session(engine) as s:
+                return tuple(
+                    sorted(f(s, start, end))
+                    for f in (flows_from_raw, treatments_from_raw, returns_from_raw)
+                )
+
+        before = read()
+        assert before == raw()
+        assert before[2] and before[2][0].sender == net.cp.id  # the return knows its lot
+        assert any(f.estimated_g == 5000 for f in before[0])
+        command.downgrade(alembic_config(url), "0002")
+        upgrade(url)
+        assert read() == before
+        with new_session(engine) as s:
+            senders = (
+                s.execute(
+                    sa.select(Handover.returns_sender_id).where(Handover.returns_id.is_not(None))
+                )
+                .scalars()
+                .all()
+            )
+        assert senders == [net.cp.id]
     finally:
         engine.dispose()

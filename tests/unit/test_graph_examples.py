@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 import graph.attribution
 from graph import (
+    AWAITING_RETURN,
     OPENING_STOCK,
     STOCK,
     UNEXPLAINED,
@@ -36,8 +37,15 @@ def site(id: int, kind: str, region: str = R1, **kw) -> SiteNode:
     return SiteNode(id, kind, region, **kw)
 
 
-def treat(site_id: int, kg: float, route: str = "compost", cls: str = "utilisation", m="manure"):
-    return Treatment(site_id, m, route, cls, kg)
+def treat(
+    site_id: int,
+    kg: float,
+    route: str = "compost",
+    cls: str = "utilisation",
+    m="manure",
+    src: int | None = None,
+):
+    return Treatment(site_id, m, route, cls, kg, src=src)
 
 
 # A chain: source 1 -> collection point 10 -> transfer station 20 -> processor 30.
@@ -52,7 +60,7 @@ CHAIN_FLOWS = [
     Flow(10, 20, "manure", 90.0),
     Flow(20, 30, "manure", 90.0),
 ]
-CHAIN_TREATMENTS = [treat(30, 70.0), treat(30, 20.0, "landfill", "disposal")]
+CHAIN_TREATMENTS = [treat(30, 70.0, src=20), treat(30, 20.0, "landfill", "disposal", src=20)]
 
 # Two sources pooling 30/70 at a collection point that sends half to a composter and half to
 # a landfill.
@@ -69,7 +77,7 @@ POOL_FLOWS = [
     Flow(10, 20, "manure", 50.0),
     Flow(10, 30, "manure", 50.0),
 ]
-POOL_TREATMENTS = [treat(20, 50.0), treat(30, 50.0, "landfill", "disposal")]
+POOL_TREATMENTS = [treat(20, 50.0, src=10), treat(30, 50.0, "landfill", "disposal", src=10)]
 
 # A cycle between two collection points: 11 sends 40 to 12, 12 sends 20 back.
 # Shares of R1: a at 11, b at 12 with a = (100 + 20 b) / 120 and b = 40 a / 90: a = 0.9, b = 0.4.
@@ -88,7 +96,13 @@ CYCLE_FLOWS = [
     Flow(11, 30, "manure", 80.0),
     Flow(12, 30, "manure", 70.0),
 ]
-CYCLE_TREATMENTS = [treat(30, 120.0), treat(30, 30.0, "landfill", "disposal")]
+# The processor composts all 80 kg from 11 and 40 of the 70 kg from 12; it landfills the rest
+# of 12's load. Each load keeps its own mix there (a processor is not a pool).
+CYCLE_TREATMENTS = [
+    treat(30, 80.0, src=11),
+    treat(30, 40.0, src=12),
+    treat(30, 30.0, "landfill", "disposal", src=12),
+]
 
 
 def test_chain_balance() -> None:
@@ -114,7 +128,9 @@ def test_chain_attribution_and_fates() -> None:
     assert shares.mass_of(20) == {R1: 90.0}
     fates = attribute_fates(CHAIN_SITES, CHAIN_FLOWS, CHAIN_TREATMENTS, "manure", per_source)
     assert fates == {
-        "1": pytest.approx({"utilisation": 70.0, "disposal": 20.0, "storage": 0.0, STOCK: 10.0})
+        "1": pytest.approx(
+            {"utilisation": 70.0, "disposal": 20.0, "storage": 0.0, STOCK: 10.0, AWAITING_RETURN: 0}
+        )
     }
 
 
@@ -132,7 +148,9 @@ def test_pool_thirty_seventy_attribution_is_exact() -> None:
     by_route = attribute_fates(
         POOL_SITES, POOL_FLOWS, POOL_TREATMENTS, "manure", per_source, by="route"
     )
-    assert by_route["2"] == pytest.approx({"compost": 35.0, "landfill": 35.0, STOCK: 0.0})
+    assert by_route["2"] == pytest.approx(
+        {"compost": 35.0, "landfill": 35.0, STOCK: 0.0, AWAITING_RETURN: 0.0}
+    )
 
 
 def test_cycle_between_two_collection_points() -> None:
@@ -142,8 +160,9 @@ def test_cycle_between_two_collection_points() -> None:
     # The processor receives 80 * 0.9 + 70 * 0.4 = 100 kg from R1 and 50 kg from R2.
     assert shares.mass_of(30) == pytest.approx({R1: 100.0, R2: 50.0}, rel=1e-12)
     used = utilised_by_origin(CYCLE_SITES, CYCLE_FLOWS, CYCLE_TREATMENTS, "manure")
-    assert used[R1] == pytest.approx({"utilisation": 80.0, "disposal": 20.0, "storage": 0.0})
-    assert used[R2] == pytest.approx({"utilisation": 40.0, "disposal": 10.0, "storage": 0.0})
+    # 11's load (0.9 R1) is composted whole; 12's (0.4 R1) is 40 composted, 30 landfilled.
+    assert used[R1] == pytest.approx({"utilisation": 72.0 + 16.0, "disposal": 12.0, "storage": 0})
+    assert used[R2] == pytest.approx({"utilisation": 8.0 + 24.0, "disposal": 18.0, "storage": 0})
 
 
 def test_general_sparse_lu_gives_the_same_shares(monkeypatch) -> None:
@@ -184,7 +203,7 @@ def test_long_chain_of_pools() -> None:
 def test_outflow_above_inflow_is_unexplained_mass() -> None:
     sites = [site(1, "source"), site(10, "collection_point"), site(20, "processor")]
     flows = [Flow(1, 10, "m", 100.0), Flow(10, 20, "m", 120.0)]
-    treatments = [treat(20, 120.0, m="m")]
+    treatments = [treat(20, 120.0, m="m", src=10)]
     shares = origin_shares(sites, flows, "m", treatments=treatments)
     assert shares.of(10) == pytest.approx({R1: 100 / 120, UNEXPLAINED: 20 / 120})
     assert shares.of(20) == pytest.approx({R1: 100 / 120, UNEXPLAINED: 20 / 120})
@@ -196,14 +215,16 @@ def test_outflow_above_inflow_is_unexplained_mass() -> None:
 def test_opening_stock_is_an_origin_when_given() -> None:
     sites = [site(1, "source"), site(10, "collection_point"), site(20, "processor")]
     flows = [Flow(1, 10, "m", 60.0), Flow(10, 20, "m", 80.0)]
-    treatments = [treat(20, 80.0, m="m")]
+    treatments = [treat(20, 80.0, m="m", src=10)]
     opening = {(10, "m"): 40.0}
     shares = origin_shares(sites, flows, "m", treatments=treatments, opening_stock=opening)
     assert shares.of(10) == pytest.approx({R1: 0.6, OPENING_STOCK: 0.4})
     fates = attribute_fates(sites, flows, treatments, "m", opening_stock=opening)
-    assert fates[R1] == pytest.approx({"utilisation": 48.0, "disposal": 0, "storage": 0, STOCK: 12})
+    assert fates[R1] == pytest.approx(
+        {"utilisation": 48.0, "disposal": 0, "storage": 0, STOCK: 12, AWAITING_RETURN: 0}
+    )
     assert fates[OPENING_STOCK] == pytest.approx(
-        {"utilisation": 32.0, "disposal": 0, "storage": 0, STOCK: 8.0}
+        {"utilisation": 32.0, "disposal": 0, "storage": 0, STOCK: 8.0, AWAITING_RETURN: 0}
     )
 
 
@@ -238,7 +259,7 @@ def test_material_without_flows_gives_empty_results() -> None:
 
 def test_all_materials_together() -> None:
     flows = [*POOL_FLOWS, Flow(1, 10, "straw", 100.0), Flow(10, 20, "straw", 100.0)]
-    treatments = [*POOL_TREATMENTS, treat(20, 100.0, m="straw")]
+    treatments = [*POOL_TREATMENTS, treat(20, 100.0, m="straw", src=10)]
     shares = origin_shares(POOL_SITES, flows, None, treatments=treatments)
     # Collection point 10 received 130 kg from R1 and 70 kg from R2, all materials.
     assert shares.of(10) == pytest.approx({R1: 0.65, R2: 0.35})
@@ -269,7 +290,12 @@ def test_source_receiving_more_than_it_sends_keeps_it() -> None:
     assert b[1, "m"].generated == -20.0
     assert b[1, "m"].closing == 0.0
     fates = attribute_fates(sites, flows, [], "m", per_source)
-    assert fates == {"2": pytest.approx({"utilisation": 0, "disposal": 0, "storage": 0, STOCK: 30})}
+    # Source 1 keeps 20 kg; the processor holds 10 kg it has not treated (nor sent back).
+    assert fates == {
+        "2": pytest.approx(
+            {"utilisation": 0, "disposal": 0, "storage": 0, STOCK: 20, AWAITING_RETURN: 10}
+        )
+    }
 
 
 def test_balance_with_opening_stock_and_sources() -> None:

@@ -16,9 +16,9 @@ from wasteflow.rates import (
     RouteInfo,
     SiteInfo,
     TreatmentRow,
-    _solved_memo,
     parse_period,
 )
+from wasteflow.rates.memo import solved_memo as _solved_memo
 from wasteflow.types import DeclarationKind, RegionLevel
 
 D, T1, T2, V1, V2 = 1, 2, 3, 4, 5
@@ -43,7 +43,7 @@ MATERIALS = {
 }
 ROUTES = {
     1: RouteInfo("recycling", "utilisation", True),
-    2: RouteInfo("compost", "utilisation", True),
+    2: RouteInfo("compost", "utilisation", True, "肥料化"),
     3: RouteInfo("landfill", "disposal", True),
     4: RouteInfo("building_material", "utilisation", True),
     5: RouteInfo("storage", "storage", False),
@@ -88,8 +88,9 @@ def flow(src: int, dst: int, m: int, kg: float, units: int = 0) -> FlowRow:
     return FlowRow(src, dst, m, 1, g, 0, g, 0, g, units)
 
 
-def treat(site: int, m: int, route: int, kg: float, units: int = 0) -> TreatmentRow:
-    return TreatmentRow(site, m, route, 1, round(kg * 1000), units)
+def treat(site: int, m: int, route: int, kg: float, units: int = 0, *, src: int) -> TreatmentRow:
+    """What ``site`` accepted from ``src`` (the sender's lot) under ``route``."""
+    return TreatmentRow(site, src, m, route, 1, round(kg * 1000), units)
 
 
 def decl(
@@ -129,7 +130,7 @@ def test_film_recovery_is_recovered_over_used() -> None:
     # 90 kg reached the village recovery point of 100 kg used: 90 %.
     e = engine(
         [flow(12, 20, 1, 90), flow(20, 32, 1, 90)],
-        [treat(32, 1, 1, 90)],
+        [treat(32, 1, 1, 90, src=20)],
         [decl(1, DeclarationKind.film_used, V1, 1, 100)],
     )
     f = e.figure("film_recovery", "500156101")
@@ -150,7 +151,11 @@ def test_manure_is_traced_through_a_pool_to_its_fate() -> None:
             flow(20, 30, 2, 150_000),
             flow(20, 31, 2, 150_000),
         ],
-        [treat(30, 2, 2, 250_000), treat(31, 2, 3, 150_000)],
+        [
+            treat(30, 2, 2, 100_000, src=10),
+            treat(30, 2, 2, 150_000, src=20),
+            treat(31, 2, 3, 150_000, src=20),
+        ],
         [
             decl(1, DeclarationKind.livestock_headcount, V1, 2, 360_000, cset="WL-2025"),
             decl(2, DeclarationKind.livestock_headcount, V2, 2, 80_000, cset="WL-2025"),
@@ -171,12 +176,20 @@ def test_straw_counts_field_return_and_the_ledger() -> None:
     # 10 t collectable, of which 3 t ploughed back; 6 t compost: (6 + 3) ÷ 10 = 90 %.
     e = engine(
         [flow(10, 30, 3, 6_000)],
-        [treat(30, 3, 2, 6_000)],
+        [treat(30, 3, 2, 6_000, src=10)],
         [decl(1, DeclarationKind.crop_output, V1, 3, 10_000, field_return_kg=3_000)],
     )
     f = e.figure("straw_utilisation", "500156101")
     assert f.numerator_kg == pytest.approx(9_000) and f.rate == pytest.approx(0.9)
     assert f.components["field_return_kg"] == 3_000
+    # Composting and ploughing back are both 肥料化.
+    assert f.components["five_uses_kg"] == {
+        "fertiliser": 9_000,
+        "feed": 0,
+        "fuel": 0,
+        "substrate": 0,
+        "raw_material": 0,
+    }
     # The compost plant is in T1 too: nothing brought in or sent out.
     assert f.components["brought_in_kg"] == 0 and f.components["sent_out_kg"] == 0
 
@@ -186,7 +199,7 @@ def test_straw_ledger_across_a_border() -> None:
     # it out; by origin, it is T2's straw that was utilised.
     e = engine(
         [flow(11, 30, 3, 4_000)],
-        [treat(30, 3, 2, 4_000)],
+        [treat(30, 3, 2, 4_000, src=11)],
         [decl(1, DeclarationKind.crop_output, V2, 3, 5_000)],
     )
     t2 = e.figure("straw_utilisation", "500156102")
@@ -195,12 +208,14 @@ def test_straw_ledger_across_a_border() -> None:
     assert t1.components["brought_in_kg"] == pytest.approx(4_000) and t1.rate is None
 
 
-def test_industrial_counts_utilisation_from_earlier_storage() -> None:
-    # generated 1000 t, 100 t drawn from earlier storage and utilised; 600 t of this year's
-    # waste to the cement plant, 400 t to the storage yard: (600 + 100) ÷ (1000 + 100).
+def test_industrial_counts_utilisation_from_earlier_storage_once() -> None:
+    # Generated 1,000 t this year; the factory also ships 100 t from its old heap, and says so
+    # by declaring 100 t utilised from earlier storage. It sends 700 t (600 this year's + the
+    # 100 from the heap) to the cement plant and 400 t to the storage yard. The heap's 100 t
+    # are in the traced 700 t already: (700) ÷ (1,000 + 100), not (700 + 100) ÷ 1,100.
     e = engine(
-        [flow(13, 33, 4, 600_000), flow(13, 34, 4, 400_000)],
-        [treat(33, 4, 4, 600_000), treat(34, 4, 5, 400_000)],
+        [flow(13, 33, 4, 700_000), flow(13, 34, 4, 400_000)],
+        [treat(33, 4, 4, 700_000, src=13), treat(34, 4, 5, 400_000, src=13)],
         [
             decl(1, DeclarationKind.industrial_generated, V1, 4, 1_000_000),
             decl(2, DeclarationKind.industrial_from_storage, V1, 4, 100_000),
@@ -211,6 +226,21 @@ def test_industrial_counts_utilisation_from_earlier_storage() -> None:
     assert f.denominator_kg == pytest.approx(1_100_000)
     assert f.rate == pytest.approx(700 / 1100)
     assert f.components["utilised_from_storage_kg"] == 100_000
+    assert "warnings" not in f.basis
+
+
+def test_a_storage_declaration_beyond_what_was_traced_is_flagged() -> None:
+    e = engine(
+        [flow(13, 33, 4, 50_000)],
+        [treat(33, 4, 4, 50_000, src=13)],
+        [
+            decl(1, DeclarationKind.industrial_generated, V1, 4, 100_000),
+            decl(2, DeclarationKind.industrial_from_storage, V1, 4, 80_000),
+        ],
+    )
+    f = e.figure("industrial_utilisation", "500156101")
+    assert f.numerator_kg == pytest.approx(50_000)
+    assert any("earlier storage" in w for w in f.basis["warnings"])
 
 
 def household_engine() -> RateEngine:
@@ -228,14 +258,17 @@ def household_engine() -> RateEngine:
         flow(21, 31, 6, 50),
         flow(21, 32, 7, 170),
         flow(21, 37, 8, 10),
+        flow(12, 20, 10, 25),  # paper sold to the recycling network, outside the stream
+        flow(20, 32, 10, 25),
     ]
     treatments = [
-        treat(35, 5, 6, 315),
-        treat(36, 5, 7, 135),
-        treat(36, 6, 7, 320),
-        treat(31, 6, 3, 50),
-        treat(32, 7, 1, 170),
-        treat(37, 8, 8, 10),
+        treat(35, 5, 6, 315, src=21),
+        treat(36, 5, 7, 135, src=21),
+        treat(36, 6, 7, 320, src=21),
+        treat(31, 6, 3, 50, src=21),
+        treat(32, 7, 1, 170, src=21),
+        treat(37, 8, 8, 10, src=21),
+        treat(32, 10, 1, 25, src=20),
     ]
     decls = [
         decl(i, DeclarationKind.household_collected, T1, m, kg)
@@ -247,6 +280,7 @@ def household_engine() -> RateEngine:
         decls,
         conversion={"incineration_energy": 0.8, "kitchen_treatment": 1.0, "landfill": 0.0},
         conversion_set="WL-2025",
+        conversion_unverified=frozenset({"incineration_energy", "landfill"}),
     )
 
 
@@ -258,9 +292,19 @@ def test_household_rates() -> None:
     assert recycling.numerator_kg == pytest.approx(315 + 170)  # not incinerated or landfilled
     assert recycling.rate == pytest.approx(0.485)
     resource = e.figure("household_resource_utilisation", "500156101")
-    # [170 recovered + (135 + 320) × 0.8 + 315 × 1.0 + 50 × 0] ÷ (170 + 1000)
-    assert resource.numerator_kg == pytest.approx(170 + 455 * 0.8 + 315)
-    assert resource.denominator_kg == pytest.approx(1170)
+    # [25 paper recovered outside the stream + 170 household recyclables recycled
+    #  + (135 + 320) × 0.8 + 315 × 1.0 + 50 × 0] ÷ (25 + 1000 collected): the 170 kg of
+    # household recyclables sit in the collected 1000 kg, so they are counted once.
+    assert resource.numerator_kg == pytest.approx(25 + 170 + 455 * 0.8 + 315)
+    assert resource.denominator_kg == pytest.approx(1025)
+    assert resource.components["recyclables_recovered_kg"] == 25
+    assert resource.components["household_recyclables_utilised_kg"] == 170
+    # Placeholders said in the figure: landfill's was used too (its 50 kg × 0).
+    assert resource.basis["unverified_coefficients"] == [
+        "incineration_energy.household_conversion_coefficient",
+        "landfill.household_conversion_coefficient",
+    ]
+    assert "placeholder" in resource.basis["warnings"][0]
     assert resource.coefficient_sets == ["WL-2025"]
     landfill = e.figure("household_raw_landfill", "500156101")
     assert landfill.numerator_kg == pytest.approx(50) and landfill.rate == pytest.approx(0.05)
@@ -269,7 +313,7 @@ def test_household_rates() -> None:
 def test_appliances_by_kind_in_units_and_kg_and_recyclables_by_kind() -> None:
     e = engine(
         [flow(12, 20, 9, 60, units=3), flow(20, 38, 9, 60, units=3), flow(12, 20, 10, 25)],
-        [treat(38, 9, 9, 60, units=3)],
+        [treat(38, 9, 9, 60, units=3, src=20)],
         [],
     )
     a = e.figure("appliance_dismantled", "500156101")
@@ -352,7 +396,10 @@ def _manure_flows(farm_to_pool_kg: float = 200_000) -> list[FlowRow]:
 
 
 def _manure_treatments(farm_to_pool_kg: float = 200_000) -> list[TreatmentRow]:
-    return [treat(30, 2, 2, 150_000), treat(31, 2, 3, farm_to_pool_kg - 50_000)]
+    return [
+        treat(30, 2, 2, 150_000, src=20),
+        treat(31, 2, 3, farm_to_pool_kg - 50_000, src=20),
+    ]
 
 
 def _flat(fates: dict[int, dict[str, float]]) -> dict[tuple[int, str], float]:
@@ -363,7 +410,10 @@ def test_an_attribution_is_reused_across_engines_only_while_its_inputs_are_uncha
     # Each data version gets a new engine; a material's attribution is kept between them
     # while the material's rows, opening stock and the sites are equal by value.
     _solved_memo.clear()
-    straw, composted = [flow(11, 30, 3, 4_000)], [*_manure_treatments(), treat(30, 3, 2, 4_000)]
+    straw, composted = (
+        [flow(11, 30, 3, 4_000)],
+        [*_manure_treatments(), treat(30, 3, 2, 4_000, src=11)],
+    )
     first = engine(_manure_flows() + straw, composted, [])
     manure = first.fates("manure.pig")
     assert manure[V1]["compost"] == pytest.approx(100_000)  # farm 10: half of the pool's
@@ -371,12 +421,13 @@ def test_an_attribution_is_reused_across_engines_only_while_its_inputs_are_uncha
     # A scan of film (another material): manure's attribution is the same object.
     film = [flow(12, 20, 1, 12.5)]
     after_film = engine(_manure_flows() + straw + film, composted, [])
-    assert after_film.fates("manure.pig") is manure
+    assert after_film.attributed("manure.pig") is first.attributed("manure.pig")
+    assert after_film.fates("manure.pig") == manure
 
     # More manure from farm 10: solved again, and what a fresh solve gives.
     more = engine(_manure_flows(300_000), _manure_treatments(300_000), [])
     changed = more.fates("manure.pig")
-    assert changed is not manure
+    assert more.attributed("manure.pig") is not first.attributed("manure.pig")
     assert changed[V1]["compost"] == pytest.approx(150_000 * 3 / 4)
     _solved_memo.clear()
     fresh = engine(_manure_flows(300_000), _manure_treatments(300_000), []).fates("manure.pig")

@@ -341,10 +341,15 @@ def _stale_stock(
     """
     net = engine._network
     b = engine.balance
+    # What a treating site keeps under a storage route is stored on purpose: not aged.
+    kept = engine.kept_in_storage
     held = {
-        (int(net.site_ids[b.site[i]]), b.materials[int(b.mat[i])]): float(b.closing[i])
+        key: kg
         for i in range(len(b.site))
-        if b.closing[i] > 1.0 and not net.is_source[b.site[i]]
+        if not net.is_source[b.site[i]]
+        for key in [(int(net.site_ids[b.site[i]]), b.materials[int(b.mat[i])])]
+        for kg in [float(b.closing[i]) - kept.get(key, 0.0)]
+        if kg > 1.0
     }
     if not held:
         return []

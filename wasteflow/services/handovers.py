@@ -305,9 +305,9 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
         and from_site.lon is not None
     ):
         distance = round(distance_m(data.lat, data.lon, from_site.lat, from_site.lon), 1)
-    returns_id = None
+    returns_id = returns_sender_id = None
     if data.returns and check_return:
-        returns_id = _check_return(s, data.returns, from_site, material, mass_g)
+        returns_id, returns_sender_id = _check_return(s, data.returns, from_site, material, mass_g)
     day = data.device_time.astimezone(_tz()).date()
     row = {
         "from_site_id": from_site.id,
@@ -324,13 +324,15 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
         "plaque_kid": plaque.kid,
         "flag_far_scan": distance is not None and distance > settings.scan_distance_flag_m,
         "returns_id": returns_id,
+        "returns_sender_id": returns_sender_id,
     }
     return _Validated(row, from_site, to_site, material, data.returns)
 
 
 def _check_return(
     session: Session, code: str, from_site: cache.SiteRef, material: cache.MaterialRef, mass_g: int
-) -> int:
+) -> tuple[int, int]:
+    """The refused load a return takes back: its id and its sender (whose lot it drains)."""
     refused = session.execute(
         sa.select(Handover).where(col(Handover.code) == code)
     ).scalar_one_or_none()
@@ -361,7 +363,7 @@ def _check_return(
             field="declared_mass_kg",
         )
     assert refused.id is not None
-    return refused.id
+    return refused.id, refused.from_site_id
 
 
 # --- recording ---------------------------------------------------------------------------
@@ -648,7 +650,7 @@ def _record_alone(
                     if _by_key(session, account.id, key) is not None:
                         return _TAKEN
                     v = validated
-                    v.row["returns_id"] = _check_return(
+                    v.row["returns_id"], v.row["returns_sender_id"] = _check_return(
                         session, data.returns, v.from_site, v.material, v.row["declared_mass_g"]
                     )
                 inserted = _record_rows(
@@ -1109,6 +1111,7 @@ _LOAD_FIELDS = (
     "plaque_kid",
     "flag_far_scan",
     "returns_id",
+    "returns_sender_id",
 )
 
 

@@ -1,4 +1,4 @@
-"""Keep the totals (flow_ and treatment_ daily/monthly/yearly) in step with handovers.
+"""Keep the totals (flow_, treatment_ and return_ daily/monthly/yearly) in step with handovers.
 
 Every change to a handover's mass or state adds a delta to its day's, month's and year's
 totals in the same transaction, as one upsert (``INSERT … ON CONFLICT DO UPDATE SET col = col +
@@ -23,21 +23,22 @@ from wasteflow.models import (
     FlowDaily,
     FlowMonthly,
     FlowYearly,
+    ReturnDaily,
+    ReturnMonthly,
+    ReturnYearly,
     TreatmentDaily,
     TreatmentMonthly,
     TreatmentYearly,
 )
-from wasteflow.types import WITHDRAWN, HandoverStatus
+from wasteflow.types import WITHDRAWN, HandoverStatus, MassMethod
 
 FlowKey = tuple[date, int, int, int]  # day, from_site_id, to_site_id, material_id
-TreatKey = tuple[date, int, int, int]  # day, site_id, material_id, route_id
+TreatKey = tuple[date, int, int, int, int]  # day, site_id, from_site_id, material_id, route_id
+ReturnKey = tuple[date, int, int, int, int]  # day, sender, from_site_id, to_site_id, material
 
-FLOW_KEYS = ("day", "from_site_id", "to_site_id", "material_id")
-TREAT_KEYS = ("day", "site_id", "material_id", "route_id")
-MONTH_FLOW_KEYS = ("month", "from_site_id", "to_site_id", "material_id")
-MONTH_TREAT_KEYS = ("month", "site_id", "material_id", "route_id")
-YEAR_FLOW_KEYS = ("year", "from_site_id", "to_site_id", "material_id")
-YEAR_TREAT_KEYS = ("year", "site_id", "material_id", "route_id")
+FLOW_KEYS = ("from_site_id", "to_site_id", "material_id")
+TREAT_KEYS = ("site_id", "from_site_id", "material_id", "route_id")
+RETURN_KEYS = ("sender_site_id", "from_site_id", "to_site_id", "material_id")
 
 
 def first_of_month(day: date) -> date:
@@ -54,16 +55,13 @@ class Deltas:
     def __init__(self) -> None:
         self.flows: dict[FlowKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.treated: dict[TreatKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.returned: dict[ReturnKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
     def flow(self, key: FlowKey, **values: int) -> None:
-        row = self.flows[key]
-        for col, v in values.items():
-            row[col] += v
+        _add(self.flows[key], values)
 
     def treatment(self, key: TreatKey, **values: int) -> None:
-        row = self.treated[key]
-        for col, v in values.items():
-            row[col] += v
+        _add(self.treated[key], values)
 
     def add_handover(self, h: Mapping[str, Any], sign: int = 1) -> None:
         """Add a handover in its current state (a row dict), as if recorded and received now;
@@ -71,11 +69,19 @@ class Deltas:
 
         For bulk loads: the totals come out exactly as the handover's own transactions would
         have left them (and as the raw-records recomputation in the rates service reads them).
+        A return of refused mass (``returns_id``) must carry ``returns_sender_id``.
         """
         status = h["status"]
         if status in WITHDRAWN:
             return
         key = (h["day"], h["from_site_id"], h["to_site_id"], h["material_id"])
+        ret: dict[str, int] | None = None
+        if h.get("returns_id") is not None:
+            ret = self.returned[
+                (h["day"], h["returns_sender_id"], h["from_site_id"], h["to_site_id"],
+                 h["material_id"])
+            ]  # fmt: skip
+            _add(ret, {"handovers": sign, "declared_g": sign * h["declared_mass_g"]})
         self.flow(
             key,
             handovers=sign,
@@ -84,6 +90,8 @@ class Deltas:
         )
         if status == HandoverStatus.in_transit:
             self.flow(key, in_transit_g=sign * h["declared_mass_g"])
+            if ret is not None:
+                ret["in_transit_g"] += sign * h["declared_mass_g"]
             return
         accepted = h["accepted_mass_g"] or 0
         units = (h.get("received_units") or 0) if accepted else 0
@@ -93,10 +101,13 @@ class Deltas:
             refused_g=sign * (h["refused_mass_g"] or 0),
             accepted_g=sign * accepted,
             accepted_units=sign * units,
+            estimated_g=sign * accepted if h["mass_method"] == MassMethod.estimated else 0,
         )
+        if ret is not None:
+            ret["received_g"] += sign * (h["received_mass_g"] or 0)
         if h.get("route_id") is not None and accepted:
             self.treatment(
-                (h["day"], h["to_site_id"], h["material_id"], h["route_id"]),
+                (h["day"], h["to_site_id"], h["from_site_id"], h["material_id"], h["route_id"]),
                 handovers=sign,
                 accepted_g=sign * accepted,
                 accepted_units=sign * (h.get("received_units") or 0),
@@ -104,18 +115,26 @@ class Deltas:
 
     def apply(self, session: Session) -> None:
         """Write the deltas to the per-day, per-month and per-year totals."""
-        flows, treated = self.flows, self.treated
-        months = _rolled(flows, first_of_month), _rolled(treated, first_of_month)
-        years = _rolled(months[0], first_of_year), _rolled(months[1], first_of_year)
-        for table, keys, deltas in (
-            (FlowDaily, FLOW_KEYS, flows),
-            (TreatmentDaily, TREAT_KEYS, treated),
-            (FlowMonthly, MONTH_FLOW_KEYS, months[0]),
-            (TreatmentMonthly, MONTH_TREAT_KEYS, months[1]),
-            (FlowYearly, YEAR_FLOW_KEYS, years[0]),
-            (TreatmentYearly, YEAR_TREAT_KEYS, years[1]),
+        for (daily, monthly, yearly), keys, deltas in (
+            ((FlowDaily, FlowMonthly, FlowYearly), FLOW_KEYS, self.flows),
+            ((TreatmentDaily, TreatmentMonthly, TreatmentYearly), TREAT_KEYS, self.treated),
+            ((ReturnDaily, ReturnMonthly, ReturnYearly), RETURN_KEYS, self.returned),
         ):
-            _upsert(session, table.__table__, keys, deltas)  # type: ignore[attr-defined,union-attr]
+            if not deltas:
+                continue
+            months = _rolled(deltas, first_of_month)
+            years = _rolled(months, first_of_year)
+            for table, grain, rows in (
+                (daily, "day", deltas),
+                (monthly, "month", months),
+                (yearly, "year", years),
+            ):
+                _upsert(session, table.__table__, (grain, *keys), rows)  # type: ignore[attr-defined,union-attr]
+
+
+def _add(row: dict[str, int], values: Mapping[str, int]) -> None:
+    for col, v in values.items():
+        row[col] += v
 
 
 def _rolled(
