@@ -4,6 +4,7 @@ indicators materials feed, and the manure mass basis (reference/official-rates.m
 from __future__ import annotations
 
 from collections import defaultdict
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -147,3 +148,30 @@ def test_a_material_own_routes_replace_its_indicators() -> None:
     a, b = catalogue_materials(catalogue, route_codes=["recycling", "landfill"])
     assert a["attributes"] == {"x": 1, "routes": ["recycling", "landfill"]}
     assert b["attributes"] == {"routes": ["landfill"]} and "routes" not in b
+
+
+def _expand(patterns: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in patterns:
+        out += [c for c in MATERIALS if c.startswith(p[:-1])] if p.endswith(".*") else [p]
+    return out
+
+
+def test_the_demo_names_only_routes_its_materials_may_take_and_its_sites_operate() -> None:
+    import random
+
+    from wasteflow.demo import PROCESSORS, _Generator
+
+    proc = {code: i for i, (code, *_) in enumerate(PROCESSORS)}
+    route_code = {i: code for i, code in enumerate(ROUTES)}
+    gen = SimpleNamespace(
+        proc=proc, rng=random.Random(1), route={code: i for i, code in route_code.items()}
+    )
+    for code, _kind, _name, _t, patterns, operated in PROCESSORS:
+        for material in _expand(patterns):
+            fits = set(operated) & set(routes(material))
+            assert fits, f"{code} operates no route {material} may take"
+            for _ in range(20):  # the straw plant draws its route at random
+                named = route_code[_Generator._route_for(gen, proc[code], material)]  # type: ignore[arg-type]
+                assert named in routes(material), (code, material, named)
+                assert named in operated, (code, material, named)
