@@ -303,7 +303,12 @@ class _Run:
             if rng.random() < 0.05:
                 refused = (received * Decimal(rng.uniform(0.05, 0.2))).quantize(Decimal("0.1"))
                 reason = "soil and stones"
-            routes = self.district.sites[load.to_site].routes
+            # A route the plant operates that the material may take (the server refuses
+            # "film composted"); servers whose catalogue has no such lists say nothing.
+            operated = self.district.sites[load.to_site].routes
+            material = self.district.materials.get(load.material, {})
+            allowed = material.get("attributes", {}).get("routes")
+            routes = [r for r in operated if not allowed or r in allowed] or list(operated)
             phone.scan_receipt(
                 image=png,
                 received_kg=max(received, Decimal("0.1")),

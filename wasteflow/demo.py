@@ -100,7 +100,13 @@ class DemoReport:
     townships_missing: dict[str, list[str]] = field(default_factory=dict)
 
 
+# The fractions households sort their waste into (hh.residue is what treatment leaves, and
+# arises only at plants).
+HOUSEHOLD_FRACTIONS = ["hh.recyclable", "hh.kitchen", "hh.hazardous", "hh.other"]
+
 # --- processors of the district (code, kind, name, township, materials, routes) -----------
+# Every route a processor names at a receipt (``_Generator._route_for``) must be one its
+# material may take (data/materials.json) and one the processor operates (below).
 PROCESSORS: list[tuple[str, SiteKind, str, str, list[str], list[str]]] = [
     (
         "WL-PR-FILM",
@@ -155,7 +161,7 @@ PROCESSORS: list[tuple[str, SiteKind, str, str, list[str], list[str]]] = [
         SiteKind.disposal,
         "武隆区生活垃圾卫生填埋场（示例）",
         "500156105",
-        ["hh.other", "hh.kitchen", "isw.*"],
+        ["hh.other", "hh.kitchen", "hh.residue", "isw.*"],
         ["landfill", "residue_landfill"],
     ),
     (
@@ -739,7 +745,7 @@ class _Generator:
                 t.id,
                 org,
                 self._jitter((t.lat, t.lon), 1),
-                ["hh.*", "rec.*"],
+                [*HOUSEHOLD_FRACTIONS, "rec.*"],
                 capacity_kg=400_000,
             )
             t_plan: dict[str, Any] = {"t": t, "ts": ts, "cps": [], "slug": slug}
@@ -771,7 +777,7 @@ class _Generator:
                     v.id,
                     org,
                     self._jitter(vpos, 0.3),
-                    ["film.agri", "hh.*", "rec.*", "appliance.*"],
+                    ["film.agri", *HOUSEHOLD_FRACTIONS, "rec.*", "appliance.*"],
                     capacity_kg=60_000,
                 )
                 cp_ids.append(cp)
@@ -793,7 +799,7 @@ class _Generator:
                         v.id,
                         None,
                         self._jitter(vpos, 1.2),
-                        ["hh.*", "film.agri", "rec.*", "appliance.*"],
+                        [*HOUSEHOLD_FRACTIONS, "film.agri", "rec.*", "appliance.*"],
                     )
                     v_plan["clusters"].append(
                         {
@@ -931,6 +937,9 @@ class _Generator:
             code = self.rng.choice(["feed", "fuel", "substrate", "raw_material"])
         elif proc == p["WL-PR-CEMT"]:
             code = "raw_material" if material == "isw.coal_gangue" else "building_material"
+        elif proc == p["WL-DS-LNDF"]:
+            # Treatment residues have a route of their own, reported apart from raw waste.
+            code = "residue_landfill" if material == "hh.residue" else "landfill"
         else:
             code = {
                 p["WL-PR-FILM"]: "recycling",
@@ -942,7 +951,6 @@ class _Generator:
                 p["WL-PR-HAZW"]: "hazardous_treatment",
                 p["WL-PR-CDWR"]: "building_material",
                 p["WL-DS-STOR"]: "storage",
-                p["WL-DS-LNDF"]: "landfill",
             }[proc]
         return self.route[code]
 

@@ -106,7 +106,10 @@ class Indicator(StrEnum):
     film = "film"
     manure = "manure"
     straw = "straw"
-    industrial = "industrial"
+    industrial = "industrial"  # 大宗工业固体废物: the 70 % figure
+    # 建筑垃圾 has its own rate (建筑垃圾资源化利用率): listed among the 2021 大宗固体废弃物 but
+    # not industrial, so never in the 70 % figure.
+    construction = "construction"
     household = "household"
     appliance = "appliance"
     recyclable = "recyclable"

@@ -136,6 +136,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ind.straw": ("农作物秸秆", "crop straw"),
     "ind.household": ("生活垃圾", "household waste"),
     "ind.industrial": ("大宗工业固废", "bulk industrial solid waste"),
+    "ind.construction": ("建筑垃圾", "construction waste"),
     "ind.appliance": ("废弃电器电子产品", "waste appliances"),
     "ind.recyclable": ("再生资源", "recyclables"),
     # anomalies

@@ -27,7 +27,16 @@ SITE_COLOURS = {
     "processor": "#2ca02c",
     "disposal": "#d62728",
 }
-FLOW_CHOICES = ["film", "manure", "straw", "household", "industrial", "appliance", "recyclable"]
+FLOW_CHOICES = [
+    "film",
+    "manure",
+    "straw",
+    "household",
+    "industrial",
+    "construction",
+    "appliance",
+    "recyclable",
+]
 STATES = [s.value for s in HandoverStatus]
 
 

@@ -360,3 +360,44 @@ def test_other_roles_see_the_balance_of_their_own_sites(api) -> None:  # type: i
             "/api/v1/sites", params={"region": "500156101", "limit": 500}, headers=h
         ).json()["items"]
     }
+
+
+def test_every_demo_receipt_names_a_route_its_material_may_take_at_a_site_that_operates_it(
+    demo: sa.Engine,
+) -> None:
+    from wasteflow.models import Material, SiteRoute, TreatmentRoute
+
+    with Session(demo) as session:
+        materials = session.execute(sa.select(Material)).scalars()
+        allowed = {m.id: set(m.attributes["routes"]) for m in materials}
+        route = dict(session.execute(sa.select(TreatmentRoute.id, TreatmentRoute.code)).all())
+        operated = set(session.execute(sa.select(SiteRoute.site_id, SiteRoute.route_id)).all())
+        used = session.execute(
+            sa.select(Handover.to_site_id, Handover.material_id, Handover.route_id)
+            .where(Handover.route_id.is_not(None))  # type: ignore[union-attr]
+            .distinct()
+        ).all()
+    assert len(used) > 50
+    for site_id, material_id, route_id in used:
+        assert route[route_id] in allowed[material_id], (site_id, material_id, route[route_id])
+        assert (site_id, route_id) in operated, (site_id, route[route_id])
+
+
+def test_construction_waste_flows_apart_from_bulk_industrial_waste(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+
+    def sankey(material: str) -> dict:  # type: ignore[type-arg]
+        r = client.get(
+            "/api/v1/flows/sankey", params={"period": "2025", "material": material}, headers=h
+        )
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    construction = [n["label"] for n in sankey("construction")["nodes"]]
+    industrial = [n["label"] for n in sankey("industrial")["nodes"]]
+    assert "建材利用" in construction and "建材利用" in industrial
+    # The demo's building sites are in 芙蓉 and 仙女山, where no factory is: their townships
+    # send construction waste only, so they are no source of bulk industrial waste.
+    sources = {label for label in construction if label.endswith("产生源")}
+    assert sources == {"芙蓉街道 产生源", "仙女山街道 产生源"}
+    assert not sources & set(industrial)

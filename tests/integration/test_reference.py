@@ -58,6 +58,7 @@ def test_catalogue_covers_every_indicator_in_both_languages(session: Session) ->
         "hh.kitchen",
         "hh.hazardous",
         "hh.other",
+        "hh.residue",
     }
     bulk = {m.code.removeprefix("isw.") for m in by_indicator[Indicator.industrial]}
     assert {
@@ -66,8 +67,11 @@ def test_catalogue_covers_every_indicator_in_both_languages(session: Session) ->
         "tailings",
         "smelting_slag",
         "byproduct_gypsum",
-        "construction_waste",
+        "boiler_slag",
     } <= bulk
+    # Construction waste has its own rate: never part of the 70 % bulk industrial figure.
+    assert "construction_waste" not in bulk
+    assert [m.code for m in by_indicator[Indicator.construction]] == ["isw.construction_waste"]
     assert all(m.name_zh and m.name_en for m in materials)
 
 

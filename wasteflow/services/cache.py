@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from wasteflow.config import get_settings
-from wasteflow.models import Material, Site, SiteMaterial
-from wasteflow.types import Indicator, SiteKind
+from wasteflow.models import Material, Site, SiteMaterial, TreatmentRoute
+from wasteflow.types import Indicator, RouteClass, SiteKind
 
 T = TypeVar("T")
 TOKEN_TTL_S = 5.0
@@ -70,6 +70,16 @@ class MaterialRef:
     counts_units: bool
     max_handover_kg: float
     max_load_kg: float
+    routes: tuple[str, ...] = ()  # the treatment routes it may be treated under
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRef:
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    route_class: RouteClass
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +95,7 @@ class SiteRef:
 
 
 materials_cache = TTLCache()
+routes_cache = TTLCache()
 sites_cache = TTLCache()
 acting_cache = TTLCache()
 tokens_cache = TTLCache(ttl_s=TOKEN_TTL_S)
@@ -108,11 +119,31 @@ def materials(session: Session) -> dict[str, MaterialRef]:
                 m.counts_units,
                 m.max_handover_kg,
                 m.max_load_kg,
+                material_routes(m),
             )
             for m in session.execute(sa.select(Material)).scalars()
         }
 
     return materials_cache.get(_db(session), load)
+
+
+def material_routes(material: Material) -> tuple[str, ...]:
+    """The codes of the treatment routes a material may be treated under, as the reference
+    loader stored them (``attributes.routes``); empty if the database's reference data predates
+    the lists (run ``wasteflow load-reference``)."""
+    return tuple((material.attributes or {}).get("routes") or ())
+
+
+def routes(session: Session) -> dict[str, RouteRef]:
+    """Every treatment route by code."""
+
+    def load() -> dict[str, RouteRef]:
+        return {
+            r.code: RouteRef(r.id, r.code, r.name_zh, r.name_en, r.route_class)
+            for r in session.execute(sa.select(TreatmentRoute)).scalars()
+        }
+
+    return routes_cache.get(_db(session), load)
 
 
 def sites(session: Session, codes: list[str]) -> dict[str, SiteRef]:
@@ -175,5 +206,5 @@ def forget_token(session: Session, digest: str) -> None:
 
 def clear_all() -> None:
     """After the reference data changed: read everything afresh."""
-    for c in (materials_cache, sites_cache, acting_cache, tokens_cache):
+    for c in (materials_cache, routes_cache, sites_cache, acting_cache, tokens_cache):
         c.clear()

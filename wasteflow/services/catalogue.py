@@ -6,9 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from wasteflow.errors import NotFound
+from wasteflow.errors import Invalid, NotFound
 from wasteflow.models import Material, Region, TreatmentRoute
 from wasteflow.schemas import MaterialPublic, RegionPublic, RoutePublic
+from wasteflow.services import cache
 from wasteflow.types import Indicator, RegionLevel
 
 
@@ -76,3 +77,39 @@ def list_materials(*, session: Session, indicator: Indicator | None = None) -> l
 def list_routes(*, session: Session) -> list[RoutePublic]:
     stmt = sa.select(TreatmentRoute).order_by(col(TreatmentRoute.code))
     return [RoutePublic(**r.model_dump()) for r in session.execute(stmt).scalars()]
+
+
+# --- which routes a material may take --------------------------------------------------------
+
+
+def material_route(session: Session, material: Material, code: str) -> cache.RouteRef:
+    """The treatment route ``code``, if it exists and is one ``material`` may be treated under
+    (its ``attributes.routes``, filled by the reference loader from ``data/materials.json``).
+
+    Refuses, naming ``route``: a code that is no route at all (listing the routes there are),
+    and a route that is not a use of the material (film is never composted, manure never
+    recycled), listing the material's routes. Whether a site operates the route is the
+    caller's question.
+    """
+    known = cache.routes(session)
+    route = known.get(code)
+    if route is None:
+        raise Invalid(
+            f"route: there is no treatment route {code!r}; the routes are "
+            f"{', '.join(sorted(known))}",
+            field="route",
+        )
+    allowed = cache.material_routes(material)
+    if not allowed:
+        raise Invalid(
+            f"route: this database has no list of the routes {material.code} may take; "
+            "an administrator must run `wasteflow load-reference`",
+            field="route",
+        )
+    if code not in allowed:
+        raise Invalid(
+            f"route: {material.name_zh} ({material.code}) cannot go to {route.name_zh} "
+            f"({code}); its routes are {', '.join(allowed)}",
+            field="route",
+        )
+    return route

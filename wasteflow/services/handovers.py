@@ -63,6 +63,7 @@ from wasteflow.schemas import (
 )
 from wasteflow.services import cache, keys
 from wasteflow.services.audit import record_event, record_events
+from wasteflow.services.catalogue import material_route
 from wasteflow.services.totals import Deltas
 from wasteflow.types import (
     TREATING_KINDS,
@@ -968,15 +969,24 @@ def _receipt_values(
                 f"route: {to_site.code} treats what it accepts; name the treatment route",
                 field="route",
             )
-        route_id = session.execute(
-            sa.select(col(TreatmentRoute.id))
-            .join(SiteRoute, col(SiteRoute.route_id) == TreatmentRoute.id)
-            .where(col(SiteRoute.site_id) == to_site.id, col(TreatmentRoute.code) == data.route)
-        ).scalar_one_or_none()
-        if route_id is None:
+        # What the material may become comes before what this plant does: "film composted"
+        # is refused whatever the site says it operates.
+        route = material_route(session, material, data.route)
+        operated = list(
+            session.execute(
+                sa.select(col(TreatmentRoute.code))
+                .join(SiteRoute, col(SiteRoute.route_id) == TreatmentRoute.id)
+                .where(col(SiteRoute.site_id) == to_site.id)
+                .order_by(col(TreatmentRoute.code))
+            ).scalars()
+        )
+        if route.code not in operated:
             raise Invalid(
-                f"route: {to_site.code} does not operate route {data.route!r}", field="route"
+                f"route: {to_site.code} does not operate route {data.route!r}; "
+                f"it operates {', '.join(operated) or 'none'}",
+                field="route",
             )
+        route_id = route.id
     elif data.route:
         why = (
             "nothing was accepted"

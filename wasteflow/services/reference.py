@@ -21,7 +21,7 @@ from wasteflow.models import (
     Target,
     TreatmentRoute,
 )
-from wasteflow.reference import DISTRICT, read_csv, read_json
+from wasteflow.reference import DISTRICT, catalogue_materials, read_csv, read_json
 from wasteflow.services import cache
 from wasteflow.services.audit import record_event
 from wasteflow.types import RegionLevel
@@ -101,26 +101,8 @@ def load_reference(*, session: Session, account_id: int | None = None) -> LoadRe
             )
             report.regions += 1
 
-        for i, m in enumerate(read_json("materials.json")["materials"]):
-            _upsert(
-                session,
-                Material,
-                {"code": m["code"]},
-                {
-                    "name_zh": m["name_zh"],
-                    "name_en": m["name_en"],
-                    "indicator": m["indicator"],
-                    "counts_units": m.get("counts_units", False),
-                    "unit_mass_kg": m.get("unit_mass_kg"),
-                    "max_handover_kg": m["max_handover_kg"],
-                    "max_load_kg": m["max_load_kg"],
-                    "attributes": m.get("attributes", {}),
-                    "sort_order": i,
-                },
-            )
-            report.materials += 1
-
-        for r in read_json("routes.json")["routes"]:
+        routes = read_json("routes.json")["routes"]
+        for r in routes:
             _upsert(
                 session,
                 TreatmentRoute,
@@ -134,6 +116,29 @@ def load_reference(*, session: Session, account_id: int | None = None) -> LoadRe
                 },
             )
             report.routes += 1
+
+        # Routes first: each material's list of allowed routes names them. An existing
+        # database's materials are updated in place (indicator, names, caps, attributes with
+        # their routes), so records keep pointing at the same rows.
+        materials = catalogue_materials(route_codes=[r["code"] for r in routes])
+        for i, m in enumerate(materials):
+            _upsert(
+                session,
+                Material,
+                {"code": m["code"]},
+                {
+                    "name_zh": m["name_zh"],
+                    "name_en": m["name_en"],
+                    "indicator": m["indicator"],
+                    "counts_units": m.get("counts_units", False),
+                    "unit_mass_kg": m.get("unit_mass_kg"),
+                    "max_handover_kg": m["max_handover_kg"],
+                    "max_load_kg": m["max_load_kg"],
+                    "attributes": m["attributes"],
+                    "sort_order": i,
+                },
+            )
+            report.materials += 1
 
         region_ids = {
             code: rid for code, rid in session.execute(sa.select(col(Region.code), col(Region.id)))

@@ -50,6 +50,25 @@ def _codes_to_ids(
     return [found[c] for c in codes]
 
 
+def _check_routes_fit(session: Session, material_ids: list[int], routes: Sequence[str]) -> None:
+    """A treating site must operate at least one route that one of its materials may take:
+    a film plant that only composts could never confirm a receipt. (Routes that fit none of
+    its materials are allowed beside one that fits: each receipt is checked on its own.)"""
+    if not material_ids:
+        return
+    materials = session.execute(
+        sa.select(Material).where(col(Material.id).in_(material_ids))
+    ).scalars()
+    usable = {r for m in materials for r in cache.material_routes(m)}
+    # An empty set means reference data from before the lists; receipts say so.
+    if usable and not usable & set(routes):
+        raise Invalid(
+            f"routes: none of {', '.join(routes)} is a route this site's materials may "
+            f"take; they may go to {', '.join(sorted(usable))}",
+            field="routes",
+        )
+
+
 def create_site(*, session: Session, actor: Account, data: SiteCreate) -> SitePublic:
     """Register a site with the materials it handles and, for processors, its routes."""
     require(actor.role, Action.manage_sites)
@@ -74,6 +93,8 @@ def create_site(*, session: Session, actor: Account, data: SiteCreate) -> SitePu
             )[0]
         material_ids = _codes_to_ids(session, Material, data.materials, "materials")
         route_ids = _codes_to_ids(session, TreatmentRoute, data.routes, "routes")
+        if data.kind in TREATING_KINDS:
+            _check_routes_fit(session, material_ids, data.routes)
         site = Site.model_validate(
             data.model_dump(exclude={"region_code", "organisation_code", "materials", "routes"}),
             update={"region_id": region.id, "organisation_id": org_id},
