@@ -1060,7 +1060,9 @@ class _Generator:
                     per_material: dict[str, float] = defaultdict(float)
                     for animal, lo, hi in LIVESTOCK[lf["kind"]]:
                         heads = rng.randint(lo, hi)
-                        manure = manure_produced(coeffs, animal, heads)
+                        manure = manure_produced(
+                            coeffs, animal, heads, period_start=start, period_end=end
+                        )
                         self._declare(
                             DeclarationKind.livestock_headcount,
                             v.id,

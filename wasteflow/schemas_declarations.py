@@ -59,7 +59,11 @@ class LivestockHeadcountCreate(_Estimated):
     kind: Literal[DeclarationKind.livestock_headcount]
     animal: Subject = Field(description="a coefficient subject, e.g. pig_fattening")
     heads: Annotated[int, Field(ge=0, le=10**9)] = Field(
-        description="stock (存栏) or slaughtered (出栏), as the coefficient set counts the animal"
+        description=(
+            "stock (存栏) or slaughtered (出栏), as the coefficient set counts the animal: a "
+            "stock count produces manure for every day of the declared period, a slaughter "
+            "count for the animal's lifetime days in the set"
+        )
     )
 
 

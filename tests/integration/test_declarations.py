@@ -112,21 +112,24 @@ def test_film_used_is_declared_as_given_and_audited(
 
 
 @pytest.mark.parametrize(
-    ("animal", "heads", "material", "kg", "count_basis", "unverified"),
+    ("animal", "heads", "material", "kg", "slurry_kg", "count_basis", "unverified"),
     [
-        # heads × kg/head/day × days counted, from data/coefficients.json (set WL-2025)
-        ("pig_fattening", 1000, "manure.pig", 1000 * 2 * 180, "slaughtered", []),
-        ("sow", 10, "manure.pig", 10 * 2 * 365, "stock", []),
-        ("dairy_cow", 3, "manure.dairy_cattle", 3 * 20 * 365, "stock", []),
-        ("broiler", 1000, "manure.broiler", 1000 * 0.1 * 45, "slaughtered", []),
+        # heads × kg/head/day × days, from data/coefficients.json (set WL-2025); the period is
+        # 2024, a leap year: a stock count counts its 366 days, a slaughter count the lifetime.
         (
-            "duck_goose",
-            100,
-            "manure.duck_goose",
-            100 * 0.13 * 365,
-            "stock",
-            ["duck_goose.days_counted"],
+            "pig_fattening",
+            1000,
+            "manure.pig",
+            1000 * 2 * 180,
+            1000 * 12 * 180,
+            "slaughtered",
+            [],
         ),
+        ("sow", 10, "manure.pig", 10 * 2 * 366, 10 * 12 * 366, "stock", []),
+        ("dairy_cow", 3, "manure.dairy_cattle", 3 * 20 * 366, 3 * 68 * 366, "stock", []),
+        ("broiler", 1000, "manure.broiler", 1000 * 0.1 * 45, 1000 * 0.35 * 45, "slaughtered", []),
+        # The set's unverified 365 days is no longer used: the period says how many days.
+        ("duck_goose", 100, "manure.duck_goose", 100 * 0.13 * 366, None, "stock", []),
     ],
 )
 def test_livestock_headcount_estimates_manure(
@@ -137,18 +140,51 @@ def test_livestock_headcount_estimates_manure(
     heads: int,
     material: str,
     kg: float,
+    slurry_kg: float | None,
     count_basis: str,
     unverified: list[str],
 ) -> None:
     d = _post(api, session, body("livestock_headcount", source, animal=animal, heads=heads))
     assert d["material"] == material and d["quantity"] == heads and d["unit"] == "head"
-    assert d["mass_kg"] == pytest.approx(kg, abs=0.0005)
+    assert d["mass_kg"] == pytest.approx(kg, abs=0.0005)  # the solids produced
     assert d["basis"] == "estimated" and d["coefficient_set"] == "WL-2025"
     det = d["detail"]
     assert det["coefficient_set"] == "WL-2025" and det["animal"] == animal
     assert det["count_basis"] == count_basis and det["produced_kg"] == pytest.approx(kg)
+    assert det["mass_basis"] == "solids"
+    if slurry_kg is None:
+        assert det["produced_slurry_kg"] is None and det["solids_share_of_slurry"] is None
+    else:
+        assert det["produced_slurry_kg"] == pytest.approx(slurry_kg)
+        assert det["solids_share_of_slurry"] == pytest.approx(kg / slurry_kg)
+    stock = count_basis == "stock"
+    if stock:
+        assert det["days"] == 366
+    assert det["days_rule"] == ("declared period" if stock else "lifetime")
     assert det["unverified_coefficients"] == unverified
     assert det["all_coefficients_verified"] is (not unverified)
+
+
+def test_a_quarter_of_stock_counts_the_quarters_days(
+    api: TestClient, session: Session, source: str
+) -> None:
+    # 20 sows in stock declared for Q1 2026 (90 days): 20 × 2 × 90 = 3,600 kg solids, and
+    # 20 × 12 × 90 = 21,600 kg slurry; a whole year (2025) would be 14,600 and 87,600.
+    q1 = body(
+        "livestock_headcount",
+        source,
+        animal="sow",
+        heads=20,
+        period_start="2026-01-01",
+        period_end="2026-03-31",
+    )
+    d = _post(api, session, q1)
+    assert _mass_g(session, d["id"]) == 3_600_000
+    assert d["detail"]["days"] == 90 and d["detail"]["produced_slurry_kg"] == 21_600
+    year = q1 | {"period_start": "2025-01-01", "period_end": "2025-12-31"}
+    d = _post(api, session, year)
+    assert _mass_g(session, d["id"]) == 14_600_000
+    assert d["detail"]["days"] == 365 and d["detail"]["produced_slurry_kg"] == 87_600
 
 
 def test_pigs_make_exactly_360_tonnes(api: TestClient, session: Session, source: str) -> None:

@@ -223,17 +223,16 @@ def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declara
                 f"{data.animal!r}",
                 field=field,
             )
-        manure = manure_produced(coeffs, data.animal, data.heads)
+        manure = manure_produced(
+            coeffs,
+            data.animal,
+            data.heads,
+            period_start=data.period_start,
+            period_end=data.period_end,
+        )
         detail = manure.detail() | {
             "coefficient_set": cset.code,
-            "unverified_coefficients": unverified_coefficients(
-                coeffs,
-                [
-                    (data.animal, "manure_kg_per_head_day"),
-                    (data.animal, "days_counted"),
-                    (data.animal, "count_basis_slaughtered"),
-                ],
-            ),
+            "unverified_coefficients": unverified_coefficients(coeffs, manure.coefficients_used),
         }
         return Declaration(
             **common,
