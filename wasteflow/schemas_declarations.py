@@ -128,6 +128,7 @@ class DeclarationPublic(BaseModel):
 
 
 _KIND_TAGS = frozenset(k.value for k in DeclarationKind)
+_EXPECTED_KINDS = ", ".join(f"'{k.value}'" for k in DeclarationKind)
 
 
 def unwrap_kind_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -135,7 +136,8 @@ def unwrap_kind_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     Pydantic reports ``("body", "film_used", "animal")`` for a field of the ``film_used``
     member; a client sent ``animal``, so that is the name it must see. Errors about the tag
-    itself (missing or unknown kind) have no field in their location: they get ``kind``.
+    itself (missing or unknown kind) have no field in their location: they get ``kind``, and
+    a missing kind is reported as a missing field with the kinds there are.
     """
     out = []
     for e in errors:
@@ -147,5 +149,7 @@ def unwrap_kind_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if not rest and e.get("type") in ("union_tag_invalid", "union_tag_not_found"):
                 rest = ("kind",)
             e = {**e, "loc": ("body", *rest)}
+            if e.get("type") == "union_tag_not_found" and rest == ("kind",):
+                e = {**e, "type": "missing", "ctx": {"expected": _EXPECTED_KINDS}}
         out.append(e)
     return out
