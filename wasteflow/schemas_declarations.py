@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from wasteflow.schemas import Code, Strict
-from wasteflow.types import Basis, DeclarationKind, RecordStatus
+from wasteflow.types import Basis, DeclarationKind, MassBasis, RecordStatus, StrawUse
 
 # 10^12 kg (a billion tonnes) is far above any district's yearly figure and keeps grams
 # inside BIGINT with room for sums.
@@ -93,13 +93,41 @@ class HouseholdCollectedCreate(_DeclarationBase):
     quantity_kg: Kg
 
 
+class ManureSelfUseCreate(_DeclarationBase):
+    """自行还田: a livestock farm spreading its own manure on its own or contracted land."""
+
+    kind: Literal[DeclarationKind.manure_self_use]
+    site_code: Code = Field(description="the livestock farm (a source site) spreading it")
+    material: MaterialCode = Field(description="a manure material code")
+    quantity_kg: PositiveKg = Field(description="manure spread in the period")
+    mass_basis: MassBasis = Field(
+        default=MassBasis.solids,
+        description="what quantity_kg weighs: solids (粪) or slurry (粪+尿+污水)",
+    )
+    land_area_mu: PositiveMu = Field(description="the own or contracted land it was spread on")
+
+
+class StrawHouseholdUseCreate(_DeclarationBase):
+    """农户分散利用: straw households use themselves, by one of the five uses."""
+
+    kind: Literal[DeclarationKind.straw_household_use]
+    crop: Subject = Field(description="e.g. maize; the material is straw.<crop>")
+    use: StrawUse = Field(
+        description="fertiliser 肥料化, feed 饲料化, fuel 燃料化, substrate 基料化, "
+        "raw_material 原料化"
+    )
+    quantity_kg: Kg = Field(description="straw used that way in the period")
+
+
 DeclarationCreate = Annotated[
     FilmUsedCreate
     | LivestockHeadcountCreate
     | CropOutputCreate
     | IndustrialGeneratedCreate
     | IndustrialFromStorageCreate
-    | HouseholdCollectedCreate,
+    | HouseholdCollectedCreate
+    | ManureSelfUseCreate
+    | StrawHouseholdUseCreate,
     Field(discriminator="kind"),
 ]
 

@@ -101,3 +101,28 @@ def test_an_unknown_mass_method(client: TestClient, session: Session) -> None:
             "reason": f"'guessed' is not a mass method; use one of {methods}",
         }
     ]
+
+
+def test_an_unknown_straw_use_and_mass_basis(client: TestClient, session: Session) -> None:
+    h = admin(session).headers
+    straw = DECLARATION | {
+        "kind": "straw_household_use",
+        "crop": "maize",
+        "use": "burning",
+        "quantity_kg": 1,
+    }
+    got = _refused(client.post("/api/v1/declarations", json=straw, headers=h))
+    assert got["detail"] == (
+        "use: 'burning' is not a straw use; use one of fertiliser, feed, fuel, substrate, "
+        "raw_material"
+    )
+    manure = DECLARATION | {
+        "kind": "manure_self_use",
+        "site_code": "NO-SUCH-SITE",
+        "material": "manure.pig",
+        "quantity_kg": 1,
+        "land_area_mu": 1,
+        "mass_basis": "wet",
+    }
+    got = _refused(client.post("/api/v1/declarations", json=manure, headers=h))
+    assert got["detail"] == "mass_basis: 'wet' is not a mass basis; use one of solids, slurry"

@@ -80,6 +80,12 @@ def body(kind: str, site: str | None = None, **over: Any) -> dict[str, Any]:
         "industrial_generated": {"material": "isw.fly_ash", "quantity_kg": 5000},
         "industrial_from_storage": {"material": "isw.coal_gangue", "quantity_kg": 0},
         "household_collected": {"material": "hh.kitchen", "quantity_kg": "250.5"},
+        "manure_self_use": {
+            "material": "manure.pig",
+            "quantity_kg": "12000.5",
+            "land_area_mu": "40.25",
+        },
+        "straw_household_use": {"crop": "maize", "use": "fuel", "quantity_kg": 800},
     }.get(kind, {})
     return base | over
 
@@ -274,6 +280,34 @@ def test_admin_may_choose_the_coefficient_set(
     assert _post(api, session, body("livestock_headcount", source))["mass_kg"] == 360_000
 
 
+def test_manure_a_farm_spreads_on_its_own_land_is_declared(
+    api: TestClient, session: Session, source: str
+) -> None:
+    d = _post(api, session, body("manure_self_use", source))
+    assert d["kind"] == "manure_self_use" and d["material"] == "manure.pig"
+    assert d["site_code"] == source and d["region_code"] == VILLAGE
+    assert d["mass_kg"] == 12000.5 and d["quantity"] == 12000.5 and d["unit"] == "kg"
+    assert d["basis"] == "declared" and d["coefficient_set"] is None
+    assert d["detail"] == {"use": "自行还田", "mass_basis": "solids", "land_area_mu": 40.25}
+    assert _mass_g(session, d["id"]) == 12_000_500
+    slurry = body("manure_self_use", source, mass_basis="slurry", material="manure.dairy_cattle")
+    assert _post(api, session, slurry)["detail"]["mass_basis"] == "slurry"
+
+
+@pytest.mark.parametrize("use", ["fertiliser", "feed", "fuel", "substrate", "raw_material"])
+def test_straw_households_use_is_declared_by_use(
+    api: TestClient, session: Session, use: str
+) -> None:
+    # Region-level: no site.
+    b = body("straw_household_use", use=use, crop="rice", quantity_kg="750.125")
+    d = _post(api, session, b | {"region_code": TOWNSHIP})
+    assert d["kind"] == "straw_household_use" and d["material"] == "straw.rice"
+    assert d["site_code"] is None and d["region_code"] == TOWNSHIP
+    assert d["mass_kg"] == 750.125 and d["basis"] == "declared" and d["unit"] == "kg"
+    zh = {"fertiliser": "肥料化", "feed": "饲料化", "fuel": "燃料化", "substrate": "基料化"}
+    assert d["detail"] == {"crop": "rice", "use": use, "use_zh": zh.get(use, "原料化")}
+
+
 # ---- refusals --------------------------------------------------------------------------------
 
 
@@ -320,6 +354,19 @@ def test_admin_may_choose_the_coefficient_set(
             422,
         ),
         ("film_used", {"period_end": "2024-02-30"}, "period_end", 422),
+        ("manure_self_use", {"site_code": None}, "site_code", 422),
+        ("manure_self_use", {"material": "straw.maize"}, "material", 422),
+        ("manure_self_use", {"material": None}, "material", 422),
+        ("manure_self_use", {"quantity_kg": 0}, "quantity_kg", 422),
+        ("manure_self_use", {"land_area_mu": 0}, "land_area_mu", 422),
+        ("manure_self_use", {"land_area_mu": None}, "land_area_mu", 422),
+        ("manure_self_use", {"mass_basis": "wet"}, "mass_basis", 422),
+        ("manure_self_use", {"animal": "sow"}, "animal", 422),
+        ("straw_household_use", {"use": "burning"}, "use", 422),
+        ("straw_household_use", {"use": None}, "use", 422),
+        ("straw_household_use", {"crop": "durian"}, "crop", 422),
+        ("straw_household_use", {"material": "straw.maize"}, "material", 422),
+        ("straw_household_use", {"quantity_kg": -1}, "quantity_kg", 422),
     ],
 )
 def test_refusals_name_the_field_and_create_nothing(
@@ -564,7 +611,22 @@ def test_unknown_id_is_404(api: TestClient, session: Session) -> None:
 def test_mounted_once_and_documented(api: TestClient) -> None:
     assert api.app.url_path_for("list_declarations") == URL  # type: ignore[attr-defined]
     spec = api.get("/openapi.json").json()
-    assert "FilmUsedCreate" in spec["components"]["schemas"]
+    schemas = spec["components"]["schemas"]
+    assert {"FilmUsedCreate", "ManureSelfUseCreate", "StrawHouseholdUseCreate"} <= set(schemas)
+    assert schemas["StrawUse"]["enum"] == [
+        "fertiliser",
+        "feed",
+        "fuel",
+        "substrate",
+        "raw_material",
+    ]
+    assert set(schemas["ManureSelfUseCreate"]["required"]) >= {
+        "site_code",
+        "material",
+        "quantity_kg",
+        "land_area_mu",
+    }
+    assert "manure_self_use" in schemas["DeclarationKind"]["enum"]
     assert (
         "post" in spec["paths"][URL] and "post" in spec["paths"][URL + "/{declaration_id}/correct"]
     )

@@ -1,11 +1,14 @@
 """Declarations: the denominators of the official rates (reference/official-rates.md).
 
 Film used, livestock head counts, crop output and area, industrial waste generated and drawn
-from storage, household waste collected. Where the official method estimates the denominator
-(manure from head counts, collectable straw from crop output) the mass is computed here with
-``wasteflow.estimates`` and the coefficient set of the region and year, and the record keeps
-the basis, the set and every coefficient it used, so the figure can be recomputed later even
-if the set is edited.
+from storage, household waste collected; and two numerators the holder declares itself, since
+no handover records them: manure a farm spreads on its own or contracted land (自行还田) and
+straw households use themselves (农户分散利用), by use.
+
+Where the official method estimates the denominator (manure from head counts, collectable
+straw from crop output) the mass is computed here with ``wasteflow.estimates`` and the
+coefficient set of the region and year, and the record keeps the basis, the set and every
+coefficient it used, so the figure can be recomputed later even if the set is edited.
 
 Declarations are never edited in place: a correction is a new row naming the one it corrects,
 which becomes ``superseded``. Only ``active`` rows count.
@@ -37,11 +40,21 @@ from wasteflow.schemas_declarations import (
     IndustrialFromStorageCreate,
     IndustrialGeneratedCreate,
     LivestockHeadcountCreate,
+    ManureSelfUseCreate,
+    StrawHouseholdUseCreate,
 )
 from wasteflow.services.audit import record_event, record_events
 from wasteflow.services.catalogue import region_and_descendants
 from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
-from wasteflow.types import Basis, DeclarationKind, Indicator, RecordStatus, SiteKind, kg_to_g
+from wasteflow.types import (
+    STRAW_USE_ZH,
+    Basis,
+    DeclarationKind,
+    Indicator,
+    RecordStatus,
+    SiteKind,
+    kg_to_g,
+)
 
 # The indicator a declared material must feed, per kind that names a material.
 _MATERIAL_INDICATOR = {
@@ -158,6 +171,18 @@ def _material(session: Session, code: str, indicator: Indicator, field: str) -> 
     return material
 
 
+def _straw_material(session: Session, crop: str) -> Material:
+    material = session.execute(
+        sa.select(Material).where(
+            col(Material.code) == f"straw.{crop}",
+            col(Material.indicator) == Indicator.straw,
+        )
+    ).scalar_one_or_none()
+    if material is None:
+        raise Invalid(f"crop: unknown crop {crop!r} (no material straw.{crop})", field="crop")
+    return material
+
+
 def _manure_material(session: Session, animal: str) -> Material:
     # The catalogue says which manure each animal produces (attributes.animals), so adding an
     # animal is a data change, not a code change.
@@ -245,16 +270,7 @@ def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declara
             detail=detail,
         )
     if isinstance(data, CropOutputCreate):
-        straw_material = session.execute(
-            sa.select(Material).where(
-                col(Material.code) == f"straw.{data.crop}",
-                col(Material.indicator) == Indicator.straw,
-            )
-        ).scalar_one_or_none()
-        if straw_material is None:
-            raise Invalid(
-                f"crop: unknown crop {data.crop!r} (no material straw.{data.crop})", field="crop"
-            )
+        straw_material = _straw_material(session, data.crop)
         if data.area_returned_mu > data.area_sown_mu:
             raise Invalid(
                 f"area_returned_mu: {data.area_returned_mu} exceeds area_sown_mu "
@@ -294,6 +310,31 @@ def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declara
             coefficient_set_id=cset.id,
             detail=detail,
         )
+    if isinstance(data, ManureSelfUseCreate):
+        material = _material(session, data.material, Indicator.manure, "material")
+        return Declaration(
+            **common,
+            material_id=_id(material),
+            quantity=float(data.quantity_kg),
+            unit="kg",
+            mass_g=kg_to_g(data.quantity_kg),
+            basis=Basis.declared,
+            detail={
+                "use": "自行还田",
+                "mass_basis": data.mass_basis.value,
+                "land_area_mu": float(data.land_area_mu),
+            },
+        )
+    if isinstance(data, StrawHouseholdUseCreate):
+        return Declaration(
+            **common,
+            material_id=_id(_straw_material(session, data.crop)),
+            quantity=float(data.quantity_kg),
+            unit="kg",
+            mass_g=kg_to_g(data.quantity_kg),
+            basis=Basis.declared,
+            detail={"crop": data.crop, "use": data.use.value, "use_zh": STRAW_USE_ZH[data.use]},
+        )
     assert isinstance(data, _Declared)
     material = _material(session, data.material, _MATERIAL_INDICATOR[data.kind], "material")
     return Declaration(
@@ -320,6 +361,10 @@ def record_declaration(
     """Record a denominator (admin), estimating its mass where the official method does.
 
     Film, industrial and household kinds are ``declared``: the mass is the quantity given.
+    So are the two kinds of utilisation a holder declares itself: ``manure_self_use`` (a farm
+    spreading its own manure, 自行还田; ``detail`` keeps ``land_area_mu`` and ``mass_basis``)
+    and ``straw_household_use`` (households' own use, 农户分散利用; ``detail.use`` is one of
+    the five uses).
     Livestock head counts (manure produced) and crop output (collectable straw) are
     ``estimated`` with the coefficient set of the region (or the nearest region above it) for
     the year the period starts, unless ``data.coefficient_set`` names one.
