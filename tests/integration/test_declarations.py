@@ -218,7 +218,10 @@ def test_verified_crop_and_zero_output(api: TestClient, session: Session, source
     d = _post(api, session, b)
     assert d["mass_kg"] == 1215  # 1,000 × 1.5 × 0.81
     assert d["detail"]["unverified_coefficients"] == [] and d["detail"]["field_return_kg"] == 0
-    assert _post(api, session, b | {"output_kg": 0})["mass_kg"] == 0
+    zero = api.post(
+        f"{URL}/{d['id']}/correct", json=b | {"output_kg": 0}, headers=admin(session).headers
+    )
+    assert zero.status_code == 201 and zero.json()["mass_kg"] == 0, zero.text
 
 
 @pytest.mark.parametrize(
@@ -277,7 +280,8 @@ def test_admin_may_choose_the_coefficient_set(
     assert d["mass_kg"] == 1000 * 3 * 100 and d["coefficient_set"] == code
     assert d["detail"]["coefficient_set"] == code
     # Without it, 2024 falls back on the earliest set of the district (WL-2025).
-    assert _post(api, session, body("livestock_headcount", source))["mass_kg"] == 360_000
+    half = body("livestock_headcount", source, period_end="2024-06-30")
+    assert _post(api, session, half)["mass_kg"] == 360_000
 
 
 def test_manure_a_farm_spreads_on_its_own_land_is_declared(
@@ -519,6 +523,136 @@ def test_concurrent_corrections_leave_one_active_successor(
     assert successors == [("active",)]
 
 
+# ---- the same thing twice --------------------------------------------------------------------
+
+
+def _refused_as_duplicate(r: Any, existing_id: int) -> None:
+    assert r.status_code == 409, r.text
+    got = r.json()
+    assert got["error"] == "Conflict" and got["existing_id"] == existing_id, got
+    assert f"declaration {existing_id} already declares this" in got["detail"]
+    assert f"POST /api/v1/declarations/{existing_id}/correct" in got["detail"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "same", "different"),
+    [
+        ("film_used", {"quantity_kg": 99}, [{"period_end": "2024-06-30"}, {"site_code": None}]),
+        (
+            "livestock_headcount",
+            {"heads": 7, "coefficient_set": "WL-2025"},
+            [{"animal": "sow"}, {"period_start": "2024-01-02"}],
+        ),
+        ("crop_output", {"output_kg": 1}, [{"crop": "rice"}]),
+        ("household_collected", {"quantity_kg": 1}, [{"material": "hh.other"}]),
+        ("industrial_generated", {}, [{"region_code": TOWNSHIP}]),
+        ("industrial_from_storage", {"quantity_kg": 9}, [{"material": "isw.fly_ash"}]),
+        (
+            "manure_self_use",
+            {"quantity_kg": 5, "land_area_mu": 1},
+            [{"mass_basis": "slurry"}, {"material": "manure.layer"}],
+        ),
+        ("straw_household_use", {"quantity_kg": 1}, [{"use": "feed"}, {"crop": "rice"}]),
+    ],
+)
+def test_a_second_declaration_of_the_same_thing_is_a_conflict(
+    api: TestClient,
+    session: Session,
+    source: str,
+    kind: str,
+    same: dict[str, Any],
+    different: list[dict[str, Any]],
+) -> None:
+    h = admin(session).headers
+    first = _post(api, session, body(kind, source))
+    before = _count(session)
+    # The quantity (or the coefficient set) does not make it another declaration.
+    _refused_as_duplicate(api.post(URL, json=body(kind, source) | same, headers=h), first["id"])
+    assert _count(session) == before
+    # Another site, period, material, animal, use or basis does.
+    for over in different:
+        b = {k: v for k, v in (body(kind, source) | over).items() if v is not None}
+        _post(api, session, b)
+    # A correction may declare the same thing again; then the correction is the one named.
+    fixed = api.post(f"{URL}/{first['id']}/correct", json=body(kind, source) | same, headers=h)
+    assert fixed.status_code == 201, fixed.text
+    _refused_as_duplicate(api.post(URL, json=body(kind, source), headers=h), fixed.json()["id"])
+
+
+def test_a_correction_onto_another_active_declaration_is_a_conflict(
+    api: TestClient, session: Session, source: str
+) -> None:
+    h = admin(session).headers
+    year = _post(api, session, body("film_used", source))
+    half = _post(api, session, body("film_used", source, period_end="2024-06-30"))
+    before = _count(session)
+    r = api.post(f"{URL}/{half['id']}/correct", json=body("film_used", source), headers=h)
+    _refused_as_duplicate(r, year["id"])
+    assert _count(session) == before
+    assert api.get(f"{URL}/{half['id']}", headers=h).json()["status"] == "active"
+
+
+def test_the_unique_index_refuses_what_the_first_read_missed(
+    api: TestClient, session: Session, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two requests that both read "none yet" before either inserts: the second's insert
+    # clashes on the partial unique index, and that is the same 409.
+    from wasteflow.services import declarations
+
+    first = _post(api, session, body("film_used", source))
+    real = declarations._active_with
+    reads: list[str] = []
+
+    def blind_once(s: Session, identity: str) -> int | None:
+        reads.append(identity)
+        return None if len(reads) == 1 else real(s, identity)
+
+    monkeypatch.setattr(declarations, "_active_with", blind_once)
+    before = _count(session)
+    r = api.post(URL, json=body("film_used", source), headers=admin(session).headers)
+    _refused_as_duplicate(r, first["id"])
+    assert len(reads) == 2 and _count(session) == before
+
+
+def test_identical_declarations_at_once_make_one_active_row(
+    engine: Engine, session: Session, source: str
+) -> None:
+    from wasteflow.services.declarations import record_declaration
+
+    actor = admin(session).account
+    barrier = threading.Barrier(4)
+    outcomes: list[object] = []
+
+    def declare() -> None:
+        with new_session(engine) as s:
+            data = FilmUsedCreate.model_validate(body("film_used", source))
+            barrier.wait()
+            try:
+                outcomes.append(record_declaration(session=s, actor=actor, data=data))
+            except Conflict as exc:
+                outcomes.append(exc)
+
+    threads = [threading.Thread(target=declare) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    made = [o for o in outcomes if not isinstance(o, Conflict)]
+    refused = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(made) == 1 and len(refused) == 3, outcomes
+    assert {e.extra["existing_id"] for e in refused} == {made[0].id}  # type: ignore[attr-defined]
+    session.rollback()
+    site_id = session.execute(
+        sa.select(Declaration.site_id).where(Declaration.id == made[0].id)  # type: ignore[attr-defined]
+    ).scalar_one()
+    active = session.execute(
+        sa.select(sa.func.count())
+        .select_from(Declaration)
+        .where(Declaration.site_id == site_id, Declaration.status == "active")
+    ).scalar_one()
+    assert active == 1
+
+
 # ---- listing ---------------------------------------------------------------------------------
 
 
@@ -646,7 +780,9 @@ def test_denominators_prorate_by_days(api: TestClient, session: Session, source:
         api, session, body("film_used", source, period_start="2025-01-01", period_end="2025-12-31")
     )
     other_kind = _post(api, session, body("household_collected", source))
-    replaced = _post(api, session, body("film_used", source, quantity_kg=1))
+    replaced = _post(
+        api, session, body("film_used", source, quantity_kg=1, period_end="2024-06-30")
+    )
     moved = api.post(
         f"{URL}/{replaced['id']}/correct",
         json=body("film_used", quantity_kg=2, region_code=OTHER_TOWNSHIP),

@@ -28,7 +28,15 @@ from sqlmodel import Session, col
 from wasteflow.db import core, unit_of_work
 from wasteflow.errors import Conflict, Invalid, NotFound
 from wasteflow.estimates import Coefficients, collectable_straw, manure_produced
-from wasteflow.models import Account, CoefficientSet, Declaration, Material, Region, Site
+from wasteflow.models import (
+    ACTIVE_IDENTITY_INDEX,
+    Account,
+    CoefficientSet,
+    Declaration,
+    Material,
+    Region,
+    Site,
+)
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import Page
 from wasteflow.schemas_declarations import (
@@ -122,6 +130,37 @@ def prorate_g(mass_g: int, share: Fraction) -> int:
     if twice > share.denominator or (twice == share.denominator and q % 2):
         q += 1
     return q
+
+
+def identity(
+    *,
+    kind: DeclarationKind,
+    region_id: int,
+    site_id: int | None,
+    material_id: int,
+    period_start: date,
+    period_end: date,
+    qualifier: str | None = None,
+) -> str:
+    """What a declaration declares, as one string: two active declarations with the same
+    identity declare the same thing, and the second is refused (a correction replaces it).
+
+    Kind, region, site (or none), material and period; ``qualifier`` tells apart what those
+    leave the same: the animal of a head count (sows and fattening pigs share pig manure), the
+    use of households' straw, the mass basis of manure a farm spreads itself. Migration 0004
+    computes the same string for the rows it found: change both together, or not at all.
+    """
+    return "|".join(
+        (
+            kind.value,
+            str(region_id),
+            "" if site_id is None else str(site_id),
+            str(material_id),
+            period_start.isoformat(),
+            period_end.isoformat(),
+            qualifier or "",
+        )
+    )
 
 
 def unverified_coefficients(coeffs: Coefficients, keys: Sequence[tuple[str, str]]) -> list[str]:
@@ -219,8 +258,32 @@ def _id(row: Material) -> int:
 # ---- building a row --------------------------------------------------------------------------
 
 
+def _qualifier(data: DeclarationCreate) -> str | None:
+    if isinstance(data, LivestockHeadcountCreate):
+        return data.animal
+    if isinstance(data, StrawHouseholdUseCreate):
+        return data.use.value
+    if isinstance(data, ManureSelfUseCreate):
+        return data.mass_basis.value
+    return None
+
+
 def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declaration:
-    """Validate references and compute the mass; returns an unsaved row."""
+    """Validate references and compute the mass; returns an unsaved row with its identity."""
+    row = _build_row(session, actor, data)
+    row.identity = identity(
+        kind=row.kind,
+        region_id=row.region_id,
+        site_id=row.site_id,
+        material_id=row.material_id,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        qualifier=_qualifier(data),
+    )
+    return row
+
+
+def _build_row(session: Session, actor: Account, data: DeclarationCreate) -> Declaration:
     check_period(data.period_start, data.period_end)
     region = _region(session, data.region_code, "region_code")
     assert region.id is not None
@@ -348,11 +411,53 @@ def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declara
     )
 
 
+def _active_with(session: Session, identity_: str) -> int | None:
+    return session.execute(
+        sa.select(col(Declaration.id)).where(
+            col(Declaration.identity) == identity_,
+            col(Declaration.status) == RecordStatus.active,
+        )
+    ).scalar()
+
+
+def _raise_duplicate(existing_id: int | None) -> NoReturn:
+    if existing_id is None:  # it was withdrawn between the clash and this read
+        raise Conflict("another request declared the same thing at the same moment; try again")
+    raise Conflict(
+        f"declaration {existing_id} already declares this (same kind, region, site, material, "
+        f"period and, for head counts, animal; for straw, use): correct it with "
+        f"POST /api/v1/declarations/{existing_id}/correct instead of declaring it again",
+        extra={"existing_id": existing_id},
+    )
+
+
 def _insert(session: Session, row: Declaration) -> DeclarationPublic:
-    session.add(row)
-    session.flush()
+    """Insert a built row, refusing a second active declaration of the same thing.
+
+    The read first gives the usual answer; the partial unique index over active rows'
+    identity settles two requests that both passed it at once (on PostgreSQL the second
+    waits for the first to commit, then fails): its clash becomes the same Conflict.
+    """
+    assert row.identity is not None
+    existing = _active_with(session, row.identity)
+    if existing is not None:
+        _raise_duplicate(existing)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except sa.exc.IntegrityError as exc:
+        if not _is_identity_clash(exc):
+            raise
+        _raise_duplicate(_active_with(session, row.identity))
     assert row.id is not None
     return _views(session, [row.id])[0]
+
+
+def _is_identity_clash(exc: sa.exc.IntegrityError) -> bool:
+    # PostgreSQL names the index; SQLite names the column.
+    text = str(exc.orig)
+    return ACTIVE_IDENTITY_INDEX in text or "declaration.identity" in text
 
 
 def record_declaration(
@@ -365,6 +470,9 @@ def record_declaration(
     spreading its own manure, 自行还田; ``detail`` keeps ``land_area_mu`` and ``mass_basis``)
     and ``straw_household_use`` (households' own use, 农户分散利用; ``detail.use`` is one of
     the five uses).
+    A second active declaration of the same thing (see :func:`identity`) is a Conflict naming
+    the first (``existing_id``), to be corrected instead; this holds for concurrent requests.
+
     Livestock head counts (manure produced) and crop output (collectable straw) are
     ``estimated`` with the coefficient set of the region (or the nearest region above it) for
     the year the period starts, unless ``data.coefficient_set`` names one.
@@ -391,7 +499,9 @@ def correct_declaration(
     Only the newest declaration of a chain can be corrected: correcting a superseded one is a
     Conflict naming its successor. Two concurrent corrections of the same declaration cannot
     both succeed: the old row is superseded by a conditional UPDATE (``status = 'active'``),
-    and the loser sees no row changed.
+    and the loser sees no row changed. The old row is superseded before the new one is
+    inserted, so a correction may declare the same thing again; declaring what another active
+    declaration declares is a Conflict naming that one.
     """
     require(actor.role, Action.record_declaration)
     with unit_of_work(session):
