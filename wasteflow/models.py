@@ -222,6 +222,9 @@ class Coefficient(SQLModel, table=True):
     unit: str = Field(max_length=32)
     verified: bool
     note: str | None = Field(default=None, max_length=256)
+    source: str | None = Field(
+        default=None, max_length=512, description="where the value comes from; None: the set's"
+    )
 
 
 class Target(SQLModel, table=True):

@@ -187,10 +187,14 @@ def test_a_quarter_of_stock_counts_the_quarters_days(
     d = _post(api, session, q1)
     assert _mass_g(session, d["id"]) == 3_600_000
     assert d["detail"]["days"] == 90 and d["detail"]["produced_slurry_kg"] == 21_600
+    # 2026 has no coefficient set of its own: 2025's stands in, and the record says so.
+    assert d["coefficient_set"] == "WL-2025" and d["detail"]["coefficient_set_fallback"] is True
+    assert d["detail"]["coefficient_set_year"] == 2025
     year = q1 | {"period_start": "2025-01-01", "period_end": "2025-12-31"}
     d = _post(api, session, year)
     assert _mass_g(session, d["id"]) == 14_600_000
     assert d["detail"]["days"] == 365 and d["detail"]["produced_slurry_kg"] == 87_600
+    assert d["detail"]["coefficient_set_fallback"] is False
 
 
 def test_pigs_make_exactly_360_tonnes(api: TestClient, session: Session, source: str) -> None:

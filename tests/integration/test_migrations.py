@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,23 @@ from sqlmodel import SQLModel
 import wasteflow.models  # noqa: F401
 from tests.conftest import BACKENDS, PostgresServer, fresh_database_url
 from wasteflow.db import alembic_config, head_revision, make_engine, upgrade
+from wasteflow.reference import read_json
+
+
+def load_reference_of_an_older_schema(session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regions, materials, routes and targets, into a database migrated to an older revision.
+
+    The coefficients are left out: the loader writes today's coefficient columns, which an
+    older schema lacks, and no migration test needs them.
+    """
+    from wasteflow.services import reference
+
+    def without_coefficients(name: str) -> Any:
+        return {"sets": []} if name == "coefficients.json" else read_json(name)
+
+    monkeypatch.setattr(reference, "read_json", without_coefficients)
+    reference.load_reference(session=session)
+    monkeypatch.undo()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -54,7 +72,7 @@ def test_audit_log_refuses_updates_and_deletes(engine: sa.Engine) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_yearly_totals_migration_sums_the_monthly_totals_of_each_year(
-    backend: str, pg_server: PostgresServer, tmp_path: Path
+    backend: str, pg_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from datetime import date
 
@@ -68,14 +86,13 @@ def test_the_yearly_totals_migration_sums_the_monthly_totals_of_each_year(
         TreatmentRoute,
         TreatmentYearly,
     )
-    from wasteflow.services.reference import load_reference
 
     url = fresh_database_url(backend, pg_server, tmp_path)
     upgrade(url, "0001")  # a database from before the yearly totals, holding monthly ones
     engine = make_engine(url)
     try:
         with new_session(engine) as s:
-            load_reference(session=s)
+            load_reference_of_an_older_schema(s, monkeypatch)
             net = make_network(s)
             film = s.execute(sa.select(Material.id).where(Material.code == "film.agri")).scalar()
             route = s.execute(
@@ -128,7 +145,11 @@ def test_the_yearly_totals_migration_sums_the_monthly_totals_of_each_year(
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_identity_migration_keeps_older_duplicates_counting(
-    backend: str, pg_server: PostgresServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    backend: str,
+    pg_server: PostgresServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import logging
     from datetime import date, datetime
@@ -139,7 +160,6 @@ def test_the_identity_migration_keeps_older_duplicates_counting(
     from wasteflow.models import Declaration, Material, Region
     from wasteflow.schemas_declarations import FilmUsedCreate
     from wasteflow.services.declarations import identity, record_declaration
-    from wasteflow.services.reference import load_reference
     from wasteflow.types import DeclarationKind, SiteKind
 
     url = fresh_database_url(backend, pg_server, tmp_path)
@@ -171,7 +191,7 @@ def test_the_identity_migration_keeps_older_duplicates_counting(
     )
     try:
         with new_session(engine) as s:
-            load_reference(session=s)
+            load_reference_of_an_older_schema(s, monkeypatch)
             region = s.execute(sa.select(Region.id).where(Region.code == "500156101")).scalar()
             film, pig = (
                 s.execute(sa.select(Material.id).where(Material.code == code)).scalar()
@@ -247,9 +267,23 @@ def test_the_identity_migration_keeps_older_duplicates_counting(
                 record_declaration(session=s, actor=admin(s).account, data=data)
             assert err.value.extra == {"existing_id": 4}
 
+            # Coefficients gained a source of their own; loading the reference fills it.
+            from wasteflow.models import Coefficient
+            from wasteflow.services.reference import load_reference
+
+            load_reference(session=s)
+            source = s.execute(
+                sa.select(Coefficient.source).where(
+                    Coefficient.subject == "sow", Coefficient.parameter == "manure_kg_per_head_day"
+                )
+            ).scalar()
+            assert source is not None and source.startswith("county livestock parameter table")
+
         command.downgrade(alembic_config(url), "0002")
         with engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("declaration")}
             assert "identity" not in columns
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("coefficient")}
+            assert "source" not in columns
     finally:
         engine.dispose()

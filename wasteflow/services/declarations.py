@@ -53,7 +53,11 @@ from wasteflow.schemas_declarations import (
 )
 from wasteflow.services.audit import record_event, record_events
 from wasteflow.services.catalogue import region_and_descendants
-from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
+from wasteflow.services.coefficients import (
+    CoefficientChoice,
+    choose_coefficient_set,
+    read_coefficients,
+)
 from wasteflow.types import (
     STRAW_USE_ZH,
     Basis,
@@ -239,15 +243,24 @@ def _manure_material(session: Session, animal: str) -> Material:
 
 def _coefficient_set(
     session: Session, code: str | None, *, year: int, region_id: int
-) -> CoefficientSet:
+) -> CoefficientChoice:
     if code is None:
-        return coefficient_set_for(session, year=year, region_id=region_id)
+        return choose_coefficient_set(session, year=year, region_id=region_id)
     cset = session.execute(
         sa.select(CoefficientSet).where(col(CoefficientSet.code) == code)
     ).scalar_one_or_none()
     if cset is None:
         raise Invalid(f"coefficient_set: unknown coefficient set {code!r}", field="coefficient_set")
-    return cset
+    return CoefficientChoice(set=cset, year_asked=year, fallback=cset.year != year)
+
+
+def _set_detail(choice: CoefficientChoice) -> dict[str, Any]:
+    # Say when the set is another year's, so the figure can say so too.
+    return {
+        "coefficient_set": choice.set.code,
+        "coefficient_set_year": choice.set.year,
+        "coefficient_set_fallback": choice.fallback,
+    }
 
 
 def _id(row: Material) -> int:
@@ -298,9 +311,10 @@ def _build_row(session: Session, actor: Account, data: DeclarationCreate) -> Dec
     }
     if isinstance(data, LivestockHeadcountCreate):
         material = _manure_material(session, data.animal)
-        cset = _coefficient_set(
+        choice = _coefficient_set(
             session, data.coefficient_set, year=data.period_start.year, region_id=region.id
         )
+        cset = choice.set
         assert cset.id is not None
         coeffs = read_coefficients(session, cset.id)
         if (data.animal, "manure_kg_per_head_day") not in coeffs:
@@ -318,10 +332,15 @@ def _build_row(session: Session, actor: Account, data: DeclarationCreate) -> Dec
             period_start=data.period_start,
             period_end=data.period_end,
         )
-        detail = manure.detail() | {
-            "coefficient_set": cset.code,
-            "unverified_coefficients": unverified_coefficients(coeffs, manure.coefficients_used),
-        }
+        detail = (
+            manure.detail()
+            | _set_detail(choice)
+            | {
+                "unverified_coefficients": unverified_coefficients(
+                    coeffs, manure.coefficients_used
+                ),
+            }
+        )
         return Declaration(
             **common,
             material_id=_id(material),
@@ -340,9 +359,10 @@ def _build_row(session: Session, actor: Account, data: DeclarationCreate) -> Dec
                 f"{data.area_sown_mu}",
                 field="area_returned_mu",
             )
-        cset = _coefficient_set(
+        choice = _coefficient_set(
             session, data.coefficient_set, year=data.period_start.year, region_id=region.id
         )
+        cset = choice.set
         assert cset.id is not None
         coeffs = read_coefficients(session, cset.id)
         straw = collectable_straw(
@@ -355,7 +375,7 @@ def _build_row(session: Session, actor: Account, data: DeclarationCreate) -> Dec
         detail = straw.detail() | {
             "area_sown_mu": float(data.area_sown_mu),
             "area_returned_mu": float(data.area_returned_mu),
-            "coefficient_set": cset.code,
+            **_set_detail(choice),
             "unverified_coefficients": unverified_coefficients(
                 coeffs,
                 [(data.crop, "straw_grain_ratio"), (data.crop, "collectable_coefficient")],

@@ -1,4 +1,4 @@
-"""declaration identity: one active declaration of the same thing
+"""declaration identity: one active declaration of the same thing; a source per coefficient
 
 A second declaration of what an active one already declares (same kind, region, site,
 material, period; for head counts the animal) was accepted and counted twice. Each row now
@@ -8,6 +8,9 @@ one, also when two requests race.
 Existing rows get their identity here. A database may already hold active duplicates: the
 newest of each keeps the identity, the older ones are left NULL (the index ignores NULL), so
 they keep counting as before until someone supersedes them; how many is logged.
+
+Each coefficient may name its own source (``coefficient.source``); NULL means the set's
+source applies, which is what every existing row gets until the reference data is loaded again.
 
 Revision ID: 0004
 Revises: 0002 (re-pointed to the newest revision when branches are merged)
@@ -118,6 +121,7 @@ def _fill_identity() -> None:
 
 
 def upgrade() -> None:
+    op.add_column("coefficient", sa.Column("source", sa.String(length=512), nullable=True))
     op.add_column("declaration", sa.Column("identity", sa.String(length=160), nullable=True))
     _fill_identity()
     op.create_index(
@@ -134,3 +138,5 @@ def downgrade() -> None:
     op.drop_index(INDEX, table_name="declaration")
     with op.batch_alter_table("declaration") as batch:
         batch.drop_column("identity")
+    with op.batch_alter_table("coefficient") as batch:
+        batch.drop_column("source")
