@@ -1,4 +1,5 @@
-"""Request and response bodies of the declarations API (the denominators of the rates).
+"""Request and response bodies of the declarations API (the denominators of the rates, and
+the utilisation holders declare themselves).
 
 A declaration's body depends on its kind, so the request is a union discriminated by
 ``kind``: each member lists exactly the fields its kind needs, and the ``Strict`` base refuses
@@ -144,7 +145,11 @@ class DeclarationPublic(BaseModel):
     unit: str
     area_sown_mu: float | None
     area_returned_mu: float | None
-    mass_kg: float = Field(description="the denominator contribution, from whole grams")
+    mass_kg: float = Field(
+        description="from whole grams: the denominator contribution (manure produced is "
+        "solids; detail.produced_slurry_kg gives slurry), or for manure_self_use and "
+        "straw_household_use the mass the holder utilised itself"
+    )
     basis: Basis
     coefficient_set: str | None
     detail: dict[str, Any]

@@ -24,7 +24,11 @@ from wasteflow.models import Coefficient, CoefficientSet, Declaration, Region
 from wasteflow.schemas_declarations import FilmUsedCreate
 from wasteflow.services.audit import history
 from wasteflow.services.catalogue import region_and_descendants
-from wasteflow.services.declarations import correct_declaration, denominators
+from wasteflow.services.declarations import (
+    correct_declaration,
+    declaration_details,
+    denominators,
+)
 from wasteflow.types import DeclarationKind, Role, SiteKind
 
 URL = "/api/v1/declarations"
@@ -195,6 +199,9 @@ def test_a_quarter_of_stock_counts_the_quarters_days(
     assert _mass_g(session, d["id"]) == 14_600_000
     assert d["detail"]["days"] == 365 and d["detail"]["produced_slurry_kg"] == 87_600
     assert d["detail"]["coefficient_set_fallback"] is False
+    session.rollback()
+    details = declaration_details(session, [d["id"], d["id"], 999_999_999])
+    assert list(details) == [d["id"]] and details[d["id"]] == d["detail"]
 
 
 def test_pigs_make_exactly_360_tonnes(api: TestClient, session: Session, source: str) -> None:
@@ -765,6 +772,7 @@ def test_mounted_once_and_documented(api: TestClient) -> None:
         "land_area_mu",
     }
     assert "manure_self_use" in schemas["DeclarationKind"]["enum"]
+    assert "409" in spec["paths"][URL]["post"]["responses"]
     assert (
         "post" in spec["paths"][URL] and "post" in spec["paths"][URL + "/{declaration_id}/correct"]
     )

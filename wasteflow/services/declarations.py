@@ -714,6 +714,23 @@ def list_declarations(
 # ---- for the rates ---------------------------------------------------------------------------
 
 
+def declaration_details(session: Session, declaration_ids: Collection[int]) -> dict[int, Any]:
+    """The ``detail`` of each declaration named, read in chunks (a report names thousands).
+
+    Where the rates read what :func:`denominators` leaves out: a head count's
+    ``produced_slurry_kg`` and ``solids_share_of_slurry``, a farm's ``mass_basis`` and
+    ``land_area_mu``, households' straw ``use``.
+    """
+    ids = sorted(set(declaration_ids))
+    out: dict[int, Any] = {}
+    for i in range(0, len(ids), 500):
+        stmt = sa.select(col(Declaration.id), col(Declaration.detail)).where(
+            col(Declaration.id).in_(ids[i : i + 500])
+        )
+        out.update((did, detail or {}) for did, detail in core(session, stmt))
+    return out
+
+
 class Denominator(NamedTuple):
     """One active declaration's contribution to a window (see :func:`denominators`). A tuple:
     a report reads thousands, and a frozen dataclass costs several times more to build."""
