@@ -51,6 +51,7 @@ from wasteflow.models import (
 from wasteflow.security import hash_password
 from wasteflow.services.audit import record_event
 from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
+from wasteflow.services.declarations import identity
 from wasteflow.services.imports import import_handovers
 from wasteflow.types import (
     Basis,
@@ -618,9 +619,19 @@ class _Generator:
         detail: dict[str, Any] | None = None,
         sown: float | None = None,
         returned: float | None = None,
+        qualifier: str | None = None,
     ) -> None:
         self.declarations.append(
             {
+                "identity": identity(
+                    kind=kind,
+                    region_id=region_id,
+                    site_id=site_id,
+                    material_id=self.mat[material],
+                    period_start=start,
+                    period_end=end,
+                    qualifier=qualifier,
+                ),
                 "id": len(self.declarations) + 1,
                 "kind": kind,
                 "region_id": region_id,
@@ -1069,7 +1080,9 @@ class _Generator:
                     per_material: dict[str, float] = defaultdict(float)
                     for animal, lo, hi in LIVESTOCK[lf["kind"]]:
                         heads = rng.randint(lo, hi)
-                        manure = manure_produced(coeffs, animal, heads)
+                        manure = manure_produced(
+                            coeffs, animal, heads, period_start=start, period_end=end
+                        )
                         self._declare(
                             DeclarationKind.livestock_headcount,
                             v.id,
@@ -1082,6 +1095,7 @@ class _Generator:
                             manure.produced_kg,
                             Basis.estimated,
                             manure.detail(),
+                            qualifier=animal,
                         )
                         per_material[ANIMAL_MATERIAL[animal]] += manure.produced_kg
                     dest = tp["manure_cp"] or (

@@ -222,6 +222,9 @@ class Coefficient(SQLModel, table=True):
     unit: str = Field(max_length=32)
     verified: bool
     note: str | None = Field(default=None, max_length=256)
+    source: str | None = Field(
+        default=None, max_length=512, description="where the value comes from; None: the set's"
+    )
 
 
 class Target(SQLModel, table=True):
@@ -235,9 +238,23 @@ class Target(SQLModel, table=True):
     source: str = Field(max_length=256)
 
 
+# Only one active declaration of the same thing (see services.declarations.identity): a
+# partial unique index, so superseded rows and old duplicates (identity NULL) stay apart.
+ACTIVE_IDENTITY_INDEX = "uq_declaration_identity_active"
+
+
 class Declaration(SQLModel, table=True):
     """A denominator: what was used, kept, grown or generated in a region and period."""
 
+    __table_args__ = (
+        sa.Index(
+            ACTIVE_IDENTITY_INDEX,
+            "identity",
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     kind: DeclarationKind = Field(sa_type=str_enum(DeclarationKind), index=True)
     region_id: int = Field(foreign_key="region.id", index=True)
@@ -258,6 +275,12 @@ class Declaration(SQLModel, table=True):
     recorded_by_id: int | None = Field(default=None, foreign_key="account.id")
     recorded_at: datetime = _ts(default_factory=utcnow)
     synthetic: bool = False
+    identity: str | None = Field(
+        default=None,
+        max_length=160,
+        description="what the row declares: kind, region, site, material, period, animal or "
+        "use; NULL only on duplicates older than the unique index",
+    )
 
 
 class Handover(SQLModel, table=True):

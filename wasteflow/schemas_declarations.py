@@ -1,4 +1,5 @@
-"""Request and response bodies of the declarations API (the denominators of the rates).
+"""Request and response bodies of the declarations API (the denominators of the rates, and
+the utilisation holders declare themselves).
 
 A declaration's body depends on its kind, so the request is a union discriminated by
 ``kind``: each member lists exactly the fields its kind needs, and the ``Strict`` base refuses
@@ -15,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from wasteflow.schemas import Code, Strict
-from wasteflow.types import Basis, DeclarationKind, RecordStatus
+from wasteflow.types import Basis, DeclarationKind, MassBasis, RecordStatus, StrawUse
 
 # 10^12 kg (a billion tonnes) is far above any district's yearly figure and keeps grams
 # inside BIGINT with room for sums.
@@ -59,7 +60,11 @@ class LivestockHeadcountCreate(_Estimated):
     kind: Literal[DeclarationKind.livestock_headcount]
     animal: Subject = Field(description="a coefficient subject, e.g. pig_fattening")
     heads: Annotated[int, Field(ge=0, le=10**9)] = Field(
-        description="stock (存栏) or slaughtered (出栏), as the coefficient set counts the animal"
+        description=(
+            "stock (存栏) or slaughtered (出栏), as the coefficient set counts the animal: a "
+            "stock count produces manure for every day of the declared period, a slaughter "
+            "count for the animal's lifetime days in the set"
+        )
     )
 
 
@@ -89,13 +94,41 @@ class HouseholdCollectedCreate(_DeclarationBase):
     quantity_kg: Kg
 
 
+class ManureSelfUseCreate(_DeclarationBase):
+    """自行还田: a livestock farm spreading its own manure on its own or contracted land."""
+
+    kind: Literal[DeclarationKind.manure_self_use]
+    site_code: Code = Field(description="the livestock farm (a source site) spreading it")
+    material: MaterialCode = Field(description="a manure material code")
+    quantity_kg: PositiveKg = Field(description="manure spread in the period")
+    mass_basis: MassBasis = Field(
+        default=MassBasis.solids,
+        description="what quantity_kg weighs: solids (粪) or slurry (粪+尿+污水)",
+    )
+    land_area_mu: PositiveMu = Field(description="the own or contracted land it was spread on")
+
+
+class StrawHouseholdUseCreate(_DeclarationBase):
+    """农户分散利用: straw households use themselves, by one of the five uses."""
+
+    kind: Literal[DeclarationKind.straw_household_use]
+    crop: Subject = Field(description="e.g. maize; the material is straw.<crop>")
+    use: StrawUse = Field(
+        description="fertiliser 肥料化, feed 饲料化, fuel 燃料化, substrate 基料化, "
+        "raw_material 原料化"
+    )
+    quantity_kg: Kg = Field(description="straw used that way in the period")
+
+
 DeclarationCreate = Annotated[
     FilmUsedCreate
     | LivestockHeadcountCreate
     | CropOutputCreate
     | IndustrialGeneratedCreate
     | IndustrialFromStorageCreate
-    | HouseholdCollectedCreate,
+    | HouseholdCollectedCreate
+    | ManureSelfUseCreate
+    | StrawHouseholdUseCreate,
     Field(discriminator="kind"),
 ]
 
@@ -112,7 +145,11 @@ class DeclarationPublic(BaseModel):
     unit: str
     area_sown_mu: float | None
     area_returned_mu: float | None
-    mass_kg: float = Field(description="the denominator contribution, from whole grams")
+    mass_kg: float = Field(
+        description="from whole grams: the denominator contribution (manure produced is "
+        "solids; detail.produced_slurry_kg gives slurry), or for manure_self_use and "
+        "straw_household_use the mass the holder utilised itself"
+    )
     basis: Basis
     coefficient_set: str | None
     detail: dict[str, Any]
@@ -124,6 +161,7 @@ class DeclarationPublic(BaseModel):
 
 
 _KIND_TAGS = frozenset(k.value for k in DeclarationKind)
+_EXPECTED_KINDS = ", ".join(f"'{k.value}'" for k in DeclarationKind)
 
 
 def unwrap_kind_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -131,7 +169,8 @@ def unwrap_kind_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     Pydantic reports ``("body", "film_used", "animal")`` for a field of the ``film_used``
     member; a client sent ``animal``, so that is the name it must see. Errors about the tag
-    itself (missing or unknown kind) have no field in their location: they get ``kind``.
+    itself (missing or unknown kind) have no field in their location: they get ``kind``, and
+    a missing kind is reported as a missing field with the kinds there are.
     """
     out = []
     for e in errors:
@@ -143,5 +182,7 @@ def unwrap_kind_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if not rest and e.get("type") in ("union_tag_invalid", "union_tag_not_found"):
                 rest = ("kind",)
             e = {**e, "loc": ("body", *rest)}
+            if e.get("type") == "union_tag_not_found" and rest == ("kind",):
+                e = {**e, "type": "missing", "ctx": {"expected": _EXPECTED_KINDS}}
         out.append(e)
     return out

@@ -128,6 +128,36 @@ class DeclarationKind(StrEnum):
     industrial_generated = "industrial_generated"
     industrial_from_storage = "industrial_from_storage"
     household_collected = "household_collected"
+    # Utilisation the holder declares itself (numerators, not denominators):
+    manure_self_use = "manure_self_use"  # 自行还田: a farm spreading its own manure
+    straw_household_use = "straw_household_use"  # 农户分散利用: households' own straw use
+
+
+class StrawUse(StrEnum):
+    """The five uses (五料化) by which utilised straw is reported; names in STRAW_USE_ZH."""
+
+    fertiliser = "fertiliser"
+    feed = "feed"
+    fuel = "fuel"
+    substrate = "substrate"
+    raw_material = "raw_material"
+
+
+# The official names: treatment routes name their straw use in these words (routes.json).
+STRAW_USE_ZH: dict[StrawUse, str] = {
+    StrawUse.fertiliser: "肥料化",
+    StrawUse.feed: "饲料化",
+    StrawUse.fuel: "燃料化",
+    StrawUse.substrate: "基料化",
+    StrawUse.raw_material: "原料化",
+}
+
+
+class MassBasis(StrEnum):
+    """What a mass of manure weighs: solids (粪) or slurry (粪+尿+污水)."""
+
+    solids = "solids"
+    slurry = "slurry"
 
 
 class Basis(StrEnum):

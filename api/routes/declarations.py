@@ -94,12 +94,19 @@ def get_declaration(
     "",
     response_model=DeclarationPublic,
     status_code=201,
-    responses=_WRITE_ERRORS,
+    responses=_WRITE_ERRORS | {409: {"model": ErrorBody}},
 )
 def record_declaration(
     session: SessionDep, account: CurrentAccount, body: Body_
 ) -> DeclarationPublic:
-    """Record a denominator (admin); manure and straw masses are estimated."""
+    """Record a declaration (admin): a denominator (manure produced and collectable straw are
+    estimated), or utilisation a holder declares itself (`manure_self_use`,
+    `straw_household_use`).
+
+    A second active declaration of the same thing (kind, region, site, material, period; the
+    animal of a head count, the use of households' straw, the mass basis of manure spread)
+    is a 409 whose `existing_id` names the first: correct that one instead.
+    """
     return declarations.record_declaration(session=session, actor=account, data=body)
 
 
@@ -112,7 +119,11 @@ def record_declaration(
 def correct_declaration(
     session: SessionDep, account: CurrentAccount, declaration_id: int, body: Body_
 ) -> DeclarationPublic:
-    """Correct an active declaration with a full new body (admin); the old one is superseded."""
+    """Correct an active declaration with a full new body (admin); the old one is superseded.
+
+    409 when the declaration was already superseded (`newest_id` names the one to correct),
+    or when the new body declares what another active declaration does (`existing_id`).
+    """
     return declarations.correct_declaration(
         session=session, actor=account, declaration_id=declaration_id, data=body
     )

@@ -274,6 +274,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "decl.industrial_generated": ("工业固废产生量", "industrial waste generated"),
     "decl.industrial_from_storage": ("往年贮存利用量", "drawn from earlier storage"),
     "decl.household_collected": ("生活垃圾清运量", "household waste collected"),
+    "decl.manure_self_use": ("畜禽粪污自行还田量", "manure spread on own land"),
+    "decl.straw_household_use": ("秸秆农户分散利用量", "straw used by households"),
     # sites
     "sites.title": ("站点分布", "Sites"),
     "sites.lead": (

@@ -24,7 +24,11 @@ from wasteflow.models import Coefficient, CoefficientSet, Declaration, Region
 from wasteflow.schemas_declarations import FilmUsedCreate
 from wasteflow.services.audit import history
 from wasteflow.services.catalogue import region_and_descendants
-from wasteflow.services.declarations import correct_declaration, denominators
+from wasteflow.services.declarations import (
+    correct_declaration,
+    declaration_details,
+    denominators,
+)
 from wasteflow.types import DeclarationKind, Role, SiteKind
 
 URL = "/api/v1/declarations"
@@ -80,6 +84,12 @@ def body(kind: str, site: str | None = None, **over: Any) -> dict[str, Any]:
         "industrial_generated": {"material": "isw.fly_ash", "quantity_kg": 5000},
         "industrial_from_storage": {"material": "isw.coal_gangue", "quantity_kg": 0},
         "household_collected": {"material": "hh.kitchen", "quantity_kg": "250.5"},
+        "manure_self_use": {
+            "material": "manure.pig",
+            "quantity_kg": "12000.5",
+            "land_area_mu": "40.25",
+        },
+        "straw_household_use": {"crop": "maize", "use": "fuel", "quantity_kg": 800},
     }.get(kind, {})
     return base | over
 
@@ -112,21 +122,24 @@ def test_film_used_is_declared_as_given_and_audited(
 
 
 @pytest.mark.parametrize(
-    ("animal", "heads", "material", "kg", "count_basis", "unverified"),
+    ("animal", "heads", "material", "kg", "slurry_kg", "count_basis", "unverified"),
     [
-        # heads × kg/head/day × days counted, from data/coefficients.json (set WL-2025)
-        ("pig_fattening", 1000, "manure.pig", 1000 * 2 * 180, "slaughtered", []),
-        ("sow", 10, "manure.pig", 10 * 2 * 365, "stock", []),
-        ("dairy_cow", 3, "manure.dairy_cattle", 3 * 20 * 365, "stock", []),
-        ("broiler", 1000, "manure.broiler", 1000 * 0.1 * 45, "slaughtered", []),
+        # heads × kg/head/day × days, from data/coefficients.json (set WL-2025); the period is
+        # 2024, a leap year: a stock count counts its 366 days, a slaughter count the lifetime.
         (
-            "duck_goose",
-            100,
-            "manure.duck_goose",
-            100 * 0.13 * 365,
-            "stock",
-            ["duck_goose.days_counted"],
+            "pig_fattening",
+            1000,
+            "manure.pig",
+            1000 * 2 * 180,
+            1000 * 12 * 180,
+            "slaughtered",
+            [],
         ),
+        ("sow", 10, "manure.pig", 10 * 2 * 366, 10 * 12 * 366, "stock", []),
+        ("dairy_cow", 3, "manure.dairy_cattle", 3 * 20 * 366, 3 * 68 * 366, "stock", []),
+        ("broiler", 1000, "manure.broiler", 1000 * 0.1 * 45, 1000 * 0.35 * 45, "slaughtered", []),
+        # The set's unverified 365 days is no longer used: the period says how many days.
+        ("duck_goose", 100, "manure.duck_goose", 100 * 0.13 * 366, None, "stock", []),
     ],
 )
 def test_livestock_headcount_estimates_manure(
@@ -137,18 +150,58 @@ def test_livestock_headcount_estimates_manure(
     heads: int,
     material: str,
     kg: float,
+    slurry_kg: float | None,
     count_basis: str,
     unverified: list[str],
 ) -> None:
     d = _post(api, session, body("livestock_headcount", source, animal=animal, heads=heads))
     assert d["material"] == material and d["quantity"] == heads and d["unit"] == "head"
-    assert d["mass_kg"] == pytest.approx(kg, abs=0.0005)
+    assert d["mass_kg"] == pytest.approx(kg, abs=0.0005)  # the solids produced
     assert d["basis"] == "estimated" and d["coefficient_set"] == "WL-2025"
     det = d["detail"]
     assert det["coefficient_set"] == "WL-2025" and det["animal"] == animal
     assert det["count_basis"] == count_basis and det["produced_kg"] == pytest.approx(kg)
+    assert det["mass_basis"] == "solids"
+    if slurry_kg is None:
+        assert det["produced_slurry_kg"] is None and det["solids_share_of_slurry"] is None
+    else:
+        assert det["produced_slurry_kg"] == pytest.approx(slurry_kg)
+        assert det["solids_share_of_slurry"] == pytest.approx(kg / slurry_kg)
+    stock = count_basis == "stock"
+    if stock:
+        assert det["days"] == 366
+    assert det["days_rule"] == ("declared period" if stock else "lifetime")
     assert det["unverified_coefficients"] == unverified
     assert det["all_coefficients_verified"] is (not unverified)
+
+
+def test_a_quarter_of_stock_counts_the_quarters_days(
+    api: TestClient, session: Session, source: str
+) -> None:
+    # 20 sows in stock declared for Q1 2026 (90 days): 20 × 2 × 90 = 3,600 kg solids, and
+    # 20 × 12 × 90 = 21,600 kg slurry; a whole year (2025) would be 14,600 and 87,600.
+    q1 = body(
+        "livestock_headcount",
+        source,
+        animal="sow",
+        heads=20,
+        period_start="2026-01-01",
+        period_end="2026-03-31",
+    )
+    d = _post(api, session, q1)
+    assert _mass_g(session, d["id"]) == 3_600_000
+    assert d["detail"]["days"] == 90 and d["detail"]["produced_slurry_kg"] == 21_600
+    # 2026 has no coefficient set of its own: 2025's stands in, and the record says so.
+    assert d["coefficient_set"] == "WL-2025" and d["detail"]["coefficient_set_fallback"] is True
+    assert d["detail"]["coefficient_set_year"] == 2025
+    year = q1 | {"period_start": "2025-01-01", "period_end": "2025-12-31"}
+    d = _post(api, session, year)
+    assert _mass_g(session, d["id"]) == 14_600_000
+    assert d["detail"]["days"] == 365 and d["detail"]["produced_slurry_kg"] == 87_600
+    assert d["detail"]["coefficient_set_fallback"] is False
+    session.rollback()
+    details = declaration_details(session, [d["id"], d["id"], 999_999_999])
+    assert list(details) == [d["id"]] and details[d["id"]] == d["detail"]
 
 
 def test_pigs_make_exactly_360_tonnes(api: TestClient, session: Session, source: str) -> None:
@@ -176,7 +229,10 @@ def test_verified_crop_and_zero_output(api: TestClient, session: Session, source
     d = _post(api, session, b)
     assert d["mass_kg"] == 1215  # 1,000 × 1.5 × 0.81
     assert d["detail"]["unverified_coefficients"] == [] and d["detail"]["field_return_kg"] == 0
-    assert _post(api, session, b | {"output_kg": 0})["mass_kg"] == 0
+    zero = api.post(
+        f"{URL}/{d['id']}/correct", json=b | {"output_kg": 0}, headers=admin(session).headers
+    )
+    assert zero.status_code == 201 and zero.json()["mass_kg"] == 0, zero.text
 
 
 @pytest.mark.parametrize(
@@ -235,7 +291,36 @@ def test_admin_may_choose_the_coefficient_set(
     assert d["mass_kg"] == 1000 * 3 * 100 and d["coefficient_set"] == code
     assert d["detail"]["coefficient_set"] == code
     # Without it, 2024 falls back on the earliest set of the district (WL-2025).
-    assert _post(api, session, body("livestock_headcount", source))["mass_kg"] == 360_000
+    half = body("livestock_headcount", source, period_end="2024-06-30")
+    assert _post(api, session, half)["mass_kg"] == 360_000
+
+
+def test_manure_a_farm_spreads_on_its_own_land_is_declared(
+    api: TestClient, session: Session, source: str
+) -> None:
+    d = _post(api, session, body("manure_self_use", source))
+    assert d["kind"] == "manure_self_use" and d["material"] == "manure.pig"
+    assert d["site_code"] == source and d["region_code"] == VILLAGE
+    assert d["mass_kg"] == 12000.5 and d["quantity"] == 12000.5 and d["unit"] == "kg"
+    assert d["basis"] == "declared" and d["coefficient_set"] is None
+    assert d["detail"] == {"use": "自行还田", "mass_basis": "solids", "land_area_mu": 40.25}
+    assert _mass_g(session, d["id"]) == 12_000_500
+    slurry = body("manure_self_use", source, mass_basis="slurry", material="manure.dairy_cattle")
+    assert _post(api, session, slurry)["detail"]["mass_basis"] == "slurry"
+
+
+@pytest.mark.parametrize("use", ["fertiliser", "feed", "fuel", "substrate", "raw_material"])
+def test_straw_households_use_is_declared_by_use(
+    api: TestClient, session: Session, use: str
+) -> None:
+    # Region-level: no site.
+    b = body("straw_household_use", use=use, crop="rice", quantity_kg="750.125")
+    d = _post(api, session, b | {"region_code": TOWNSHIP})
+    assert d["kind"] == "straw_household_use" and d["material"] == "straw.rice"
+    assert d["site_code"] is None and d["region_code"] == TOWNSHIP
+    assert d["mass_kg"] == 750.125 and d["basis"] == "declared" and d["unit"] == "kg"
+    zh = {"fertiliser": "肥料化", "feed": "饲料化", "fuel": "燃料化", "substrate": "基料化"}
+    assert d["detail"] == {"crop": "rice", "use": use, "use_zh": zh.get(use, "原料化")}
 
 
 # ---- refusals --------------------------------------------------------------------------------
@@ -284,6 +369,19 @@ def test_admin_may_choose_the_coefficient_set(
             422,
         ),
         ("film_used", {"period_end": "2024-02-30"}, "period_end", 422),
+        ("manure_self_use", {"site_code": None}, "site_code", 422),
+        ("manure_self_use", {"material": "straw.maize"}, "material", 422),
+        ("manure_self_use", {"material": None}, "material", 422),
+        ("manure_self_use", {"quantity_kg": 0}, "quantity_kg", 422),
+        ("manure_self_use", {"land_area_mu": 0}, "land_area_mu", 422),
+        ("manure_self_use", {"land_area_mu": None}, "land_area_mu", 422),
+        ("manure_self_use", {"mass_basis": "wet"}, "mass_basis", 422),
+        ("manure_self_use", {"animal": "sow"}, "animal", 422),
+        ("straw_household_use", {"use": "burning"}, "use", 422),
+        ("straw_household_use", {"use": None}, "use", 422),
+        ("straw_household_use", {"crop": "durian"}, "crop", 422),
+        ("straw_household_use", {"material": "straw.maize"}, "material", 422),
+        ("straw_household_use", {"quantity_kg": -1}, "quantity_kg", 422),
     ],
 )
 def test_refusals_name_the_field_and_create_nothing(
@@ -436,6 +534,136 @@ def test_concurrent_corrections_leave_one_active_successor(
     assert successors == [("active",)]
 
 
+# ---- the same thing twice --------------------------------------------------------------------
+
+
+def _refused_as_duplicate(r: Any, existing_id: int) -> None:
+    assert r.status_code == 409, r.text
+    got = r.json()
+    assert got["error"] == "Conflict" and got["existing_id"] == existing_id, got
+    assert f"declaration {existing_id} already declares this" in got["detail"]
+    assert f"POST /api/v1/declarations/{existing_id}/correct" in got["detail"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "same", "different"),
+    [
+        ("film_used", {"quantity_kg": 99}, [{"period_end": "2024-06-30"}, {"site_code": None}]),
+        (
+            "livestock_headcount",
+            {"heads": 7, "coefficient_set": "WL-2025"},
+            [{"animal": "sow"}, {"period_start": "2024-01-02"}],
+        ),
+        ("crop_output", {"output_kg": 1}, [{"crop": "rice"}]),
+        ("household_collected", {"quantity_kg": 1}, [{"material": "hh.other"}]),
+        ("industrial_generated", {}, [{"region_code": TOWNSHIP}]),
+        ("industrial_from_storage", {"quantity_kg": 9}, [{"material": "isw.fly_ash"}]),
+        (
+            "manure_self_use",
+            {"quantity_kg": 5, "land_area_mu": 1},
+            [{"mass_basis": "slurry"}, {"material": "manure.layer"}],
+        ),
+        ("straw_household_use", {"quantity_kg": 1}, [{"use": "feed"}, {"crop": "rice"}]),
+    ],
+)
+def test_a_second_declaration_of_the_same_thing_is_a_conflict(
+    api: TestClient,
+    session: Session,
+    source: str,
+    kind: str,
+    same: dict[str, Any],
+    different: list[dict[str, Any]],
+) -> None:
+    h = admin(session).headers
+    first = _post(api, session, body(kind, source))
+    before = _count(session)
+    # The quantity (or the coefficient set) does not make it another declaration.
+    _refused_as_duplicate(api.post(URL, json=body(kind, source) | same, headers=h), first["id"])
+    assert _count(session) == before
+    # Another site, period, material, animal, use or basis does.
+    for over in different:
+        b = {k: v for k, v in (body(kind, source) | over).items() if v is not None}
+        _post(api, session, b)
+    # A correction may declare the same thing again; then the correction is the one named.
+    fixed = api.post(f"{URL}/{first['id']}/correct", json=body(kind, source) | same, headers=h)
+    assert fixed.status_code == 201, fixed.text
+    _refused_as_duplicate(api.post(URL, json=body(kind, source), headers=h), fixed.json()["id"])
+
+
+def test_a_correction_onto_another_active_declaration_is_a_conflict(
+    api: TestClient, session: Session, source: str
+) -> None:
+    h = admin(session).headers
+    year = _post(api, session, body("film_used", source))
+    half = _post(api, session, body("film_used", source, period_end="2024-06-30"))
+    before = _count(session)
+    r = api.post(f"{URL}/{half['id']}/correct", json=body("film_used", source), headers=h)
+    _refused_as_duplicate(r, year["id"])
+    assert _count(session) == before
+    assert api.get(f"{URL}/{half['id']}", headers=h).json()["status"] == "active"
+
+
+def test_the_unique_index_refuses_what_the_first_read_missed(
+    api: TestClient, session: Session, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two requests that both read "none yet" before either inserts: the second's insert
+    # clashes on the partial unique index, and that is the same 409.
+    from wasteflow.services import declarations
+
+    first = _post(api, session, body("film_used", source))
+    real = declarations._active_with
+    reads: list[str] = []
+
+    def blind_once(s: Session, identity: str) -> int | None:
+        reads.append(identity)
+        return None if len(reads) == 1 else real(s, identity)
+
+    monkeypatch.setattr(declarations, "_active_with", blind_once)
+    before = _count(session)
+    r = api.post(URL, json=body("film_used", source), headers=admin(session).headers)
+    _refused_as_duplicate(r, first["id"])
+    assert len(reads) == 2 and _count(session) == before
+
+
+def test_identical_declarations_at_once_make_one_active_row(
+    engine: Engine, session: Session, source: str
+) -> None:
+    from wasteflow.services.declarations import record_declaration
+
+    actor = admin(session).account
+    barrier = threading.Barrier(4)
+    outcomes: list[object] = []
+
+    def declare() -> None:
+        with new_session(engine) as s:
+            data = FilmUsedCreate.model_validate(body("film_used", source))
+            barrier.wait()
+            try:
+                outcomes.append(record_declaration(session=s, actor=actor, data=data))
+            except Conflict as exc:
+                outcomes.append(exc)
+
+    threads = [threading.Thread(target=declare) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    made = [o for o in outcomes if not isinstance(o, Conflict)]
+    refused = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(made) == 1 and len(refused) == 3, outcomes
+    assert {e.extra["existing_id"] for e in refused} == {made[0].id}  # type: ignore[attr-defined]
+    session.rollback()
+    site_id = session.execute(
+        sa.select(Declaration.site_id).where(Declaration.id == made[0].id)  # type: ignore[attr-defined]
+    ).scalar_one()
+    active = session.execute(
+        sa.select(sa.func.count())
+        .select_from(Declaration)
+        .where(Declaration.site_id == site_id, Declaration.status == "active")
+    ).scalar_one()
+    assert active == 1
+
+
 # ---- listing ---------------------------------------------------------------------------------
 
 
@@ -528,7 +756,23 @@ def test_unknown_id_is_404(api: TestClient, session: Session) -> None:
 def test_mounted_once_and_documented(api: TestClient) -> None:
     assert api.app.url_path_for("list_declarations") == URL  # type: ignore[attr-defined]
     spec = api.get("/openapi.json").json()
-    assert "FilmUsedCreate" in spec["components"]["schemas"]
+    schemas = spec["components"]["schemas"]
+    assert {"FilmUsedCreate", "ManureSelfUseCreate", "StrawHouseholdUseCreate"} <= set(schemas)
+    assert schemas["StrawUse"]["enum"] == [
+        "fertiliser",
+        "feed",
+        "fuel",
+        "substrate",
+        "raw_material",
+    ]
+    assert set(schemas["ManureSelfUseCreate"]["required"]) >= {
+        "site_code",
+        "material",
+        "quantity_kg",
+        "land_area_mu",
+    }
+    assert "manure_self_use" in schemas["DeclarationKind"]["enum"]
+    assert "409" in spec["paths"][URL]["post"]["responses"]
     assert (
         "post" in spec["paths"][URL] and "post" in spec["paths"][URL + "/{declaration_id}/correct"]
     )
@@ -548,7 +792,9 @@ def test_denominators_prorate_by_days(api: TestClient, session: Session, source:
         api, session, body("film_used", source, period_start="2025-01-01", period_end="2025-12-31")
     )
     other_kind = _post(api, session, body("household_collected", source))
-    replaced = _post(api, session, body("film_used", source, quantity_kg=1))
+    replaced = _post(
+        api, session, body("film_used", source, quantity_kg=1, period_end="2024-06-30")
+    )
     moved = api.post(
         f"{URL}/{replaced['id']}/correct",
         json=body("film_used", quantity_kg=2, region_code=OTHER_TOWNSHIP),

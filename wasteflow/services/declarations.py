@@ -1,11 +1,14 @@
 """Declarations: the denominators of the official rates (reference/official-rates.md).
 
 Film used, livestock head counts, crop output and area, industrial waste generated and drawn
-from storage, household waste collected. Where the official method estimates the denominator
-(manure from head counts, collectable straw from crop output) the mass is computed here with
-``wasteflow.estimates`` and the coefficient set of the region and year, and the record keeps
-the basis, the set and every coefficient it used, so the figure can be recomputed later even
-if the set is edited.
+from storage, household waste collected; and two numerators the holder declares itself, since
+no handover records them: manure a farm spreads on its own or contracted land (自行还田) and
+straw households use themselves (农户分散利用), by use.
+
+Where the official method estimates the denominator (manure from head counts, collectable
+straw from crop output) the mass is computed here with ``wasteflow.estimates`` and the
+coefficient set of the region and year, and the record keeps the basis, the set and every
+coefficient it used, so the figure can be recomputed later even if the set is edited.
 
 Declarations are never edited in place: a correction is a new row naming the one it corrects,
 which becomes ``superseded``. Only ``active`` rows count.
@@ -25,7 +28,15 @@ from sqlmodel import Session, col
 from wasteflow.db import core, unit_of_work
 from wasteflow.errors import Conflict, Invalid, NotFound
 from wasteflow.estimates import Coefficients, collectable_straw, manure_produced
-from wasteflow.models import Account, CoefficientSet, Declaration, Material, Region, Site
+from wasteflow.models import (
+    ACTIVE_IDENTITY_INDEX,
+    Account,
+    CoefficientSet,
+    Declaration,
+    Material,
+    Region,
+    Site,
+)
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import Page
 from wasteflow.schemas_declarations import (
@@ -37,11 +48,25 @@ from wasteflow.schemas_declarations import (
     IndustrialFromStorageCreate,
     IndustrialGeneratedCreate,
     LivestockHeadcountCreate,
+    ManureSelfUseCreate,
+    StrawHouseholdUseCreate,
 )
 from wasteflow.services.audit import record_event, record_events
 from wasteflow.services.catalogue import region_and_descendants
-from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
-from wasteflow.types import Basis, DeclarationKind, Indicator, RecordStatus, SiteKind, kg_to_g
+from wasteflow.services.coefficients import (
+    CoefficientChoice,
+    choose_coefficient_set,
+    read_coefficients,
+)
+from wasteflow.types import (
+    STRAW_USE_ZH,
+    Basis,
+    DeclarationKind,
+    Indicator,
+    RecordStatus,
+    SiteKind,
+    kg_to_g,
+)
 
 # The indicator a declared material must feed, per kind that names a material.
 _MATERIAL_INDICATOR = {
@@ -111,6 +136,37 @@ def prorate_g(mass_g: int, share: Fraction) -> int:
     return q
 
 
+def identity(
+    *,
+    kind: DeclarationKind,
+    region_id: int,
+    site_id: int | None,
+    material_id: int,
+    period_start: date,
+    period_end: date,
+    qualifier: str | None = None,
+) -> str:
+    """What a declaration declares, as one string: two active declarations with the same
+    identity declare the same thing, and the second is refused (a correction replaces it).
+
+    Kind, region, site (or none), material and period; ``qualifier`` tells apart what those
+    leave the same: the animal of a head count (sows and fattening pigs share pig manure), the
+    use of households' straw, the mass basis of manure a farm spreads itself. Migration 0004
+    computes the same string for the rows it found: change both together, or not at all.
+    """
+    return "|".join(
+        (
+            kind.value,
+            str(region_id),
+            "" if site_id is None else str(site_id),
+            str(material_id),
+            period_start.isoformat(),
+            period_end.isoformat(),
+            qualifier or "",
+        )
+    )
+
+
 def unverified_coefficients(coeffs: Coefficients, keys: Sequence[tuple[str, str]]) -> list[str]:
     """``subject.parameter`` of the coefficients among ``keys`` the set marks unverified."""
     return [f"{s}.{p}" for s, p in keys if (s, p) in coeffs and not coeffs[(s, p)][1]]
@@ -158,6 +214,18 @@ def _material(session: Session, code: str, indicator: Indicator, field: str) -> 
     return material
 
 
+def _straw_material(session: Session, crop: str) -> Material:
+    material = session.execute(
+        sa.select(Material).where(
+            col(Material.code) == f"straw.{crop}",
+            col(Material.indicator) == Indicator.straw,
+        )
+    ).scalar_one_or_none()
+    if material is None:
+        raise Invalid(f"crop: unknown crop {crop!r} (no material straw.{crop})", field="crop")
+    return material
+
+
 def _manure_material(session: Session, animal: str) -> Material:
     # The catalogue says which manure each animal produces (attributes.animals), so adding an
     # animal is a data change, not a code change.
@@ -175,15 +243,24 @@ def _manure_material(session: Session, animal: str) -> Material:
 
 def _coefficient_set(
     session: Session, code: str | None, *, year: int, region_id: int
-) -> CoefficientSet:
+) -> CoefficientChoice:
     if code is None:
-        return coefficient_set_for(session, year=year, region_id=region_id)
+        return choose_coefficient_set(session, year=year, region_id=region_id)
     cset = session.execute(
         sa.select(CoefficientSet).where(col(CoefficientSet.code) == code)
     ).scalar_one_or_none()
     if cset is None:
         raise Invalid(f"coefficient_set: unknown coefficient set {code!r}", field="coefficient_set")
-    return cset
+    return CoefficientChoice(set=cset, year_asked=year, fallback=cset.year != year)
+
+
+def _set_detail(choice: CoefficientChoice) -> dict[str, Any]:
+    # Say when the set is another year's, so the figure can say so too.
+    return {
+        "coefficient_set": choice.set.code,
+        "coefficient_set_year": choice.set.year,
+        "coefficient_set_fallback": choice.fallback,
+    }
 
 
 def _id(row: Material) -> int:
@@ -194,8 +271,32 @@ def _id(row: Material) -> int:
 # ---- building a row --------------------------------------------------------------------------
 
 
+def _qualifier(data: DeclarationCreate) -> str | None:
+    if isinstance(data, LivestockHeadcountCreate):
+        return data.animal
+    if isinstance(data, StrawHouseholdUseCreate):
+        return data.use.value
+    if isinstance(data, ManureSelfUseCreate):
+        return data.mass_basis.value
+    return None
+
+
 def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declaration:
-    """Validate references and compute the mass; returns an unsaved row."""
+    """Validate references and compute the mass; returns an unsaved row with its identity."""
+    row = _build_row(session, actor, data)
+    row.identity = identity(
+        kind=row.kind,
+        region_id=row.region_id,
+        site_id=row.site_id,
+        material_id=row.material_id,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        qualifier=_qualifier(data),
+    )
+    return row
+
+
+def _build_row(session: Session, actor: Account, data: DeclarationCreate) -> Declaration:
     check_period(data.period_start, data.period_end)
     region = _region(session, data.region_code, "region_code")
     assert region.id is not None
@@ -210,9 +311,10 @@ def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declara
     }
     if isinstance(data, LivestockHeadcountCreate):
         material = _manure_material(session, data.animal)
-        cset = _coefficient_set(
+        choice = _coefficient_set(
             session, data.coefficient_set, year=data.period_start.year, region_id=region.id
         )
+        cset = choice.set
         assert cset.id is not None
         coeffs = read_coefficients(session, cset.id)
         if (data.animal, "manure_kg_per_head_day") not in coeffs:
@@ -223,18 +325,22 @@ def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declara
                 f"{data.animal!r}",
                 field=field,
             )
-        manure = manure_produced(coeffs, data.animal, data.heads)
-        detail = manure.detail() | {
-            "coefficient_set": cset.code,
-            "unverified_coefficients": unverified_coefficients(
-                coeffs,
-                [
-                    (data.animal, "manure_kg_per_head_day"),
-                    (data.animal, "days_counted"),
-                    (data.animal, "count_basis_slaughtered"),
-                ],
-            ),
-        }
+        manure = manure_produced(
+            coeffs,
+            data.animal,
+            data.heads,
+            period_start=data.period_start,
+            period_end=data.period_end,
+        )
+        detail = (
+            manure.detail()
+            | _set_detail(choice)
+            | {
+                "unverified_coefficients": unverified_coefficients(
+                    coeffs, manure.coefficients_used
+                ),
+            }
+        )
         return Declaration(
             **common,
             material_id=_id(material),
@@ -246,25 +352,17 @@ def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declara
             detail=detail,
         )
     if isinstance(data, CropOutputCreate):
-        straw_material = session.execute(
-            sa.select(Material).where(
-                col(Material.code) == f"straw.{data.crop}",
-                col(Material.indicator) == Indicator.straw,
-            )
-        ).scalar_one_or_none()
-        if straw_material is None:
-            raise Invalid(
-                f"crop: unknown crop {data.crop!r} (no material straw.{data.crop})", field="crop"
-            )
+        straw_material = _straw_material(session, data.crop)
         if data.area_returned_mu > data.area_sown_mu:
             raise Invalid(
                 f"area_returned_mu: {data.area_returned_mu} exceeds area_sown_mu "
                 f"{data.area_sown_mu}",
                 field="area_returned_mu",
             )
-        cset = _coefficient_set(
+        choice = _coefficient_set(
             session, data.coefficient_set, year=data.period_start.year, region_id=region.id
         )
+        cset = choice.set
         assert cset.id is not None
         coeffs = read_coefficients(session, cset.id)
         straw = collectable_straw(
@@ -277,7 +375,7 @@ def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declara
         detail = straw.detail() | {
             "area_sown_mu": float(data.area_sown_mu),
             "area_returned_mu": float(data.area_returned_mu),
-            "coefficient_set": cset.code,
+            **_set_detail(choice),
             "unverified_coefficients": unverified_coefficients(
                 coeffs,
                 [(data.crop, "straw_grain_ratio"), (data.crop, "collectable_coefficient")],
@@ -295,6 +393,31 @@ def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declara
             coefficient_set_id=cset.id,
             detail=detail,
         )
+    if isinstance(data, ManureSelfUseCreate):
+        material = _material(session, data.material, Indicator.manure, "material")
+        return Declaration(
+            **common,
+            material_id=_id(material),
+            quantity=float(data.quantity_kg),
+            unit="kg",
+            mass_g=kg_to_g(data.quantity_kg),
+            basis=Basis.declared,
+            detail={
+                "use": "自行还田",
+                "mass_basis": data.mass_basis.value,
+                "land_area_mu": float(data.land_area_mu),
+            },
+        )
+    if isinstance(data, StrawHouseholdUseCreate):
+        return Declaration(
+            **common,
+            material_id=_id(_straw_material(session, data.crop)),
+            quantity=float(data.quantity_kg),
+            unit="kg",
+            mass_g=kg_to_g(data.quantity_kg),
+            basis=Basis.declared,
+            detail={"crop": data.crop, "use": data.use.value, "use_zh": STRAW_USE_ZH[data.use]},
+        )
     assert isinstance(data, _Declared)
     material = _material(session, data.material, _MATERIAL_INDICATOR[data.kind], "material")
     return Declaration(
@@ -308,11 +431,53 @@ def _build(session: Session, actor: Account, data: DeclarationCreate) -> Declara
     )
 
 
+def _active_with(session: Session, identity_: str) -> int | None:
+    return session.execute(
+        sa.select(col(Declaration.id)).where(
+            col(Declaration.identity) == identity_,
+            col(Declaration.status) == RecordStatus.active,
+        )
+    ).scalar()
+
+
+def _raise_duplicate(existing_id: int | None) -> NoReturn:
+    if existing_id is None:  # it was withdrawn between the clash and this read
+        raise Conflict("another request declared the same thing at the same moment; try again")
+    raise Conflict(
+        f"declaration {existing_id} already declares this (same kind, region, site, material, "
+        f"period and, for head counts, animal; for straw, use): correct it with "
+        f"POST /api/v1/declarations/{existing_id}/correct instead of declaring it again",
+        extra={"existing_id": existing_id},
+    )
+
+
 def _insert(session: Session, row: Declaration) -> DeclarationPublic:
-    session.add(row)
-    session.flush()
+    """Insert a built row, refusing a second active declaration of the same thing.
+
+    The read first gives the usual answer; the partial unique index over active rows'
+    identity settles two requests that both passed it at once (on PostgreSQL the second
+    waits for the first to commit, then fails): its clash becomes the same Conflict.
+    """
+    assert row.identity is not None
+    existing = _active_with(session, row.identity)
+    if existing is not None:
+        _raise_duplicate(existing)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except sa.exc.IntegrityError as exc:
+        if not _is_identity_clash(exc):
+            raise
+        _raise_duplicate(_active_with(session, row.identity))
     assert row.id is not None
     return _views(session, [row.id])[0]
+
+
+def _is_identity_clash(exc: sa.exc.IntegrityError) -> bool:
+    # PostgreSQL names the index; SQLite names the column.
+    text = str(exc.orig)
+    return ACTIVE_IDENTITY_INDEX in text or "declaration.identity" in text
 
 
 def record_declaration(
@@ -321,6 +486,13 @@ def record_declaration(
     """Record a denominator (admin), estimating its mass where the official method does.
 
     Film, industrial and household kinds are ``declared``: the mass is the quantity given.
+    So are the two kinds of utilisation a holder declares itself: ``manure_self_use`` (a farm
+    spreading its own manure, 自行还田; ``detail`` keeps ``land_area_mu`` and ``mass_basis``)
+    and ``straw_household_use`` (households' own use, 农户分散利用; ``detail.use`` is one of
+    the five uses).
+    A second active declaration of the same thing (see :func:`identity`) is a Conflict naming
+    the first (``existing_id``), to be corrected instead; this holds for concurrent requests.
+
     Livestock head counts (manure produced) and crop output (collectable straw) are
     ``estimated`` with the coefficient set of the region (or the nearest region above it) for
     the year the period starts, unless ``data.coefficient_set`` names one.
@@ -347,7 +519,9 @@ def correct_declaration(
     Only the newest declaration of a chain can be corrected: correcting a superseded one is a
     Conflict naming its successor. Two concurrent corrections of the same declaration cannot
     both succeed: the old row is superseded by a conditional UPDATE (``status = 'active'``),
-    and the loser sees no row changed.
+    and the loser sees no row changed. The old row is superseded before the new one is
+    inserted, so a correction may declare the same thing again; declaring what another active
+    declaration declares is a Conflict naming that one.
     """
     require(actor.role, Action.record_declaration)
     with unit_of_work(session):
@@ -538,6 +712,23 @@ def list_declarations(
 
 
 # ---- for the rates ---------------------------------------------------------------------------
+
+
+def declaration_details(session: Session, declaration_ids: Collection[int]) -> dict[int, Any]:
+    """The ``detail`` of each declaration named, read in chunks (a report names thousands).
+
+    Where the rates read what :func:`denominators` leaves out: a head count's
+    ``produced_slurry_kg`` and ``solids_share_of_slurry``, a farm's ``mass_basis`` and
+    ``land_area_mu``, households' straw ``use``.
+    """
+    ids = sorted(set(declaration_ids))
+    out: dict[int, Any] = {}
+    for i in range(0, len(ids), 500):
+        stmt = sa.select(col(Declaration.id), col(Declaration.detail)).where(
+            col(Declaration.id).in_(ids[i : i + 500])
+        )
+        out.update((did, detail or {}) for did, detail in core(session, stmt))
+    return out
 
 
 class Denominator(NamedTuple):

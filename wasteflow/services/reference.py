@@ -165,6 +165,7 @@ def load_reference(*, session: Session, account_id: int | None = None) -> LoadRe
                         "unit": c["unit"],
                         "verified": c["verified"],
                         "note": c.get("note"),
+                        "source": c.get("source"),
                     },
                 )
                 report.coefficients += 1
