@@ -232,12 +232,6 @@ def test_a_head_count_resolves_to_the_solids_material_not_the_slurry(
     assert not material.endswith("_slurry")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/declarations.py (not this branch) lets industrial_generated declare only "
-    "Indicator.industrial materials; construction waste now has its own indicator, and the "
-    "demo keeps declaring it under that kind. Its owner was told; drop this mark once it may.",
-)
 def test_industrial_generated_still_accepts_construction_waste(
     client: TestClient, session: Session
 ) -> None:

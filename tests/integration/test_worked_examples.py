@@ -305,3 +305,124 @@ def test_the_worked_districts_totals_hold_after_a_receipt_correction(api: Distri
     )
     assert api.figure("manure_utilisation", T2)["numerator_kg"] == before + 450
     api.report_equals_raw()
+
+
+T3, V3 = "500156104", "500156104201"  # 火炉镇
+T4, V4 = "500156105", "500156105201"  # 鸭江镇
+T5, V5 = "500156107", "500156107201"  # 长坝镇
+
+
+def test_manure_counts_on_one_mass_basis_and_only_its_official_uses(api: District) -> None:
+    """Farm H (10 dairy cows in stock all year) produces 10 × 20 × 365 = 73,000 kg of manure
+    (solids) — 10 × 68 × 365 of slurry. It hands over 10,000 kg of slurry, digested for
+    biogas, which holds 10,000 × 20 ÷ (20 + 48) = 2,941.176 kg of manure; 4,000 kg of solids
+    landfilled (never utilisation); and declares 5,000 kg of solids spread on its own 30 mu.
+    Utilised: 2,941.176 + 5,000 = 7,941.176 kg of 73,000: 0.108783."""
+    farm = api.site("source", V3, ["manure.dairy_cattle", "manure.dairy_cattle_slurry"])
+    plant = api.site(
+        "processor",
+        T3,
+        ["manure.dairy_cattle", "manure.dairy_cattle_slurry"],
+        ["biogas", "landfill"],
+    )
+    collector = api.account("collector", [farm])
+    processor = api.account("processor", [plant])
+    api.declare(
+        {"kind": "livestock_headcount", "region_code": V3, "site_code": farm,
+         "animal": "dairy_cow", "heads": 10}
+    )  # fmt: skip
+    api.declare(
+        {"kind": "manure_self_use", "region_code": V3, "site_code": farm,
+         "material": "manure.dairy_cattle", "quantity_kg": 5000, "land_area_mu": 30}
+    )  # fmt: skip
+    slurry = api.hand_over(collector, farm, plant, "manure.dairy_cattle_slurry", 10_000)
+    solids = api.hand_over(collector, farm, plant, "manure.dairy_cattle", 4000)
+    # "Recycling" is not a use of manure: refused, naming the route.
+    wrong = api.client.post(
+        f"/api/v1/handovers/{solids}/receipt",
+        json={"received_mass_kg": 4000, "route": "recycling"},
+        headers=processor,
+    )
+    assert wrong.status_code == 422 and wrong.json()["field"] == "route", wrong.text
+    api.receive(processor, slurry, 10_000, route="biogas")
+    api.receive(processor, solids, 4000, route="landfill")
+
+    days = _days_in_year()
+    fig = api.figure("manure_utilisation", T3)
+    produced = 10 * 20 * days
+    as_solids = round(10_000 * 20 / 68, 3)
+    assert fig["denominator_kg"] == produced
+    assert fig["numerator_kg"] == round(as_solids + 5000, 3)
+    assert fig["rate"] == round((10_000 * 20 / 68 + 5000) / produced, 6)
+    c = fig["components"]
+    assert (c["slurry_utilised_kg"], c["slurry_as_solids_kg"]) == (10_000, as_solids)
+    assert c["self_use_kg"] == 5000 and c["by_route_kg"]["landfill"] == 4000
+    assert fig["basis"]["mass_basis"] == "solids"
+    assert fig["records"]["declarations"] == 2
+    # The plan's targets ran to 2025; they stand after it until an admin sets new ones.
+    assert fig["target"]["value"] == 0.9
+    assert fig["target"]["carried_forward"] is (_year() > 2025)
+    assert fig["basis"]["coefficient_set"]["fallback"] is (_year() != 2025)
+    api.report_equals_raw()
+
+
+def test_straw_by_its_five_uses_with_households_own_use(api: District) -> None:
+    """Township 鸭江: 100,000 kg of maize grain on 100 mu, 20 of them ploughed back; the
+    coefficients give collectable = 100,000 × 1.15 × 0.81 = 93,150 kg and ploughed back
+    93,150 × 20/100 = 18,630 kg (肥料化). A farm sends 30,000 kg to a plant that makes feed
+    of it (饲料化); households declare they burned 10,000 kg as fuel (燃料化). Utilised:
+    18,630 + 30,000 + 10,000 = 58,630 of 93,150."""
+    farm = api.site("source", V4, ["straw.maize"])
+    plant = api.site("processor", T4, ["straw.maize"], ["feed"])
+    collector = api.account("collector", [farm])
+    processor = api.account("processor", [plant])
+    api.declare(
+        {"kind": "crop_output", "region_code": V4, "crop": "maize", "output_kg": 100_000,
+         "area_sown_mu": 100, "area_returned_mu": 20}
+    )  # fmt: skip
+    api.declare(
+        {"kind": "straw_household_use", "region_code": V4, "crop": "maize", "use": "fuel",
+         "quantity_kg": 10_000}
+    )  # fmt: skip
+    load = api.hand_over(collector, farm, plant, "straw.maize", 15_000)
+    api.receive(processor, load, 15_000, route="feed")
+    load = api.hand_over(collector, farm, plant, "straw.maize", 15_000)
+    api.receive(processor, load, 15_000, route="feed")
+
+    fig = api.figure("straw_utilisation", T4)
+    collectable = round(100_000 * 1.15 * 0.81, 3)
+    assert fig["denominator_kg"] == collectable
+    assert fig["numerator_kg"] == round(collectable * 0.2 + 30_000 + 10_000, 3)
+    assert fig["components"]["five_uses_kg"] == {
+        "fertiliser": round(collectable * 0.2, 3),
+        "feed": 30_000,
+        "fuel": 10_000,
+        "substrate": 0,
+        "raw_material": 0,
+    }
+    assert fig["components"]["household_use_kg"] == 10_000
+    # The maize straw-to-grain ratio (1.1–1.2) is not from a primary source: said so.
+    assert "maize.straw_grain_ratio" in fig["basis"]["unverified_coefficients"]
+    api.report_equals_raw()
+
+
+def test_construction_waste_has_its_own_indicator(api: District) -> None:
+    """A building site in 长坝 hands 8,000 kg of construction waste to a recycling plant
+    (building material) and declares 10,000 kg generated: 建筑垃圾资源化利用率 = 0.8, and the
+    bulk industrial figure of 长坝 holds none of it."""
+    site = api.site("source", V5, ["isw.construction_waste"])
+    plant = api.site("processor", T5, ["isw.construction_waste"], ["building_material"])
+    sender = api.account("site_operator", [site])
+    processor = api.account("processor", [plant])
+    api.declare(
+        {"kind": "industrial_generated", "region_code": V5, "site_code": site,
+         "material": "isw.construction_waste", "quantity_kg": 10_000}
+    )  # fmt: skip
+    load = api.hand_over(sender, site, plant, "isw.construction_waste", 8000)
+    api.receive(processor, load, 8000, route="building_material")
+    construction = api.figure("construction_waste_utilisation", T5)
+    assert (construction["numerator_kg"], construction["denominator_kg"]) == (8000, 10_000)
+    assert construction["rate"] == 0.8
+    industrial = api.figure("industrial_utilisation", T5)
+    assert industrial["numerator_kg"] == 0 and industrial["status"] == "no_data"
+    api.report_equals_raw()

@@ -12,6 +12,7 @@ never a division error or 0 %.
 """
 
 from wasteflow.rates.data import (
+    CoefficientsUsed,
     DeclarationRow,
     Figure,
     FlowRow,
@@ -29,6 +30,7 @@ from wasteflow.rates.periods import Period, parse_period
 
 __all__ = [
     "INDICATORS",
+    "CoefficientsUsed",
     "DeclarationRow",
     "Figure",
     "FlowRow",

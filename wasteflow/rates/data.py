@@ -87,6 +87,9 @@ class DeclarationRow:
     prorated_g: int
     coefficient_set: str | None
     field_return_g: int = 0  # crop output: straw ploughed back, pro-rated like the mass
+    mass_basis: str | None = None  # manure self-use: "solids" or "slurry"
+    use: str | None = None  # household straw use: one of the five uses (StrawUse)
+    unverified: tuple[str, ...] = ()  # coefficients the estimate used that are unverified
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,16 @@ class RouteInfo:
     route_class: str
     safe_treatment: bool
     straw_use: str | None = None  # which of the five straw uses (五料化) the route is
+
+
+@dataclass(frozen=True)
+class CoefficientsUsed:
+    """Which coefficient set a period's figures use, and whether it is another year's."""
+
+    code: str
+    year: int
+    fallback: bool
+    note: str | None = None
 
 
 @dataclass
@@ -118,6 +131,16 @@ class PeriodData:
     conversion_set: str | None = None
     # The conversion coefficients the set does not mark verified (placeholders).
     conversion_unverified: frozenset[str] = frozenset()
+    # Per material: its catalogue attributes (manure's mass basis, animals…) and the routes it
+    # may be treated under (empty: not known, every route allowed).
+    material_attributes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    material_routes: dict[int, frozenset[str]] = field(default_factory=dict)
+    # Per slurry manure material: the solids share of its slurry (manure ÷ (manure +
+    # wastewater), from the period's coefficient set), and whether those values are verified.
+    solids_share: dict[int, tuple[float, bool]] = field(default_factory=dict)
+    # The coefficient set the period's year uses: its code, its year, and a note when it is
+    # another year's (no set for the period's year).
+    coefficients: CoefficientsUsed | None = None
 
 
 @dataclass

@@ -528,6 +528,37 @@ class PeriodEngine:
     def _route_class(self, route: str) -> str | None:
         return self._route_classes.get(route)
 
+    def _counts_as_utilised(self, material: int, route: str) -> bool:
+        """A utilisation route the material may take (a material whose routes are not known
+        takes any): manure landfilled or "recycled", film composted never count."""
+        allowed = self.d.material_routes.get(material)
+        return self._route_class(route) == "utilisation" and (not allowed or route in allowed)
+
+    def _utilised_of(self, regions: frozenset[int], material: int, which: str = "fates") -> float:
+        """kg of the material arisen in the regions that ended under a utilisation route it
+        may take (``which="direct"``: the part that reached it with no pool between)."""
+        return math.fsum(
+            kg
+            for route, kg in self._fates_in(regions, material, which).items()
+            if self._counts_as_utilised(material, route)
+        )
+
+    def _unverified_in(
+        self,
+        regions: frozenset[int],
+        kinds: Iterable[DeclarationKind],
+        materials: Iterable[int],
+    ) -> set[str]:
+        """The unverified coefficients the regions' declarations of these kinds were estimated
+        with."""
+        kinds, mats = set(kinds), set(materials)
+        out: set[str] = set()
+        for rid in regions:
+            for d in self._declarations_by_region.get(rid, ()):
+                if d.unverified and d.kind in kinds and d.material_id in mats:
+                    out.update(d.unverified)
+        return out
+
     def _utilised(self, fated: Mapping[str, float]) -> float:
         return math.fsum(
             kg for route, kg in fated.items() if self._route_class(route) == "utilisation"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import operator
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from wasteflow.rates.data import Figure
@@ -72,17 +73,29 @@ class RateEngine(PeriodEngine):
         code: str,
         materials: list[int],
         kinds: list[DeclarationKind],
-        extra_num_g: int = 0,
+        *,
+        weight: Mapping[int, float] | None = None,
+        declared_use_kg: float = 0.0,
         components: dict[str, Any] | None = None,
+        unverified: Iterable[str] = (),
     ) -> Figure:
+        """A numerator traced to where the material arose, over declared denominators.
+
+        Utilised mass counts only under a utilisation route the material may take (manure
+        landfilled, film "composted" never count); ``weight`` converts a material's mass to
+        the figure's basis (slurry to its solids); ``declared_use_kg`` is utilisation its
+        holders declare themselves (no handover behind it)."""
         fated = self._fated(regions, materials)
         hop, handovers, estimated = self._first_hop(regions, materials)
         den_g, n, sets, field_return = self._declared(regions, kinds, materials)
-        utilised = self._utilised(fated)
-        direct = self._utilised(self._fated(regions, materials, "direct"))
-        num = round(utilised + (extra_num_g + field_return) / 1000, 3)
+        w = weight or {}
+        utilised = math.fsum(w.get(m, 1.0) * self._utilised_of(regions, m) for m in materials)
+        direct = math.fsum(
+            w.get(m, 1.0) * self._utilised_of(regions, m, "direct") for m in materials
+        )
+        num = round(utilised + declared_use_kg + field_return / 1000, 3)
         den = _kg(den_g) if n else None
-        comps = {
+        comps: dict[str, Any] = {
             "utilised_traced_kg": round(utilised, 3),
             "by_route_kg": {r: round(kg, 3) for r, kg in sorted(fated.items())},
         }
@@ -99,6 +112,10 @@ class RateEngine(PeriodEngine):
             numerator_kg=num,
             hop=(sum(hop.values()) / 1000, estimated),
         )
+        basis["unverified_coefficients"] = sorted(
+            {*self._unverified_in(regions, kinds, materials), *unverified}
+        )
+        basis |= self._coefficient_note()
         return Figure(
             indicator,
             code,
@@ -112,34 +129,127 @@ class RateEngine(PeriodEngine):
             basis,
         )
 
+    def _coefficient_note(self) -> dict[str, Any]:
+        """Which coefficient set the period's year uses, saying so when it is another year's."""
+        used = self.d.coefficients
+        if used is None:
+            return {}
+        out: dict[str, Any] = {
+            "coefficient_set": {"code": used.code, "year": used.year, "fallback": used.fallback}
+        }
+        if used.note:
+            out["coefficient_set"]["note"] = used.note
+        return out
+
     def _manure_utilisation(self, regions: frozenset[int], code: str) -> Figure:
-        return self._traced(
+        """On the solids basis (粪), as the head counts' produced mass: slurry handed over
+        (粪+尿+污水) counts by the manure it holds (its solids share, from the coefficients),
+        never slurry in the numerator over solids in the denominator."""
+        mats = self._materials("manure")
+        basis_of = self.d.material_attributes
+        slurry = sorted(m for m in mats if basis_of.get(m, {}).get("basis") == "slurry")
+        weight = {m: self.d.solids_share.get(m, (0.0, True))[0] for m in slurry}
+        self_use, self_use_n, self_use_raw = self._manure_self_use(regions)
+        slurry_kg = {m: self._utilised_of(regions, m) for m in slurry}
+        fig = self._traced(
             "manure_utilisation",
             regions,
             code,
-            self._materials("manure"),
+            mats,
             [DeclarationKind.livestock_headcount],
+            weight=weight,
+            declared_use_kg=self_use,
+            components={
+                "mass_basis": "solids",
+                "slurry_utilised_kg": round(math.fsum(slurry_kg.values()), 3),
+                "slurry_as_solids_kg": round(
+                    math.fsum(weight[m] * kg for m, kg in slurry_kg.items()), 3
+                ),
+                "self_use_kg": round(self_use, 3),
+                "self_use_declared_kg": round(self_use_raw, 3),
+            },
+            unverified=[
+                f"{self.mat_code[m]}.solids_share_of_slurry"
+                for m, kg in slurry_kg.items()
+                if kg and not self.d.solids_share.get(m, (0.0, True))[1]
+            ],
         )
+        fig.declarations += self_use_n
+        fig.basis["mass_basis"] = "solids"
+        return fig
+
+    def _manure_self_use(self, regions: frozenset[int]) -> tuple[float, int, float]:
+        """Manure farms declare they spread on their own land (自行还田), on the solids basis:
+        kg, declarations, and kg as declared."""
+        total = raw = 0.0
+        count = 0
+        for rid in regions:
+            for d in self._declarations_by_region.get(rid, ()):
+                if d.kind != DeclarationKind.manure_self_use:
+                    continue
+                kg = d.prorated_g / 1000
+                raw += kg
+                count += 1
+                slurry = d.mass_basis == "slurry"
+                total += kg * (self._solids_share_of(d.material_id) if slurry else 1.0)
+        return total, count, raw
+
+    def _solids_share_of(self, material: int) -> float:
+        """The solids share of ``material``'s slurry: its own, or that of the slurry material
+        of the same animals (a solids material declared as slurry)."""
+        if material in self.d.solids_share:
+            return self.d.solids_share[material][0]
+        animals = set(self.d.material_attributes.get(material, {}).get("animals") or ())
+        for other, (share, _) in sorted(self.d.solids_share.items()):
+            if animals & set(self.d.material_attributes.get(other, {}).get("animals") or ()):
+                return share
+        return 0.0
 
     def _straw_utilisation(self, regions: frozenset[int], code: str) -> Figure:
         mats = self._materials("straw")
-        fig = self._traced("straw_utilisation", regions, code, mats, [DeclarationKind.crop_output])
-        fig.components |= self._straw_ledger(regions, mats)
-        fig.components["five_uses_kg"] = self._five_uses(
-            fig.components["by_route_kg"], fig.components.get("field_return_kg", 0.0)
+        households, n_households, by_use = self._straw_household_use(regions)
+        fig = self._traced(
+            "straw_utilisation",
+            regions,
+            code,
+            mats,
+            [DeclarationKind.crop_output],
+            declared_use_kg=households,
+            components={"household_use_kg": round(households, 3)},
         )
+        fig.declarations += n_households
+        fig.components |= self._straw_ledger(regions, mats)
+        uses = self._five_uses(mats, regions, fig.components.get("field_return_kg", 0.0))
+        for use, kg in by_use.items():
+            uses[use] = round(uses[use] + kg, 3)
+        fig.components["five_uses_kg"] = uses
         return fig
 
-    def _five_uses(self, by_route: dict[str, float], field_return_kg: float) -> dict[str, float]:
-        """Straw utilised by the five uses (五料化): each route is one use; straw ploughed back
-        directly counts as 肥料化."""
+    def _straw_household_use(self, regions: frozenset[int]) -> tuple[float, int, dict[str, float]]:
+        """Straw households use themselves (农户分散利用), as declared: kg, declarations, kg
+        by use."""
+        by_use: dict[str, float] = defaultdict(float)
+        count = 0
+        for rid in regions:
+            for d in self._declarations_by_region.get(rid, ()):
+                if d.kind == DeclarationKind.straw_household_use and d.use in FIVE_USES:
+                    by_use[d.use] += d.prorated_g / 1000
+                    count += 1
+        return math.fsum(by_use.values()), count, dict(by_use)
+
+    def _five_uses(
+        self, mats: list[int], regions: frozenset[int], field_return_kg: float
+    ) -> dict[str, float]:
+        """Traced straw utilised by the five uses (五料化): each route is one use; straw
+        ploughed back directly counts as 肥料化."""
         uses = dict.fromkeys(FIVE_USES, 0.0)
         uses["fertiliser"] += field_return_kg
         use_of = {r.code: STRAW_USE_CODES.get(r.straw_use or "") for r in self.d.routes.values()}
-        for route, kg in by_route.items():
-            use = use_of.get(route)
-            if use is not None and self._route_class(route) == "utilisation":
-                uses[use] += kg
+        for m in mats:
+            for route, kg in self._fates_in(regions, m).items():
+                use = use_of.get(route)
+                if use is not None and self._counts_as_utilised(m, route):
+                    uses[use] += kg
         return {use: round(kg, 3) for use, kg in uses.items()}
 
     def _straw_ledger(self, regions: frozenset[int], mats: list[int]) -> dict[str, float]:
@@ -215,6 +325,31 @@ class RateEngine(PeriodEngine):
             [DeclarationKind.industrial_generated],
         )
 
+    def _household_fractions(self) -> list[int]:
+        """The household waste fractions collected (清运): not the residues of treating them,
+        which are reported apart."""
+        return [
+            m
+            for m in self._materials("household")
+            if self.d.material_attributes.get(m, {}).get("fraction") != "residue"
+        ]
+
+    def _residues_landfilled(self, regions: frozenset[int]) -> float:
+        """kg of treatment residues (incinerator ash…) landfilled at sites in the regions:
+        residues arise at the plant, not at a source, so they are counted where they lie."""
+        residues = {
+            m
+            for m in self._materials("household")
+            if self.d.material_attributes.get(m, {}).get("fraction") == "residue"
+        }
+        return math.fsum(
+            t.accepted_g / 1000
+            for t in self.d.treatments
+            if t.material_id in residues
+            and self.d.routes[t.route_id].code == "residue_landfill"
+            and self.d.sites[t.site].region_id in regions
+        )
+
     def _household(self, regions: frozenset[int]) -> tuple[dict[str, float], int, int, int, float]:
         """What the four household figures share (remembered per regions)."""
         memo = self.__dict__.setdefault("_household_memo", {})
@@ -229,7 +364,7 @@ class RateEngine(PeriodEngine):
         """The household fractions' fates, kg collected (declared), declarations, handovers,
         and recyclables recovered outside the household-waste stream (再生资源回收量: the
         recyclables catalogue, never also inside 清运量, the collected mass)."""
-        mats = self._materials("household")
+        mats = self._household_fractions()
         fated = self._fated(regions, mats)
         collected, n, _, _ = self._declared(regions, [DeclarationKind.household_collected], mats)
         _, handovers, _ = self._first_hop(regions, mats)
@@ -256,7 +391,7 @@ class RateEngine(PeriodEngine):
     def _household_recycling(self, regions: frozenset[int], code: str) -> Figure:
         mats = [
             m
-            for m in self._materials("household")
+            for m in self._household_fractions()
             if self.mat_code[m] in ("hh.recyclable", "hh.kitchen")
         ]
         fated = self._fated(regions, mats)
@@ -336,7 +471,7 @@ class RateEngine(PeriodEngine):
             handovers,
             n,
             [],
-            {"residues_landfilled_kg": round(fated.get("residue_landfill", 0), 3)},
+            {"residues_landfilled_kg": round(self._residues_landfilled(regions), 3)},
         )
 
     def _appliance_dismantled(self, regions: frozenset[int], code: str) -> Figure:

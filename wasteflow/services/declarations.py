@@ -69,11 +69,12 @@ from wasteflow.types import (
 )
 
 # The indicator a declared material must feed, per kind that names a material.
-_MATERIAL_INDICATOR = {
-    DeclarationKind.film_used: Indicator.film,
-    DeclarationKind.industrial_generated: Indicator.industrial,
-    DeclarationKind.industrial_from_storage: Indicator.industrial,
-    DeclarationKind.household_collected: Indicator.household,
+_MATERIAL_INDICATOR: dict[DeclarationKind, tuple[Indicator, ...]] = {
+    DeclarationKind.film_used: (Indicator.film,),
+    # Construction waste has its own rate, but a site declares what it generated the same way.
+    DeclarationKind.industrial_generated: (Indicator.industrial, Indicator.construction),
+    DeclarationKind.industrial_from_storage: (Indicator.industrial,),
+    DeclarationKind.household_collected: (Indicator.household,),
 }
 
 _Declared = (
@@ -199,16 +200,19 @@ def _site_in_region(session: Session, code: str, region: Region) -> Site:
     return site
 
 
-def _material(session: Session, code: str, indicator: Indicator, field: str) -> Material:
+def _material(
+    session: Session, code: str, indicators: Indicator | tuple[Indicator, ...], field: str
+) -> Material:
+    allowed = (indicators,) if isinstance(indicators, Indicator) else indicators
     material = session.execute(
         sa.select(Material).where(col(Material.code) == code)
     ).scalar_one_or_none()
     if material is None:
         raise Invalid(f"{field}: unknown material code {code!r}", field=field)
-    if material.indicator != indicator:
+    if material.indicator not in allowed:
         raise Invalid(
             f"{field}: {code} is a {material.indicator.value} material; "
-            f"this kind declares {indicator.value} materials",
+            f"this kind declares {' or '.join(i.value for i in allowed)} materials",
             field=field,
         )
     return material

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal, NamedTuple, overload
 
@@ -21,7 +21,6 @@ from sqlmodel import Session, col
 from wasteflow.db import core
 from wasteflow.models import (
     CoefficientSet,
-    Declaration,
     FlowDaily,
     FlowMonthly,
     FlowYearly,
@@ -38,6 +37,7 @@ from wasteflow.models import (
     TreatmentYearly,
 )
 from wasteflow.rates import (
+    CoefficientsUsed,
     DeclarationRow,
     FlowRow,
     Period,
@@ -48,8 +48,13 @@ from wasteflow.rates import (
     SiteInfo,
     TreatmentRow,
 )
-from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
-from wasteflow.services.declarations import denominators, overlap_share, prorate_g
+from wasteflow.services.coefficients import choose_coefficient_set, read_coefficients
+from wasteflow.services.declarations import (
+    declaration_details,
+    denominators,
+    overlap_share,
+    prorate_g,
+)
 from wasteflow.types import (
     WITHDRAWN,
     DeclarationKind,
@@ -394,20 +399,14 @@ def load_months(session: Session, period: Period, *, cumulative: bool = False) -
     out = []
     for month, m_declared in zip(months, declared, strict=True):
         key = month.end.replace(day=1)
-        data = PeriodData(
+        data = replace(
+            base,
             period=month,
-            regions=base.regions,
-            sites=base.sites,
-            materials=base.materials,
-            routes=base.routes,
             flows=rows[0].get(key, []),
             treatments=rows[1].get(key, []),
+            returns=rows[2].get(key, []),
             declarations=m_declared,
             opening_stock=opening,
-            returns=rows[2].get(key, []),
-            conversion=base.conversion,
-            conversion_set=base.conversion_set,
-            conversion_unverified=base.conversion_unverified,
         )
         out.append(data)
         if not cumulative:
@@ -468,12 +467,16 @@ def _reference(session: Session, period: Period) -> PeriodData:
             ),
         )
     }
-    materials = {
-        m.id: (m.code, Indicator(m.indicator).value)
-        for m in core(
-            session, sa.select(col(Material.id), col(Material.code), col(Material.indicator))
-        )
-    }
+    materials: dict[int, tuple[str, str]] = {}
+    attributes: dict[int, dict[str, Any]] = {}
+    for mid, code, indicator, attrs in core(
+        session,
+        sa.select(
+            col(Material.id), col(Material.code), col(Material.indicator), col(Material.attributes)
+        ),
+    ):
+        materials[mid] = (code, Indicator(indicator).value)
+        attributes[mid] = attrs or {}
     routes = {
         r.id: RouteInfo(r.code, RouteClass(r.route_class).value, r.safe_treatment, r.straw_use)
         for r in core(
@@ -496,12 +499,18 @@ def _reference(session: Session, period: Period) -> PeriodData:
         flows=[],
         treatments=[],
         declarations=[],
+        material_attributes=attributes,
+        material_routes={
+            mid: frozenset(attrs.get("routes") or ()) for mid, attrs in attributes.items()
+        },
     )
     district = next((r for r in regions.values() if r.level == RegionLevel.district), None)
     if district is not None:
-        cset = coefficient_set_for(session, year=period.year, region_id=district.id)
+        choice = choose_coefficient_set(session, year=period.year, region_id=district.id)
+        cset = choice.set
         assert cset.id is not None  # read from the database
         coeffs = read_coefficients(session, cset.id)
+        data.coefficients = CoefficientsUsed(cset.code, cset.year, choice.fallback, choice.note())
         data.conversion = {
             subject: value
             for (subject, param), (value, _) in coeffs.items()
@@ -513,7 +522,51 @@ def _reference(session: Session, period: Period) -> PeriodData:
             for (subject, param), (_, verified) in coeffs.items()
             if param == "household_conversion_coefficient" and not verified
         )
+        data.solids_share = _solids_shares(attributes, coeffs)
     return data
+
+
+def _solids_shares(
+    attributes: dict[int, dict[str, Any]], coeffs: Mapping[tuple[str, str], tuple[float, bool]]
+) -> dict[int, tuple[float, bool]]:
+    """Each slurry manure material's solids share: kg of manure in a kg of slurry (manure ÷
+    (manure + wastewater), per head and day), from its animal's coefficients; animals of one
+    material share it (pig: sows and fattening pigs alike), else their mean is taken."""
+    out = {}
+    for mid, attrs in attributes.items():
+        if attrs.get("basis") != "slurry":
+            continue
+        shares, verified = [], True
+        for animal in attrs.get("animals") or ():
+            manure = coeffs.get((animal, "manure_kg_per_head_day"))
+            water = coeffs.get((animal, "wastewater_l_per_head_day"))
+            if manure and water and manure[0] + water[0] > 0:
+                shares.append(manure[0] / (manure[0] + water[0]))
+                verified = verified and manure[1] and water[1]
+        if shares:
+            out[mid] = (sum(shares) / len(shares), verified)
+    return out
+
+
+# Declarations whose ``detail`` the figures read.
+_DETAILED = frozenset(
+    {
+        DeclarationKind.crop_output,
+        DeclarationKind.livestock_headcount,
+        DeclarationKind.manure_self_use,
+        DeclarationKind.straw_household_use,
+    }
+)
+
+
+def _from_detail(detail: dict[str, Any] | None) -> dict[str, Any]:
+    if not detail:
+        return {}
+    return {
+        "mass_basis": detail.get("mass_basis"),
+        "use": detail.get("use"),
+        "unverified": tuple(detail.get("unverified_coefficients") or ()),
+    }
 
 
 @overload
@@ -542,15 +595,7 @@ def _declarations(
     set_codes = dict(
         session.execute(sa.select(col(CoefficientSet.id), col(CoefficientSet.code))).all()
     )
-    crop_ids = [d.declaration_id for d in rows if d.kind == DeclarationKind.crop_output]
-    field_return: dict[int, float] = {}
-    for i in range(0, len(crop_ids), 500):
-        for did, detail in session.execute(
-            sa.select(col(Declaration.id), col(Declaration.detail)).where(
-                col(Declaration.id).in_(crop_ids[i : i + 500])
-            )
-        ):
-            field_return[did] = float((detail or {}).get("field_return_kg") or 0)
+    details = declaration_details(session, [d.declaration_id for d in rows if d.kind in _DETAILED])
 
     def window(start: date, end: date) -> list[DeclarationRow]:
         whole = (start, end) == (period.start, period.end)  # then ``denominators`` pro-rated
@@ -568,10 +613,11 @@ def _declarations(
                         coefficient_set=set_codes.get(d.coefficient_set_id),
                         # num / den is float(share), without Fraction's slow generic path
                         field_return_g=round(
-                            field_return.get(d.declaration_id, 0.0)
+                            float(details.get(d.declaration_id, {}).get("field_return_kg") or 0)
                             * 1000
                             * (share.numerator / share.denominator)
                         ),
+                        **_from_detail(details.get(d.declaration_id)),
                     )
                 )
         return out

@@ -27,7 +27,6 @@ from wasteflow.models import (
     Material,
     Region,
     Site,
-    Target,
 )
 from wasteflow.permissions import Action, require
 from wasteflow.rates import (
@@ -42,6 +41,7 @@ from wasteflow.rates import (
 )
 from wasteflow.services.declarations import denominators
 from wasteflow.services.period_data import Source, load_months, load_period
+from wasteflow.services.targets import TargetInfo, targets_for
 from wasteflow.types import (
     WITHDRAWN,
     DeclarationKind,
@@ -51,16 +51,17 @@ from wasteflow.types import (
 # --- targets and presentation -----------------------------------------------------------------
 
 
-def _targets(session: Session, year: int) -> dict[tuple[str, int], Target]:
-    rows = session.execute(
-        sa.select(Target).where(col(Target.year_from) <= year, col(Target.year_to) >= year)
-    ).scalars()
-    return {(t.indicator, t.region_id): t for t in rows}
+def _targets(session: Session, year: int) -> dict[tuple[str, int], TargetInfo]:
+    """The targets that apply in ``year`` (a plan's last targets stand after it ends)."""
+    return targets_for(session=session, year=year)
 
 
 def _target_for(
-    engine: RateEngine, targets: dict[tuple[str, int], Target], indicator: str, region: RegionInfo
-) -> Target | None:
+    engine: RateEngine,
+    targets: dict[tuple[str, int], TargetInfo],
+    indicator: str,
+    region: RegionInfo,
+) -> TargetInfo | None:
     """The target of the region, or of the nearest region above it."""
     r: RegionInfo | None = region
     while r is not None:
@@ -74,7 +75,7 @@ def _target_for(
 def present(
     fig: Figure,
     engine: RateEngine,
-    targets: dict[tuple[str, int], Target],
+    targets: dict[tuple[str, int], TargetInfo],
     period: Period,
     base_url: str = "/api/v1",
 ) -> dict[str, Any]:
@@ -109,7 +110,14 @@ def present(
         "status": fig.status,
         "target": None
         if target is None
-        else {"value": target.value, "comparator": target.comparator, "source": target.source},
+        else {
+            "value": target.value,
+            "comparator": target.comparator,
+            "source": target.source,
+            "years": [target.year_from, target.year_to],
+            # No target covers the year: the plan's last one stands until a new one is set.
+            "carried_forward": target.carried_forward,
+        },
         "met": met,
         "formula": ind.formula,
         "formula_text": ind.formula_text,
@@ -279,6 +287,7 @@ def _indicator_materials(session: Session, indicator: str) -> list[int]:
         "manure_utilisation": "manure",
         "straw_utilisation": "straw",
         "industrial_utilisation": "industrial",
+        "construction_waste_utilisation": "construction",
         "appliance_dismantled": "appliance",
         "recyclables_recovered": "recyclable",
     }.get(indicator, "household" if indicator.startswith("household_") else None)
@@ -293,12 +302,13 @@ def _indicator_materials(session: Session, indicator: str) -> list[int]:
 
 _DECLARATION_KINDS = {
     "film_recovery": [DeclarationKind.film_used],
-    "manure_utilisation": [DeclarationKind.livestock_headcount],
-    "straw_utilisation": [DeclarationKind.crop_output],
+    "manure_utilisation": [DeclarationKind.livestock_headcount, DeclarationKind.manure_self_use],
+    "straw_utilisation": [DeclarationKind.crop_output, DeclarationKind.straw_household_use],
     "industrial_utilisation": [
         DeclarationKind.industrial_generated,
         DeclarationKind.industrial_from_storage,
     ],
+    "construction_waste_utilisation": [DeclarationKind.industrial_generated],
 }
 
 
