@@ -170,6 +170,43 @@ class Translator:
             return f"{year}年{month}月"
         return f"{_MONTHS_EN[month - 1]} {year}"
 
+    def basis(self, figure: Mapping[str, Any]) -> list[str]:
+        """What a figure rests on, in plain words: proportional sharing, estimated masses,
+        unverified coefficients, another year's coefficients, a target carried forward."""
+        b = dict(figure.get("basis") or {})
+        out: list[str] = []
+        if b.get("mass_basis") == "solids":
+            out.append(self("figbasis.solids"))
+        pooled = b.get("pooled_share")
+        if pooled:
+            out.append(self("figbasis.pooled", share=pct(pooled)))
+        elif pooled == 0 and figure.get("numerator_kg"):
+            out.append(self("figbasis.direct"))
+        if b.get("estimated_share"):
+            out.append(self("figbasis.estimated", share=pct(b["estimated_share"])))
+        if b.get("unverified_coefficients"):
+            names = ("、" if self.lang == "zh" else ", ").join(b["unverified_coefficients"])
+            out.append(self("figbasis.unverified", names=names))
+        used = b.get("coefficient_set") or {}
+        if used.get("fallback"):
+            year = (figure.get("period") or {}).get("label", "")[:4]
+            out.append(
+                self(
+                    "figbasis.fallback", year=year, set_year=used.get("year"), code=used.get("code")
+                )
+            )
+        for w in b.get("warnings") or ():
+            key = f"figbasis.{w.get('code')}"
+            if self.has(key):
+                out.append(self(key, routes=", ".join(w.get("routes") or ())))
+            else:
+                out.append(str(w.get("text", "")))
+        target = figure.get("target") or {}
+        if target.get("carried_forward"):
+            year_from, year_to = target.get("years") or ("", "")
+            out.append(self("figbasis.target_carried", year_from=year_from, year_to=year_to))
+        return out
+
     def status(self, figure: Mapping[str, Any]) -> dict[str, str]:
         """The badge of a figure: its key (for the CSS class), icon and words."""
         key = figure_status(figure)

@@ -84,6 +84,47 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "figure.trend_loading": ("正在加载趋势…", "Loading the trend…"),
     "figure.trend_failed": ("趋势加载失败。", "The trend could not be loaded."),
     "figure.coefficients": ("系数集", "Coefficient sets"),
+    "figure.basis": ("数据依据", "What it rests on"),
+    "figbasis.pooled": (
+        "利用量中 {share} 经回收点、中转站等集中点按比例分摊推算来源",
+        "{share} of the utilised mass was traced back to its sources by sharing out in "
+        "proportion at collection points and other pools",
+    ),
+    "figbasis.direct": (
+        "利用量全部由来源直接送达处理企业，逐批追溯，未经按比例分摊",
+        "all of the utilised mass went straight from its sources to the plants: traced load by "
+        "load, nothing shared out in proportion",
+    ),
+    "figbasis.estimated": (
+        "来源交出的质量中 {share} 为估算（未称重）",
+        "{share} of the mass its sources handed over was estimated, not weighed",
+    ),
+    "figbasis.unverified": (
+        "使用了未经核实的系数：{names}",
+        "rests on coefficients not verified against a primary source: {names}",
+    ),
+    "figbasis.fallback": (
+        "{year}年尚无系数集，沿用{set_year}年的系数集 {code}",
+        "no coefficient set for {year}: the {set_year} set {code} is used",
+    ),
+    "figbasis.solids": (
+        "按粪（固体）口径计算：粪水按其含粪比例折算，与产生量口径一致",
+        "on the solids (manure) basis: slurry handed over counts by the manure it holds, as "
+        "the produced mass does",
+    ),
+    "figbasis.storage_beyond_traced": (
+        "申报的往年贮存利用量超过追溯到产生单位的利用量，请核对申报",
+        "declared utilisation from earlier storage exceeds what was traced to the generators: "
+        "check the declarations",
+    ),
+    "figbasis.placeholder_coefficients": (
+        "转化系数为占位值（{routes}）：参考文件未给出数值",
+        "placeholder conversion coefficients ({routes}): the reference gives no value",
+    ),
+    "figbasis.target_carried": (
+        "目标沿用 {year_from}–{year_to} 年规划的目标（尚未设定新目标）",
+        "target of the {year_from}–{year_to} plan, standing until a new one is set",
+    ),
     "figure.units": ("台", "units"),
     "status.met": ("达标", "met"),
     "status.missed": ("未达标", "missed"),

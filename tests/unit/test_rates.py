@@ -240,7 +240,7 @@ def test_a_storage_declaration_beyond_what_was_traced_is_flagged() -> None:
     )
     f = e.figure("industrial_utilisation", "500156101")
     assert f.numerator_kg == pytest.approx(50_000)
-    assert any("earlier storage" in w for w in f.basis["warnings"])
+    assert [w["code"] for w in f.basis["warnings"]] == ["storage_beyond_traced"]
 
 
 def household_engine() -> RateEngine:
@@ -304,7 +304,8 @@ def test_household_rates() -> None:
         "incineration_energy.household_conversion_coefficient",
         "landfill.household_conversion_coefficient",
     ]
-    assert "placeholder" in resource.basis["warnings"][0]
+    assert resource.basis["warnings"][0]["code"] == "placeholder_coefficients"
+    assert "placeholder" in resource.basis["warnings"][0]["text"]
     assert resource.coefficient_sets == ["WL-2025"]
     landfill = e.figure("household_raw_landfill", "500156101")
     assert landfill.numerator_kg == pytest.approx(50) and landfill.rate == pytest.approx(0.05)

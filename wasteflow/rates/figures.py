@@ -311,8 +311,11 @@ class RateEngine(PeriodEngine):
         )
         if fig.numerator_kg is not None and from_storage / 1000 > fig.numerator_kg + 0.001:
             fig.basis.setdefault("warnings", []).append(
-                "declared utilised from earlier storage exceeds the utilisation traced to "
-                "the generators: check the declarations"
+                {
+                    "code": "storage_beyond_traced",
+                    "text": "declared utilised from earlier storage exceeds the utilisation "
+                    "traced to the generators: check the declarations",
+                }
             )
         return fig
 
@@ -434,12 +437,19 @@ class RateEngine(PeriodEngine):
         den = round(recovered + collected / 1000, 3) if n else None
         sets = [self.d.conversion_set] if self.d.conversion_set else []
         used = sorted(r for r in converted if r in self.d.conversion_unverified)
-        basis = {"unverified_coefficients": [f"{r}.household_conversion_coefficient" for r in used]}
+        basis: dict[str, Any] = {
+            "unverified_coefficients": [f"{r}.household_conversion_coefficient" for r in used]
+        }
         if used:
             basis["warnings"] = [
-                "uses placeholder conversion coefficients (" + ", ".join(used) + "): the "
-                "reference names them but gives no value"
+                {
+                    "code": "placeholder_coefficients",
+                    "routes": used,
+                    "text": "uses placeholder conversion coefficients (" + ", ".join(used) + "): "
+                    "the reference names them but gives no value",
+                }
             ]
+        basis |= self._coefficient_note()
         return Figure(
             "household_resource_utilisation",
             code,
