@@ -16,6 +16,12 @@ from wasteflow.errors import Invalid
 Coefficients = Mapping[tuple[str, str], tuple[float, bool]]
 
 
+def _unverified(coeffs: Coefficients, keys: list[tuple[str, str]]) -> tuple[str, ...]:
+    """``subject.parameter`` of the coefficients among ``keys`` the set marks unverified: a
+    figure built on the estimate must say so."""
+    return tuple(f"{s}.{p}" for s, p in keys if (s, p) in coeffs and not coeffs[(s, p)][1])
+
+
 def coefficient(coeffs: Coefficients, subject: str, parameter: str) -> tuple[float, bool]:
     try:
         return coeffs[(subject, parameter)]
@@ -59,6 +65,7 @@ class ManureEstimate:
     solids_share_of_slurry: float | None
     coefficients_used: tuple[tuple[str, str], ...]
     verified: bool
+    unverified: tuple[str, ...] = ()  # ``subject.parameter`` of the unverified ones used
 
     def detail(self) -> dict[str, object]:
         return {
@@ -75,6 +82,7 @@ class ManureEstimate:
             "produced_slurry_kg": self.produced_slurry_kg,
             "solids_share_of_slurry": self.solids_share_of_slurry,
             "all_coefficients_verified": self.verified,
+            "unverified_coefficients": list(self.unverified),
         }
 
 
@@ -131,6 +139,7 @@ def manure_produced(
         solids_share_of_slurry=share,
         coefficients_used=tuple(used),
         verified=verified,
+        unverified=_unverified(coeffs, used),
     )
 
 
@@ -149,6 +158,7 @@ class StrawEstimate:
     collectable_kg: float
     field_return_kg: float
     verified: bool
+    unverified: tuple[str, ...] = ()  # ``subject.parameter`` of the unverified ones used
 
     def detail(self) -> dict[str, object]:
         return {
@@ -161,6 +171,7 @@ class StrawEstimate:
             "collectable_kg": self.collectable_kg,
             "field_return_kg": self.field_return_kg,
             "all_coefficients_verified": self.verified,
+            "unverified_coefficients": list(self.unverified),
         }
 
 
@@ -208,4 +219,7 @@ def collectable_straw(
         collectable_kg=collectable,
         field_return_kg=field_return,
         verified=v1 and v2,
+        unverified=_unverified(
+            coeffs, [(crop, "straw_grain_ratio"), (crop, "collectable_coefficient")]
+        ),
     )

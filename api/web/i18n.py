@@ -170,7 +170,22 @@ class Translator:
             return f"{year}年{month}月"
         return f"{_MONTHS_EN[month - 1]} {year}"
 
-    def basis(self, figure: Mapping[str, Any]) -> list[str]:
+    def coefficient(
+        self, code: str, materials: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> str:
+        """``maize.straw_grain_ratio`` → ``玉米 草谷比`` / ``maize straw-to-grain ratio``: a
+        coefficient named for people (the subject is an animal, crop, route or material)."""
+        subject, _, parameter = code.rpartition(".")
+        if materials and subject in materials:
+            who = self.name(materials[subject])
+        else:
+            who = self(f"subject.{subject}") if self.has(f"subject.{subject}") else subject
+        what = self(f"coef.{parameter}") if self.has(f"coef.{parameter}") else parameter
+        return f"{who}{what}" if self.lang == "zh" else f"{who} {what}"
+
+    def basis(
+        self, figure: Mapping[str, Any], materials: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> list[str]:
         """What a figure rests on, in plain words: proportional sharing, estimated masses,
         unverified coefficients, another year's coefficients, a target carried forward."""
         b = dict(figure.get("basis") or {})
@@ -184,8 +199,19 @@ class Translator:
             out.append(self("figbasis.direct"))
         if b.get("estimated_share"):
             out.append(self("figbasis.estimated", share=pct(b["estimated_share"])))
-        if b.get("unverified_coefficients"):
-            names = ("、" if self.lang == "zh" else ", ").join(b["unverified_coefficients"])
+        sep = "、" if self.lang == "zh" else ", "
+        warned = {w.get("code") for w in b.get("warnings") or ()}
+        unverified = [
+            c
+            for c in b.get("unverified_coefficients") or ()
+            # Placeholders get their own sentence below.
+            if not (
+                "placeholder_coefficients" in warned
+                and c.endswith(".household_conversion_coefficient")
+            )
+        ]
+        if unverified:
+            names = sep.join(self.coefficient(c, materials) for c in unverified)
             out.append(self("figbasis.unverified", names=names))
         used = b.get("coefficient_set") or {}
         if used.get("fallback"):
@@ -198,7 +224,11 @@ class Translator:
         for w in b.get("warnings") or ():
             key = f"figbasis.{w.get('code')}"
             if self.has(key):
-                out.append(self(key, routes=", ".join(w.get("routes") or ())))
+                routes = [
+                    self(f"subject.{r}") if self.has(f"subject.{r}") else r
+                    for r in w.get("routes") or ()
+                ]
+                out.append(self(key, routes=sep.join(routes)))
             else:
                 out.append(str(w.get("text", "")))
         target = figure.get("target") or {}

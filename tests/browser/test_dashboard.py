@@ -90,6 +90,13 @@ def test_home_shows_the_apis_figures_and_trends(
     assert district["film_recovery"]["met"] is True  # the demo meets film, misses straw
     badge = page.locator("#fig-straw_utilisation .badge").text_content() or ""
     assert " ".join(badge.split()) == "✗ 未达标"
+    # What each figure rests on, in words: the mass basis, the share shared out at pools,
+    # placeholder coefficients, unverified straw-to-grain ratios.
+    manure = page.inner_text("#fig-manure_utilisation .basis")
+    share = district["manure_utilisation"]["basis"]["pooled_share"]
+    assert "按粪（固体）口径计算" in manure and shown_rate(share) in manure
+    assert "转化系数为占位值" in page.inner_text("#fig-household_resource_utilisation .basis")
+    assert "玉米草谷比" in page.inner_text("#fig-straw_utilisation .basis")
     # The trends are fetched one after another once the page is shown.
     page.wait_for_function(
         "document.querySelectorAll('.trend[data-ready]').length === "

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from wasteflow.errors import Invalid
+from wasteflow.estimates import collectable_straw
 from wasteflow.schemas_declarations import DeclarationCreate, unwrap_kind_errors
 from wasteflow.services.declarations import (
     check_period,
     one_year_after,
     overlap_share,
     prorate_g,
-    unverified_coefficients,
 )
 
 
@@ -94,10 +94,15 @@ def test_prorate_is_exactly_rounding_the_product_half_to_even(
     assert prorate_g(mass, share) == round(mass * share)
 
 
-def test_unverified_coefficients_lists_only_those_used_and_unverified() -> None:
-    coeffs = {("duck_goose", "days_counted"): (365.0, False), ("duck_goose", "x"): (1.0, True)}
-    keys = [("duck_goose", "days_counted"), ("duck_goose", "x"), ("duck_goose", "absent")]
-    assert unverified_coefficients(coeffs, keys) == ["duck_goose.days_counted"]
+def test_an_estimate_lists_the_unverified_coefficients_it_used() -> None:
+    coeffs = {
+        ("maize", "straw_grain_ratio"): (1.15, False),
+        ("maize", "collectable_coefficient"): (0.81, True),
+        ("rice", "straw_grain_ratio"): (0.95, False),  # not used for maize
+    }
+    straw = collectable_straw(coeffs, "maize", 1000.0)
+    assert straw.unverified == ("maize.straw_grain_ratio",)
+    assert straw.detail()["unverified_coefficients"] == ["maize.straw_grain_ratio"]
 
 
 _ADAPTER: TypeAdapter[object] = TypeAdapter(DeclarationCreate)

@@ -33,8 +33,11 @@ INDICATORS: dict[str, IndicatorDef] = {
             "畜禽粪污综合利用率",
             "livestock-manure utilisation rate",
             "畜禽粪污综合利用率 = 利用量 ÷ 产生量",
-            "manure accepted under utilisation routes, traced to the farms it came from, ÷ "
-            "manure produced (head count × kg/head/day × days)",
+            "manure utilised under its official uses (biogas with digestate to fields, "
+            "compost, liquid manure to fields, commercial organic fertiliser, fuel, bedding, "
+            "substrate), traced to the farm it came from, plus what farms spread on their own "
+            "land, ÷ manure produced (head count × kg/head/day × days); all on the solids "
+            "basis, slurry counted by the manure it holds",
         ),
         IndicatorDef(
             "straw_utilisation",
@@ -43,7 +46,8 @@ INDICATORS: dict[str, IndicatorDef] = {
             "秸秆综合利用率 = (利用量 − 调入量 + 调出量) ÷ 可收集量",
             "(straw utilised − brought in + sent out) ÷ collectable straw (output × "
             "straw-to-grain ratio × collectable coefficient); utilised includes straw "
-            "ploughed back (collectable × area returned ÷ area sown)",
+            "ploughed back (collectable × area returned ÷ area sown) and households' own use, "
+            "and is broken down by the five uses",
         ),
         IndicatorDef(
             "industrial_utilisation",

@@ -27,7 +27,7 @@ from sqlmodel import Session, col
 
 from wasteflow.db import core, unit_of_work
 from wasteflow.errors import Conflict, Invalid, NotFound
-from wasteflow.estimates import Coefficients, collectable_straw, manure_produced
+from wasteflow.estimates import collectable_straw, manure_produced
 from wasteflow.models import (
     ACTIVE_IDENTITY_INDEX,
     Account,
@@ -166,11 +166,6 @@ def identity(
             qualifier or "",
         )
     )
-
-
-def unverified_coefficients(coeffs: Coefficients, keys: Sequence[tuple[str, str]]) -> list[str]:
-    """``subject.parameter`` of the coefficients among ``keys`` the set marks unverified."""
-    return [f"{s}.{p}" for s, p in keys if (s, p) in coeffs and not coeffs[(s, p)][1]]
 
 
 # ---- lookups ---------------------------------------------------------------------------------
@@ -336,15 +331,7 @@ def _build_row(session: Session, actor: Account, data: DeclarationCreate) -> Dec
             period_start=data.period_start,
             period_end=data.period_end,
         )
-        detail = (
-            manure.detail()
-            | _set_detail(choice)
-            | {
-                "unverified_coefficients": unverified_coefficients(
-                    coeffs, manure.coefficients_used
-                ),
-            }
-        )
+        detail = manure.detail() | _set_detail(choice)
         return Declaration(
             **common,
             material_id=_id(material),
@@ -380,10 +367,6 @@ def _build_row(session: Session, actor: Account, data: DeclarationCreate) -> Dec
             "area_sown_mu": float(data.area_sown_mu),
             "area_returned_mu": float(data.area_returned_mu),
             **_set_detail(choice),
-            "unverified_coefficients": unverified_coefficients(
-                coeffs,
-                [(data.crop, "straw_grain_ratio"), (data.crop, "collectable_coefficient")],
-            ),
         }
         return Declaration(
             **common,
