@@ -1,7 +1,16 @@
-"""Origin attribution by proportional sharing.
+"""Origin attribution: proportional sharing at pools, lots at treating sites.
 
 Collection points and transfer stations are pools: what leaves a pool is a mix of everything
-that entered it, in proportion. For one material, let ``x_j`` be the throughput of site ``j``
+that entered it, in proportion. A treating site (processor, disposal) is not: each sender's
+loads form a *lot* there, a node of its own. A lot's treatments (``Treatment.src``) are its
+fates, whatever other lots at the same site were treated under; what it accepts into storage
+joins the site's *common stock* (the site's own node, a pool: opening stock, stored mass, what
+the site ships on); a return (``Flow.lot``) leaves from the lot it takes back, so refused mass
+keeps its sender's mix, and what the lot still holds at period end is ``AWAITING_RETURN``.
+Returns beyond what a lot refused in the period, and any release beyond what it received,
+come from the site's common stock (mass refused in an earlier period is opening stock there).
+
+For one material, let ``x_j`` be the throughput of node ``j`` (a site, or a lot)
 (generation ``g_j`` at a source, plus opening stock, plus everything received) and
 ``A_ij = f_ij / x_i`` the share of ``i``'s throughput sent to ``j``. Then ``x = g + Aᵀx``, and
 
@@ -623,13 +632,23 @@ class FateAttribution:
     total: np.ndarray
     direct: np.ndarray
 
-    def as_dict(self, which: Literal["total", "direct"] = "total") -> dict[str, dict[Any, float]]:
-        """``{group: {fate: kg}}`` of ``total`` (or ``direct``)."""
+    def as_dict(
+        self, which: Literal["total", "direct"] = "total", *, nonzero: bool = False
+    ) -> dict[str, dict[Any, float]]:
+        """``{group: {fate: kg}}`` of ``total`` (or ``direct``); ``nonzero``: only the fates
+        a group reached (a report reads these many times; most of a table is zeros)."""
         table = self.total if which == "total" else self.direct
-        return {
-            g: dict(zip(self.fate_names, map(float, row), strict=True))
-            for g, row in zip(self.groups, table, strict=True)
-        }
+        if not nonzero:
+            return {
+                g: dict(zip(self.fate_names, map(float, row), strict=True))
+                for g, row in zip(self.groups, table, strict=True)
+            }
+        names, groups = self.fate_names, self.groups
+        out: dict[str, dict[Any, float]] = {g: {} for g in groups}
+        rows, cols = np.nonzero(table > 0)
+        for r, c, kg in zip(rows.tolist(), cols.tolist(), table[rows, cols].tolist(), strict=True):
+            out[groups[r]][names[c]] = kg
+        return out
 
 
 def fates_by_origin(

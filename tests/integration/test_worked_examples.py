@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import BACKENDS, PostgresServer, fresh_database_url
 from tests.factories import unique
@@ -425,4 +427,72 @@ def test_construction_waste_has_its_own_indicator(api: District) -> None:
     assert construction["rate"] == 0.8
     industrial = api.figure("industrial_utilisation", T5)
     assert industrial["numerator_kg"] == 0 and industrial["status"] == "no_data"
+    api.report_equals_raw()
+
+
+T6, V6 = "500156108", "500156108201"  # 平桥镇
+T7, V7 = "500156109", "500156109201"  # 桐梓镇
+_LAW: dict[str, Any] = {}
+
+
+def _law_district(api: District) -> dict[str, Any]:
+    """Four farms in two townships and three plants, made once per database."""
+    if id(api) not in _LAW:
+        farms = {
+            api.site("source", v, ["manure.pig"]): t
+            for v, t in ((V6, T6), (V6, T6), (V7, T7), (V7, T7))
+        }
+        plants = [
+            api.site("processor", T6, ["manure.pig"], ["compost", "biogas", "landfill"])
+            for _ in range(3)
+        ]
+        _LAW[id(api)] = {
+            "farms": farms,
+            "plants": plants,
+            "collector": api.account("collector", list(farms)),
+            "processor": api.account("processor", plants),
+            "expected": {T6: 0.0, T7: 0.0},
+        }
+    return _LAW[id(api)]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),  # farm
+            st.integers(0, 2),  # plant
+            st.integers(1, 4000),  # kg received
+            st.floats(0, 1),  # share refused
+            st.sampled_from(["compost", "biogas", "landfill"]),
+            st.floats(0, 1),  # share of the refusal sent back
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_no_pools_law_through_the_api(api: District, loads: list[tuple]) -> None:  # type: ignore[type-arg]
+    """With no pools (every farm delivers straight to plants), each township's numerator is
+    the plain sum of its own loads' accepted mass under utilisation routes, whatever other
+    loads at the same plants were refused, sent back or landfilled — read from the totals
+    and recomputed from the records alike, on each database."""
+    law = _law_district(api)
+    farms, plants = list(law["farms"]), law["plants"]
+    for farm_i, plant_i, kg, refused_share, route, back_share in loads:
+        farm, plant = farms[farm_i], plants[plant_i]
+        refused = round(kg * refused_share)
+        code = api.hand_over(law["collector"], farm, plant, "manure.pig", kg)
+        receipt: dict[str, Any] = {"route": route} if refused < kg else {}
+        if refused:
+            receipt |= {"refused_mass_kg": refused, "refusal_reason": "stones"}
+        api.receive(law["processor"], code, kg, **receipt)
+        if route != "landfill":
+            law["expected"][law["farms"][farm]] += kg - refused
+        back = round(refused * back_share)
+        if back:
+            api.hand_over(law["processor"], plant, farm, "manure.pig", back, returns=code)
+    for township in (T6, T7):
+        fig = api.figure("manure_utilisation", township)
+        assert fig["numerator_kg"] == round(law["expected"][township], 3), township
+        assert fig["basis"]["pooled_kg"] == 0
     api.report_equals_raw()

@@ -14,27 +14,18 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.unit.test_rates import REGIONS, T1, V1, V2
 from wasteflow.rates import (
     FlowRow,
     PeriodData,
     RateEngine,
-    RegionInfo,
     ReturnRow,
     RouteInfo,
     SiteInfo,
     TreatmentRow,
     parse_period,
 )
-from wasteflow.types import RegionLevel
 
-D, T1, T2, V1, V2 = 1, 2, 3, 4, 5
-REGIONS = {
-    D: RegionInfo(D, "500156", RegionLevel.district, None, "武隆区", "Wulong"),
-    T1: RegionInfo(T1, "500156101", RegionLevel.township, D, "白马镇", "Baima"),
-    T2: RegionInfo(T2, "500156102", RegionLevel.township, D, "江口镇", "Jiangkou"),
-    V1: RegionInfo(V1, "500156101201", RegionLevel.village, T1, "村一", "v1"),
-    V2: RegionInfo(V2, "500156102201", RegionLevel.village, T2, "村二", "v2"),
-}
 MANURE = 1
 ROUTES = {
     1: RouteInfo("compost", "utilisation", True),

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from graph import (
     AWAITING_RETURN,
@@ -118,6 +118,13 @@ class PeriodEngine:
         routes, code = self.d.routes, self.mat_code
         returned: dict[tuple[int, int, int], tuple[int, int]] = {}
         out: list[Flow] = []
+        if not returns:  # the common case: no pair's flow holds a return
+            out = [
+                Flow(f.src, f.dst, code[f.material_id], f.received_g / 1000, f.declared_g / 1000)
+                for f in flows
+                if f.received_g > 0 or f.declared_g > 0
+            ]
+            flows = ()
         for r in returns:
             key = (r.src, r.dst, r.material_id)
             got, sent = returned.get(key, (0, 0))
@@ -336,14 +343,10 @@ class PeriodEngine:
             opening_stock=self._opening_for(material),
         )
 
-        def table(which: str) -> dict[Origin, SiteFates]:
+        def table(which: Literal["total", "direct"]) -> dict[Origin, SiteFates]:
             return {
-                int(group) if group.isdigit() else group: {
-                    fate: kg
-                    for fate, kg in fates.items()
-                    if kg > 0  # type: ignore[misc]
-                }
-                for group, fates in found.as_dict(which).items()  # type: ignore[arg-type]
+                int(group) if group.isdigit() else group: fates  # type: ignore[misc]
+                for group, fates in found.as_dict(which, nonzero=True).items()
             }
 
         return Attributed(table("total"), table("direct"))
@@ -438,9 +441,13 @@ class PeriodEngine:
     ) -> dict[int, dict[K, V]]:
         """Per-region values summed over each region and everything under it, bottom-up."""
         out: dict[int, dict[K, V]] = {}
+        empty: dict[K, V] = {}
         for rid in self._bottom_up:
-            parts = [by_region.get(rid, {}), *(out[c] for c in self.children.get(rid, ()))]
-            out[rid] = summed(parts, add)
+            own = by_region.get(rid, empty)
+            below = self.children.get(rid)
+            # A village has no region under it: its own values are its subtree's (the same
+            # mapping: what these sums return is read, never changed).
+            out[rid] = summed([own, *(out[c] for c in below)], add) if below else own  # type: ignore[assignment]
         return out
 
     @cached_property

@@ -11,6 +11,7 @@ import math
 import operator
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from typing import Any
 
 from wasteflow.rates.data import Figure
@@ -328,23 +329,19 @@ class RateEngine(PeriodEngine):
             [DeclarationKind.industrial_generated],
         )
 
-    def _household_fractions(self) -> list[int]:
-        """The household waste fractions collected (清运): not the residues of treating them,
-        which are reported apart."""
+    def _household_fractions(self, residues: bool = False) -> list[int]:
+        """The household waste fractions collected (清运), or (``residues``) the residues of
+        treating them (incinerator ash…), which are reported apart."""
         return [
             m
             for m in self._materials("household")
-            if self.d.material_attributes.get(m, {}).get("fraction") != "residue"
+            if (self.d.material_attributes.get(m, {}).get("fraction") == "residue") == residues
         ]
 
     def _residues_landfilled(self, regions: frozenset[int]) -> float:
         """kg of treatment residues (incinerator ash…) landfilled at sites in the regions:
         residues arise at the plant, not at a source, so they are counted where they lie."""
-        residues = {
-            m
-            for m in self._materials("household")
-            if self.d.material_attributes.get(m, {}).get("fraction") == "residue"
-        }
+        residues = set(self._household_fractions(residues=True))
         return math.fsum(
             t.accepted_g / 1000
             for t in self.d.treatments
@@ -488,7 +485,7 @@ class RateEngine(PeriodEngine):
         by_kind: dict[str, dict[str, float]] = {}
         total = 0.0
         _, handovers, _ = self._first_hop(regions, self._materials("appliance"))
-        units_per_kg = self._units_per_kg()
+        units_per_kg = self._units_per_kg
         for m in self._materials("appliance"):
             mcode = self.mat_code[m]
             fated = self._fated(regions, [m])
@@ -507,6 +504,7 @@ class RateEngine(PeriodEngine):
             {"by_kind": by_kind},
         )
 
+    @cached_property
     def _units_per_kg(self) -> dict[int, float]:
         kg: dict[int, int] = defaultdict(int)
         units: dict[int, int] = defaultdict(int)
