@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +28,13 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+# Ids and offsets stay inside what the database columns hold (INTEGER ids on PostgreSQL): a
+# number past them is a 422 naming it, not an overflow in the database driver.
+MAX_INT = 2**31 - 1
+Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="rows to skip")]
+Limit = Annotated[int, Query(ge=1, le=500, description="rows to return")]
+RowId = Annotated[int, Path(ge=1, le=MAX_INT, description="the record's id")]
 
 
 def current_account(session: Session, token: str | None) -> Account:

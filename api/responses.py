@@ -47,6 +47,11 @@ def register_download(
     """The handover register with these filters as CSV (streamed, any size) or XLSX."""
     # Build the query now, so bad filters are an error before any byte is streamed.
     handovers.register_query(session=session, account=account, **filters)
+    if fmt == "xlsx":
+        # Count first: an export past the cap is refused before a minute of building it.
+        count = handovers.count_register(session=session, account=account, **filters)
+        if count > exports.XLSX_MAX_ROWS:
+            raise exports.too_many_rows(count)
     header = exports.headers(exports.REGISTER_COLUMNS, lang)
     rows = (
         exports.register_row(h.model_dump())

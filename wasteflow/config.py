@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         default=0.05, description="Declared vs received mass difference flagged above this ratio."
     )
     batch_max_items: int = 5000
+    # Request bodies are refused above these sizes before they are read (api/guard.py).
+    max_body_bytes: int = Field(default=1 << 20, description="Largest request body (bytes).")
+    max_batch_body_bytes: int = Field(
+        default=8 << 20, description="Largest outbox sent to POST /api/v1/handovers/batch."
+    )
     cache_ttl_s: float = Field(
         default=30.0,
         description="How long a worker trusts cached sites, materials and account bindings.",

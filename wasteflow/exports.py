@@ -2,6 +2,11 @@
 
 CSV is UTF-8 with a byte-order mark, so Excel on a Chinese Windows opens it without mojibake.
 XLSX is written by openpyxl in write-only mode (constant memory).
+
+Text a user typed (a refusal reason, a site name) is never a formula in an official's
+spreadsheet: a CSV cell that begins with ``= + - @``, a tab or a carriage return gets a
+leading apostrophe (the spreadsheet shows the text as typed), and XLSX cells hold text as
+text, never as a formula.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from wasteflow.errors import Invalid
 
@@ -132,12 +138,33 @@ def csv_chunks(
     buf.write("\ufeff")
     writer.writerow(header)
     for n, row in enumerate(rows, start=1):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else neutralised(v) for v in row])
         if n % rows_per_chunk == 0:
             yield buf.getvalue().encode("utf-8")
             buf.seek(0)
             buf.truncate()
     yield buf.getvalue().encode("utf-8")
+
+
+# What makes a spreadsheet read a cell as a formula (or, for tab and CR, a new cell).
+_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: Any) -> Any:
+    """A CSV cell that no spreadsheet reads as a formula: text beginning with ``= + - @``, a
+    tab or a carriage return gets a leading apostrophe; numbers and other text pass."""
+    if isinstance(value, str) and value.startswith(_FORMULA_LEAD):
+        return "'" + value
+    return value
+
+
+def too_many_rows(count: int) -> Invalid:
+    """The error for an XLSX export of more rows than it may hold (say it before building)."""
+    return Invalid(
+        f"format: {count:,} rows are more than an XLSX export holds ({XLSX_MAX_ROWS:,}); "
+        "export CSV, or narrow the filters",
+        field="format",
+    )
 
 
 def xlsx_bytes(header: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> bytes:
@@ -146,19 +173,21 @@ def xlsx_bytes(header: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> 
     ws.append(header)
     for n, row in enumerate(rows, start=1):
         if n > XLSX_MAX_ROWS:
-            raise Invalid(
-                f"format: more than {XLSX_MAX_ROWS} rows; export CSV, or narrow the filters",
-                field="format",
-            )
-        ws.append([_cell(v) for v in row])
+            raise too_many_rows(n)
+        ws.append([_cell(ws, v) for v in row])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
-def _cell(value: Any) -> Any:
+def _cell(ws: Any, value: Any) -> Any:
     if hasattr(value, "value"):  # enums
         return value.value
     if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
         return value.replace(tzinfo=None)  # Excel has no time zones: cells hold UTC
+    if isinstance(value, str) and value.startswith("="):
+        # openpyxl would store it as a formula: keep it text.
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
     return value

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from api.deps import CurrentAccount, SessionDep
+from api.deps import CurrentAccount, Limit, Offset, RowId, SessionDep
 from wasteflow.schemas import ErrorBody, Page
 from wasteflow.schemas_declarations import (
     DeclarationCreate,
@@ -60,8 +60,8 @@ def list_declarations(
         int | None, Query(ge=1900, le=2999, description="periods overlapping that year")
     ] = None,
     status: Literal["active", "superseded", "all"] = "active",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[DeclarationPublic]:
     """Declarations (official, admin), oldest first, filtered and paginated."""
     return declarations.list_declarations(
@@ -82,7 +82,7 @@ def list_declarations(
     "/{declaration_id}", response_model=DeclarationPublic, responses={404: {"model": ErrorBody}}
 )
 def get_declaration(
-    session: SessionDep, account: CurrentAccount, declaration_id: int
+    session: SessionDep, account: CurrentAccount, declaration_id: RowId
 ) -> DeclarationPublic:
     """One declaration by id, whatever its status (official, admin)."""
     return declarations.get_declaration(
@@ -117,7 +117,7 @@ def record_declaration(
     responses=_WRITE_ERRORS | {404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 def correct_declaration(
-    session: SessionDep, account: CurrentAccount, declaration_id: int, body: Body_
+    session: SessionDep, account: CurrentAccount, declaration_id: RowId, body: Body_
 ) -> DeclarationPublic:
     """Correct an active declaration with a full new body (admin); the old one is superseded.
 

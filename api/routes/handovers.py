@@ -9,7 +9,15 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from api.batching import Batcher
-from api.deps import BearerToken, CurrentAccount, SessionDep, as_account, current_account
+from api.deps import (
+    BearerToken,
+    CurrentAccount,
+    Limit,
+    Offset,
+    SessionDep,
+    as_account,
+    current_account,
+)
 from api.responses import register_download
 from wasteflow.db import new_session
 from wasteflow.models import Account
@@ -133,8 +141,8 @@ def list_handovers(
         Literal["far_scan", "mass_discrepancy"] | None,
         Query(description="only handovers flagged so"),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The handover register, newest first."""
     return handovers.list_handovers(

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CurrentAccount, SessionDep
+from api.deps import CurrentAccount, Limit, Offset, SessionDep
 from api.responses import FastJSON, attachment
 from api.routes.handovers import ERRORS
 from wasteflow import exports
@@ -121,8 +121,8 @@ def rate_records(
     indicator: str,
     period: Period,
     region: Region = "500156",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Response:
     """The declarations and handovers behind a figure."""
     return FastJSON(

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import CurrentAccount, SessionDep
+from api.deps import CurrentAccount, Limit, Offset, SessionDep
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import ErrorBody, Page, SiteCreate, SitePublic
 from wasteflow.services import sites
@@ -22,8 +22,8 @@ def list_sites(
     ] = None,
     kind: SiteKind | None = None,
     material: Annotated[str | None, Query(description="material code the site handles")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[SitePublic]:
     """Sites, filtered and paginated (ordered by code)."""
     require(account.role, Action.read_sites)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.deps import Offset
 from api.web import views
 from api.web.auth import (
     HOME_PATH,
@@ -204,7 +205,7 @@ def records(
     indicator: str,
     period: PeriodQ = None,
     region: str = "500156",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     """The declarations and handovers behind one figure."""
     if not ctx.officials:
@@ -311,7 +312,7 @@ def register(
     site: str | None = None,
     material: str | None = None,
     status: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     """The handover register with filters and pages (each role sees what it may read)."""
     filters = views.RegisterFilters.parse(period, township, site, material, status)

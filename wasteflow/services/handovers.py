@@ -841,14 +841,20 @@ def _get_many(session: Session, ids: list[int | None]) -> list[Handover]:
     return out
 
 
+# Ids are BIGINT: a longer number names no handover (and would overflow the driver).
+_MAX_ID = 2**63 - 1
+
+
 def get_handover(*, session: Session, ref: str) -> Handover:
-    """A handover by its code (``HO-…``) or its numeric id."""
+    """A handover by its code (``HO-…``) or its numeric id (ASCII digits only: ``³`` or
+    ``١٢٣`` is no id, and a number past any id is not found)."""
     stmt = sa.select(Handover)
-    stmt = (
-        stmt.where(col(Handover.id) == int(ref))
-        if ref.isdigit()
-        else stmt.where(col(Handover.code) == ref)
-    )
+    if ref.isascii() and ref.isdigit():
+        if len(ref) > 19 or int(ref) > _MAX_ID:
+            raise NotFound(f"no handover {ref}")
+        stmt = stmt.where(col(Handover.id) == int(ref))
+    else:
+        stmt = stmt.where(col(Handover.code) == ref)
     h = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
     if h is None:
         raise NotFound(f"no handover {ref}")
@@ -1067,6 +1073,32 @@ def correct_handover(
     """Replace an in-transit handover by a corrected one that names it."""
     require(account.role, Action.record_handover)
     digest = request_hash(data)
+    for _attempt in range(2):
+        try:
+            return _correct_once(session, account, ref, data, idempotency_key, digest)
+        except _KeyTakenMeanwhile:
+            # Another request took the key between our look-up and our insert (a retry, or
+            # another correction with the same key): its row is committed now, so the next
+            # attempt answers as a replay, or 409 if it was for another handover or body.
+            continue
+    raise Conflict(
+        f"Idempotency-Key: {idempotency_key!r} is being used by another request; retry",
+        field="Idempotency-Key",
+    )
+
+
+class _KeyTakenMeanwhile(Exception):
+    """The insert found its idempotency key taken by a request that committed meanwhile."""
+
+
+def _correct_once(
+    session: Session,
+    account: Account,
+    ref: str,
+    data: HandoverCreate,
+    idempotency_key: str,
+    digest: str,
+) -> tuple[HandoverPublic, bool]:
     with unit_of_work(session):
         h = get_handover(session=session, ref=ref)
         assert account.id is not None  # an authenticated account is a stored row
@@ -1086,6 +1118,8 @@ def correct_handover(
         inserted = _record_rows(
             session, account, [(idempotency_key, digest, validated)], Channel.api, corrects=h
         )
+        if idempotency_key not in inserted:
+            raise _KeyTakenMeanwhile  # rolls back the withdrawal above
         new_id, new_code = inserted[idempotency_key]
         record_event(
             session,
@@ -1365,6 +1399,16 @@ def history(*, session: Session, account: Account, ref: str) -> dict[str, Any]:
         "corrected_by": next((c for c, cid, _ in successors if cid == h.id), None),
         "returned_by": [c for c, _, rid in successors if rid == h.id],
     }
+
+
+def count_register(*, session: Session, account: Account, **filters: Any) -> int:
+    """How many handovers the register with these filters holds for the account."""
+    query = register_query(session=session, account=account, **filters)
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+        ).scalar_one()
+    )
 
 
 def register_query(
