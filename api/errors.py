@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from wasteflow.errors import WasteflowError, describe_validation_errors
+from wasteflow.errors import TooManyRequests, WasteflowError, describe_validation_errors
 
 log = logging.getLogger("wasteflow.api")
 
@@ -31,6 +31,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WasteflowError)
     async def _domain(_: Request, exc: WasteflowError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

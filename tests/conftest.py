@@ -26,6 +26,9 @@ from typing import Any, TypeVar
 os.environ.setdefault("WASTEFLOW_ARGON2_TIME_COST", "1")
 os.environ.setdefault("WASTEFLOW_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("WASTEFLOW_SECRET_KEY", "test-secret-not-for-production")
+# Every test client logs in from the same address: the address throttle would lock the whole
+# suite out after its wrong-password tests. The throttle's own tests set it back.
+os.environ.setdefault("WASTEFLOW_LOGIN_ADDRESS_FREE_FAILURES", "1000000")
 
 import pytest
 import sqlalchemy as sa

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         default=0.05, description="Declared vs received mass difference flagged above this ratio."
     )
     batch_max_items: int = 5000
+    # Password guesses (services/logins.py): free failures per account name and per client
+    # address, then locks of 30 s doubling to at most login_max_lock_s.
+    login_account_free_failures: int = 5
+    login_address_free_failures: int = 20
+    login_max_lock_s: int = 900
+    login_forget_after_s: int = 900
     # Request bodies are refused above these sizes before they are read (api/guard.py).
     max_body_bytes: int = Field(default=1 << 20, description="Largest request body (bytes).")
     max_batch_body_bytes: int = Field(

@@ -47,6 +47,17 @@ class Unauthorized(WasteflowError):
     kind = "Unauthorized"
 
 
+class TooManyRequests(WasteflowError):
+    """Refused for now: ``retry_after_s`` says when to try again (the ``Retry-After`` header)."""
+
+    status_code = 429
+    kind = "TooManyRequests"
+
+    def __init__(self, detail: str, *, retry_after_s: int, field: str | None = None):
+        super().__init__(detail, field=field, extra={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
 class Forbidden(WasteflowError):
     status_code = 403
     kind = "Forbidden"

@@ -188,6 +188,17 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _ts(default=None)
 
 
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per account name and per client address, and how long each is locked
+    (kept in the database: every worker and process sees the same count)."""
+
+    __tablename__ = "login_throttle"
+    key: str = Field(primary_key=True, max_length=160, description="account:<name>, address:<ip>")
+    failures: int = 0
+    last_failure_at: datetime = _ts()
+    locked_until: datetime | None = _ts(default=None)
+
+
 class SigningKey(SQLModel, table=True):
     """Ed25519 keys that sign QR payloads. ``kid`` is printed in every payload."""
 

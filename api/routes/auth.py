@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import BearerToken, CurrentAccount, SessionDep
@@ -15,14 +15,23 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 @router.post(
     "/token",
     response_model=TokenResponse,
-    responses={401: {"model": ErrorBody, "description": "wrong username or password"}},
+    responses={
+        401: {"model": ErrorBody, "description": "wrong username or password"},
+        429: {"model": ErrorBody, "description": "too many failed logins; see Retry-After"},
+    },
 )
 def login(
-    session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    request: Request,
+    session: SessionDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenResponse:
-    """OAuth2 password flow: exchange a username and password for a bearer token."""
+    """OAuth2 password flow: exchange a username and password for a bearer token. Repeated
+    wrong passwords for a name or from an address are refused for a while (429)."""
     token, expires, account = accounts.login(
-        session=session, username=form.username, password=form.password
+        session=session,
+        username=form.username,
+        password=form.password,
+        client=request.client.host if request.client else None,
     )
     return TokenResponse(
         access_token=token, expires_at=expires, account=accounts.account_public(session, account)

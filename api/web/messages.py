@@ -30,6 +30,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.submit": ("登录", "Log in"),
     "login.failed": ("用户名或密码错误。", "Wrong username or password."),
     "login.disabled": ("该账户已停用。", "This account is disabled."),
+    "login.throttled": (
+        "密码错误次数过多，请 {wait} 秒后再试。",
+        "Too many wrong passwords: try again in {wait} s.",
+    ),
     "login.expired_form": (
         "登录表单已过期，请重新输入。",
         "The login form expired; please enter your details again.",

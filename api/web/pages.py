@@ -27,7 +27,7 @@ from api.web.auth import (
     set_session_cookie,
 )
 from api.web.core import DashboardRoute, Page, PageContext, PublicPage, url_with
-from wasteflow.errors import Invalid, Unauthorized
+from wasteflow.errors import Invalid, TooManyRequests, Unauthorized
 from wasteflow.rates import INDICATORS
 from wasteflow.schemas import SitePublic
 from wasteflow.services import accounts, catalogue, flows, handovers, rates, sites
@@ -49,7 +49,12 @@ def root() -> RedirectResponse:
 
 
 def _login_page(
-    ctx: PageContext, next_url: str, message: str | None, error: str | None, status_code: int = 200
+    ctx: PageContext,
+    next_url: str,
+    message: str | None,
+    error: str | None,
+    status_code: int = 200,
+    wait: int | None = None,
 ) -> HTMLResponse:
     csrf = new_login_csrf()
     response: HTMLResponse = ctx.render(
@@ -58,6 +63,7 @@ def _login_page(
         next_url=next_url,
         message=message,
         error=error,
+        wait=wait,
         csrf=csrf,
     )
     set_login_csrf(response, ctx.request, csrf)
@@ -89,13 +95,24 @@ def login_submit(
     """Check the password with the API's token service and keep the token in a cookie."""
     if not login_csrf_ok(ctx.request, csrf):
         return _login_page(ctx, safe_next(next), None, "login.expired_form", 400)
+    request = ctx.request
     try:
         token, expires, _ = accounts.login(
-            session=ctx.session, username=username.strip(), password=password, label="dashboard"
+            session=ctx.session,
+            username=username.strip(),
+            password=password,
+            label="dashboard",
+            client=request.client.host if request.client else None,
         )
     except Unauthorized as exc:
         error = "login.disabled" if "disabled" in exc.detail else "login.failed"
         return _login_page(ctx, safe_next(next), None, error, 401)
+    except TooManyRequests as exc:
+        page = _login_page(
+            ctx, safe_next(next), None, "login.throttled", 429, wait=exc.retry_after_s
+        )
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, ctx.request, token, expires)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)

@@ -199,3 +199,22 @@ def test_an_xlsx_export_past_the_cap_is_refused_before_it_is_built(
     )
     assert (r.status_code, r.json()["field"]) == (422, "format"), r.text
     assert "more than an XLSX export holds" in r.json()["detail"] and not built
+
+
+def test_a_plaque_is_given_to_admins_and_those_acting_for_the_site_only(
+    client: TestClient, net: Network, session: Session
+) -> None:
+    from tests.factories import make_account
+    from wasteflow.types import Role
+
+    official = make_account(session, Role.official)
+    stranger = make_account(session, Role.collector)
+    for path in (
+        f"/api/v1/sites/{net.source.code}/plaque",
+        f"/api/v1/sites/{net.source.code}/plaque.png",
+    ):
+        for who in (official, stranger):
+            r = client.get(path, headers=who.headers)
+            assert (r.status_code, r.json()["field"]) == (403, "code"), r.text
+        for who in (admin(session), net.collector):  # prints plaques; works the round
+            assert client.get(path, headers=who.headers).status_code == 200

@@ -23,7 +23,7 @@ from wasteflow.models import (
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import AccountCreate, AccountPublic
 from wasteflow.security import dummy_hash, hash_password, new_token, token_hash, verify_password
-from wasteflow.services import cache
+from wasteflow.services import cache, logins
 from wasteflow.services.audit import record_event
 from wasteflow.types import utcnow
 
@@ -129,19 +129,31 @@ def account_public(session: Session, account: Account) -> AccountPublic:
 
 
 def login(
-    *, session: Session, username: str, password: str, label: str = "login"
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    label: str = "login",
+    client: str | None = None,
 ) -> tuple[str, datetime, Account]:
-    """Check a password and issue a bearer token. Wrong username or password: Unauthorized."""
+    """Check a password and issue a bearer token. Wrong username or password: Unauthorized;
+    too many wrong ones for the name or the ``client`` address: TooManyRequests (429), see
+    :mod:`wasteflow.services.logins`."""
+    keys = logins.keys_for(username, client)
+    logins.check(session, keys)
     account = session.execute(
         sa.select(Account).where(col(Account.username) == username)
     ).scalar_one_or_none()
     if account is None:
         verify_password(dummy_hash(), password)  # same cost as a wrong password
+        logins.failed(session, keys)
         raise Unauthorized("wrong username or password")
     if not verify_password(account.password_hash, password):
+        logins.failed(session, keys)
         raise Unauthorized("wrong username or password")
     if not account.active:
         raise Unauthorized("this account is disabled")
+    logins.succeeded(session, keys)
     token = new_token()
     expires = utcnow() + timedelta(hours=get_settings().token_ttl_hours)
     with unit_of_work(session):

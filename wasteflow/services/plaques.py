@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from wasteflow.errors import Invalid
+from wasteflow.errors import Forbidden, Invalid
 from wasteflow.models import Account, Handover, Region, Site
-from wasteflow.permissions import Action, require
+from wasteflow.permissions import Action, allowed, require
 from wasteflow.qr_render import Plaque, render_plaque_sheet, render_png, render_svg
 from wasteflow.services import handovers, keys
 from wasteflow.services.catalogue import region_and_descendants
@@ -20,9 +20,18 @@ from wasteflow.types import SiteKind
 MAX_SHEET = 600
 
 
-def site_payload(session: Session, code: str) -> str:
-    """The signed payload printed on a site's plaque."""
+def site_payload(session: Session, account: Account, code: str) -> str:
+    """The signed payload printed on a site's plaque: for admins (who print plaques) and the
+    accounts that act for the site (its operators, the collectors of its round), not for
+    every account — a plaque's payload lets its holder record loads as leaving that site."""
     site = get_site(session=session, code=code)
+    if not allowed(account.role, Action.manage_sites) and site.id not in handovers.acting_sites(
+        session, account
+    ):
+        raise Forbidden(
+            f"code: the plaque of {site.code} is for admins and for those who act for the site",
+            field="code",
+        )
     return keys.sign(session, "site", site.code)
 
 
