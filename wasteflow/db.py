@@ -9,7 +9,6 @@ snapshot to a write.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,10 +23,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from wasteflow import state
 from wasteflow.config import get_settings
 
 _immediate: ContextVar[bool] = ContextVar("wasteflow_sqlite_immediate", default=False)
-_write_locks: dict[int, threading.RLock] = {}
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -53,7 +52,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         engine = sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
-    _write_locks[id(engine)] = threading.RLock()
     return engine
 
 
@@ -111,7 +109,7 @@ def unit_of_work(session: Session) -> Iterator[Session]:
             session.rollback()
             raise
         return
-    lock = _write_locks.setdefault(id(engine), threading.RLock())
+    lock = state.write_lock(engine)
     # End any read transaction taken before (loading the account, validating): the write
     # transaction must start fresh with BEGIN IMMEDIATE, and a request waiting for the lock
     # must not hold a pooled connection the lock's holder may need.

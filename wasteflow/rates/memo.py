@@ -7,6 +7,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from wasteflow import state
+
 T = TypeVar("T")
 
 
@@ -40,6 +42,7 @@ class LRUMemo:
         self.max_entries = max_entries
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        state.register(self)
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         with self._lock:

@@ -4,8 +4,8 @@ A collector's phone sends hundreds of handovers a day and each one needs the sam
 the same two sites and the same account; reading them again for every request is most of a
 request's cost. Entries live ``WASTEFLOW_CACHE_TTL_S`` seconds (30 by default; bearer tokens
 5): a change made by this process drops the entry at once, a change made by another worker
-process is seen within that time. Keys include the engine, so two databases in one process
-(the tests) never share entries.
+process is seen within that time. Keys include the database (``wasteflow.state.db_key``), so
+two databases in one process (the tests) never share entries.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from wasteflow import state
 from wasteflow.config import get_settings
 from wasteflow.models import Material, Site, SiteMaterial, TreatmentRoute
 from wasteflow.types import Indicator, RouteClass, SiteKind
@@ -35,6 +36,7 @@ class TTLCache:
         self.max_entries = max_entries
         self._data: dict[Hashable, tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        state.register(self)
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         """The cached value, or ``load()``'s (cached unless it is None)."""
@@ -102,7 +104,7 @@ tokens_cache = TTLCache(ttl_s=TOKEN_TTL_S)
 
 
 def _db(session: Session) -> int:
-    return id(session.get_bind())
+    return state.db_key(session.get_bind())
 
 
 def materials(session: Session) -> dict[str, MaterialRef]:
@@ -205,6 +207,6 @@ def forget_token(session: Session, digest: str) -> None:
 
 
 def clear_all() -> None:
-    """After the reference data changed: read everything afresh."""
-    for c in (materials_cache, routes_cache, sites_cache, acting_cache, tokens_cache):
-        c.clear()
+    """After the reference data changed: read everything afresh (every cache of the
+    process, see ``wasteflow.state``)."""
+    state.reset()

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 
+from wasteflow import state
 from wasteflow.config import get_settings
 from wasteflow.db import unit_of_work
 from wasteflow.errors import Conflict, Invalid, NotFound
@@ -79,6 +80,7 @@ def _status(key: SigningKey) -> str:
 # Decrypted signers by kid (decrypting costs a scrypt derivation), and per database the
 # public keys and the active key, read again after a short while.
 _signers: dict[str, Signer] = {}
+state.register(_signers)
 _public_cache = TTLCache(ttl_s=_PUBLIC_TTL_S)
 _active_cache = TTLCache(ttl_s=_PUBLIC_TTL_S)
 
@@ -95,7 +97,7 @@ def public_keys(session: Session) -> dict[str, PublicKeyInfo]:
         keys = session.execute(sa.select(SigningKey)).scalars().all()
         return {k.kid: PublicKeyInfo(k.kid, k.public_key, _status(k)) for k in keys}
 
-    return _public_cache.get(id(session.get_bind()), load)
+    return _public_cache.get(state.db_key(session.get_bind()), load)
 
 
 def _new_key(session: Session) -> SigningKey:
@@ -125,7 +127,7 @@ def _active_key(session: Session) -> tuple[str, str] | None:
         ).first()
         return (row[0], row[1]) if row else None
 
-    return _active_cache.get(id(session.get_bind()), load)
+    return _active_cache.get(state.db_key(session.get_bind()), load)
 
 
 def active_signer(session: Session) -> Signer:
