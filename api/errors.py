@@ -48,6 +48,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # A body that is not JSON (or not UTF-8) is invalid input like any other.
+            return JSONResponse(
+                {"error": "Invalid", "detail": "body: not valid JSON text", "field": "body"},
+                status_code=422,
+            )
         kind = _HTTP_KINDS.get(exc.status_code, "Error")
         return JSONResponse(
             {"error": kind, "detail": str(exc.detail)},

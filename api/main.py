@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
+from api import openapi
 from api.errors import install_error_handlers
 from api.guard import RequestGuard
 from api.routes import (
@@ -59,6 +60,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine if engine is not None else get_engine()
     install_error_handlers(app)
     app.add_middleware(RequestGuard)
+    openapi.install(app)
     # handovers first: a request is matched against the routes in order, and the scans are
     # the hot path (none of its paths has the shape of another router's).
     # qr before sites: its /…/plaque.{fmt} paths must not be read as /{code}.

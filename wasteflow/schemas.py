@@ -40,10 +40,22 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+class ErrorItem(BaseModel):
+    field: str
+    reason: str
+
+
 class ErrorBody(BaseModel):
+    """Every error the API answers, whatever its status: what kind, what and why, which field.
+
+    Some errors say more: ``errors`` (each invalid field of a request), ``retry_after_s``
+    (429), ``existing_id`` or ``newest_id`` (409 on declarations)."""
+
     error: str = Field(examples=["Invalid"])
     detail: str = Field(examples=["declared_mass_kg: must be greater than 0"])
     field: str | None = None
+    errors: list[ErrorItem] | None = None
+    retry_after_s: int | None = None
 
 
 class RegionPublic(BaseModel):

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, TypeAdapter
 
 from api.deps import CurrentAccount, Limit, Offset, SessionDep
 from api.responses import FastJSON, attachment
 from api.routes.handovers import ERRORS
 from wasteflow import exports
+from wasteflow.schemas_rates import (
+    BalancePublic,
+    FigurePublic,
+    RecordsPublic,
+    ReportPublic,
+    SankeyPublic,
+    SitesGeoJSON,
+)
 from wasteflow.services import flows, rates
 
 router = APIRouter(prefix="/api/v1", tags=["rates"], default_response_class=FastJSON)
@@ -23,7 +32,32 @@ Source = Annotated[
 Lang = Annotated[Literal["zh", "en"], Query(description="headers and names")]
 
 
-@router.get("/rates", responses=ERRORS)
+def _ok(
+    model: Any, *, media: str = "application/json", downloads: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """The 200 answer's schema in the OpenAPI document (the body is written as fast JSON)."""
+    template = "#/components/schemas/{model}"
+    schema = TypeAdapter(model).json_schema(ref_template=template)
+    for name, sub in schema.pop("$defs", {}).items():
+        _SCHEMAS.setdefault(name, sub)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        # A named model is a component of its own: generated clients get its class.
+        _SCHEMAS.setdefault(model.__name__, schema)
+        schema = {"$ref": template.format(model=model.__name__)}
+    content: dict[str, Any] = {media: {"schema": schema}}
+    if downloads:
+        content |= {
+            exports.CSV_MEDIA.split(";")[0]: {"schema": {"type": "string"}},
+            exports.XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}},
+        }
+    return {200: {"description": "OK", "content": content}}
+
+
+# The models the 200 answers refer to, added to the document's components (api/openapi.py).
+_SCHEMAS: dict[str, Any] = {}
+
+
+@router.get("/rates", responses=ERRORS | _ok(FigurePublic))
 def get_rate(
     session: SessionDep,
     account: CurrentAccount,
@@ -46,7 +80,7 @@ def get_rate(
     )
 
 
-@router.get("/rates/report", responses=ERRORS)
+@router.get("/rates/report", responses=ERRORS | _ok(ReportPublic, downloads=True))
 def rates_report(
     session: SessionDep,
     account: CurrentAccount,
@@ -69,7 +103,7 @@ def rates_report(
     return _download(content, media, name)
 
 
-@router.get("/rates/trend", responses=ERRORS)
+@router.get("/rates/trend", responses=ERRORS | _ok(list[FigurePublic]))
 def rates_trend(
     session: SessionDep,
     account: CurrentAccount,
@@ -91,7 +125,7 @@ def rates_trend(
     )
 
 
-@router.get("/rates/trends", responses=ERRORS)
+@router.get("/rates/trends", responses=ERRORS | _ok(dict[str, list[FigurePublic]]))
 def rates_trends(
     session: SessionDep,
     account: CurrentAccount,
@@ -114,7 +148,7 @@ def rates_trends(
     )
 
 
-@router.get("/rates/records", responses=ERRORS)
+@router.get("/rates/records", responses=ERRORS | _ok(RecordsPublic))
 def rate_records(
     session: SessionDep,
     account: CurrentAccount,
@@ -138,7 +172,7 @@ def rate_records(
     )
 
 
-@router.get("/flows/sankey", responses=ERRORS)
+@router.get("/flows/sankey", responses=ERRORS | _ok(SankeyPublic))
 def flows_sankey(
     session: SessionDep,
     account: CurrentAccount,
@@ -162,7 +196,7 @@ def flows_sankey(
     )
 
 
-@router.get("/flows/balance", responses=ERRORS)
+@router.get("/flows/balance", responses=ERRORS | _ok(BalancePublic))
 def flows_balance(
     session: SessionDep,
     account: CurrentAccount,
@@ -192,7 +226,7 @@ def _download(content: bytes, media: str, filename: str) -> Response:
     )
 
 
-@router.get("/sites.geojson", responses=ERRORS)
+@router.get("/sites.geojson", responses=ERRORS | _ok(SitesGeoJSON, media="application/geo+json"))
 def sites_geojson(
     session: SessionDep, account: CurrentAccount, period: Period, region: str | None = None
 ) -> Response:

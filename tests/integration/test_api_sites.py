@@ -83,7 +83,7 @@ def test_admin_creates_a_site_and_reads_it_back(client: TestClient, session: Ses
 @pytest.mark.parametrize(
     "over,status,field",
     [
-        ({"region_code": "500156999999"}, 404, "region_code"),
+        ({"region_code": "500156999999"}, 422, "region_code"),
         ({"materials": ["film.agri", "unobtainium"]}, 422, "materials"),
         ({"kind": "processor"}, 422, "routes"),
         ({"routes": ["compost"]}, 422, "routes"),

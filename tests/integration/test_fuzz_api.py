@@ -1,5 +1,6 @@
 """A property-based fuzzer over every API operation: no input, valid or not, makes the server
-fail (5xx), as any role, on SQLite and on PostgreSQL.
+fail (5xx), as any role, on SQLite and on PostgreSQL; and every answer is what the OpenAPI
+document says (its status, content type and body).
 
 Schemathesis reads the app's own OpenAPI document and draws requests from it — bodies,
 queries and paths that fit the schema and many that do not — and each is sent as an admin, an
@@ -18,7 +19,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis import GenerationMode
+from schemathesis import GenerationMode, checks
 
 from tests.conftest import BACKENDS, PostgresServer, fresh_database_url
 from tests.factories import admin, make_account, make_network
@@ -26,6 +27,11 @@ from wasteflow.db import make_engine, new_session, upgrade
 from wasteflow.types import Role
 
 EXAMPLES = int(os.environ.get("WASTEFLOW_FUZZ_EXAMPLES", "10"))
+CONFORMANCE = [
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
 
 
 @dataclass
@@ -91,6 +97,9 @@ def test_no_input_makes_the_server_fail(fuzzed: Fuzzed, mode: GenerationMode) ->
                     f"{role}: {case.method} {case.formatted_path} {case.query} "
                     f"{case.body!r} → {response.status_code} {response.text[:300]}"
                 )
+                # The answer is what the document says: a documented status, content type
+                # and body (an ErrorBody for every error).
+                case.validate_response(response, checks=CONFORMANCE)
 
         try:
             run()

@@ -45,16 +45,18 @@ def region_public(*, session: Session, code: str) -> RegionPublic:
     return found[0]
 
 
-def get_region(*, session: Session, code: str) -> Region:
+def get_region(*, session: Session, code: str, field: str = "region_code") -> Region:
+    """The region a request names (in a body or a filter): an unknown code is invalid input,
+    a 422 naming ``field``."""
     region = session.execute(sa.select(Region).where(col(Region.code) == code)).scalar_one_or_none()
     if region is None:
-        raise NotFound(f"no region with code {code!r}", field="region_code")
+        raise Invalid(f"{field}: no region with code {code!r}", field=field)
     return region
 
 
-def region_and_descendants(session: Session, code: str) -> list[int]:
+def region_and_descendants(session: Session, code: str, field: str = "region") -> list[int]:
     """Ids of a region and every region under it (district → township → village)."""
-    ids = [get_region(session=session, code=code).id]
+    ids = [get_region(session=session, code=code, field=field).id]
     frontier = list(ids)
     while frontier:
         children = (

@@ -1460,7 +1460,7 @@ def register_query(
         )
     if township:
         in_region = sa.select(col(Site.id)).where(
-            col(Site.region_id).in_(region_and_descendants(session, township))
+            col(Site.region_id).in_(region_and_descendants(session, township, "township"))
         )
         stmt = stmt.where(
             sa.or_(
