@@ -152,6 +152,133 @@ def test_two_receipt_corrections_at_once_one_wins(engine: sa.Engine, session: Se
     assert (flow.handovers, flow.received_g) == (1, 12_500)
 
 
+def test_keyed_retries_of_a_receipt_racing_each_other_are_replays(
+    engine: sa.Engine, session: Session
+) -> None:
+    """A phone resending its receipt while the first try is still being written: every try
+    gets the receipt made once, none a conflict."""
+    net = make_network(session)
+    view, _ = record_handover(
+        session=session,
+        account=net.collector.account,
+        data=HandoverCreate.model_validate(net.body()),
+        idempotency_key=f"retried-receipt-{net.cp.code}",
+    )
+    username = net.operator.account.username
+
+    def work(s: Session) -> Any:
+        account = get_account(session=s, username=username)
+        return confirm_receipt(
+            session=s,
+            account=account,
+            ref=view.code,
+            data=ReceiptCreate(received_mass_kg=Decimal("12.4")),
+            idempotency_key="one-receipt-key",
+        )
+
+    results = _race(engine, 5, work)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(made for _, made in results) == [False] * 4 + [True]
+    assert {v.code for v, _ in results} == {view.code}
+    session.rollback()
+    flow = session.execute(
+        sa.select(FlowDaily).where(FlowDaily.to_site_id == net.cp.id)
+    ).scalar_one()
+    assert (flow.handovers, flow.received_g) == (1, 12_400)
+
+
+def test_keyed_retries_of_a_receipt_correction_racing_each_other_are_replays(
+    engine: sa.Engine, session: Session
+) -> None:
+    net = make_network(session)
+    view, _ = record_handover(
+        session=session,
+        account=net.collector.account,
+        data=HandoverCreate.model_validate(net.body()),
+        idempotency_key=f"to-be-corrected-again-{net.cp.code}",
+    )
+    confirm_receipt(
+        session=session,
+        account=net.operator.account,
+        ref=view.code,
+        data=ReceiptCreate(received_mass_kg=Decimal("125")),
+    )
+    username = net.operator.account.username
+
+    def work(s: Session) -> Any:
+        account = get_account(session=s, username=username)
+        return correct_receipt(
+            session=s,
+            account=account,
+            ref=view.code,
+            data=ReceiptCorrection(received_mass_kg=Decimal("12.5"), reason="mis-keyed"),
+            idempotency_key="one-correction-key",
+        )
+
+    results = _race(engine, 4, work)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(made for _, made in results) == [False] * 3 + [True]
+    assert len({v.code for v, _ in results}) == 1
+
+
+def test_two_returns_of_one_refusal_at_once_send_back_no_more_than_was_refused(
+    engine: sa.Engine, session: Session
+) -> None:
+    """Two returns of a load's 20 refused kg, each of all 20, at the same moment: one is
+    recorded, the other refused for what is left (before, on PostgreSQL, both went through
+    and 40 kg went back)."""
+    from wasteflow.services import keys
+
+    net = make_network(session)
+    load, _ = record_handover(
+        session=session,
+        account=net.operator.account,
+        data=HandoverCreate.model_validate(
+            net.body(source_plaque=net.cp_plaque, to_site=net.processor.code, declared_mass_kg=50)
+        ),
+        idempotency_key=f"to-be-refused-{net.cp.code}",
+    )
+    confirm_receipt(
+        session=session,
+        account=net.processor_account.account,
+        ref=load.code,
+        data=ReceiptCreate(
+            received_mass_kg=Decimal("50"),
+            refused_mass_kg=Decimal("20"),
+            refusal_reason="soil",
+            route="recycling",
+        ),
+    )
+    plaque = keys.sign(session, "site", net.processor.code)
+    username = net.processor_account.account.username
+    tries = iter(range(2))
+    lock = threading.Lock()
+
+    def work(s: Session) -> Any:
+        with lock:
+            i = next(tries)
+        account = get_account(session=s, username=username)
+        data = HandoverCreate.model_validate(
+            net.body(
+                source_plaque=plaque, to_site=net.cp.code, declared_mass_kg=20, returns=load.code
+            )
+        )
+        return record_handover(session=s, account=account, data=data, idempotency_key=f"back-{i}")
+
+    results = _race(engine, 2, work)
+    made = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(made) == 1 and len(refused) == 1, results
+    assert isinstance(refused[0], WasteflowError) and refused[0].field == "declared_mass_kg"
+    session.rollback()
+    sent_back = session.execute(
+        sa.select(sa.func.sum(Handover.declared_mass_g)).where(
+            Handover.returns_id.is_not(None), Handover.from_site_id == net.processor.id
+        )
+    ).scalar_one()
+    assert sent_back == 20_000
+
+
 def _scan_race(
     engine: sa.Engine, username: str, bodies: list[tuple[str, HandoverCreate]]
 ) -> list[Any]:

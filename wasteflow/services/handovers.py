@@ -333,9 +333,17 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
 def _check_return(
     session: Session, code: str, from_site: cache.SiteRef, material: cache.MaterialRef, mass_g: int
 ) -> tuple[int, int]:
-    """The refused load a return takes back: its id and its sender (whose lot it drains)."""
+    """The refused load a return takes back: its id and its sender (whose lot it drains).
+
+    The refused load's row is locked until the return's transaction ends: two returns of it
+    at once take turns, so the second counts what the first sent back (on PostgreSQL, where
+    they would otherwise both see nothing returned yet; SQLite's writers take turns anyway).
+    """
     refused = session.execute(
-        sa.select(Handover).where(col(Handover.code) == code)
+        sa.select(Handover)
+        .where(col(Handover.code) == code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if refused is None:
         raise Invalid(f"returns: no handover {code}", field="returns")
@@ -914,13 +922,7 @@ def confirm_receipt(
             raise Forbidden(f"you do not act for the receiving site of {h.code}")
         if h.status != HandoverStatus.in_transit:
             if idempotency_key and h.receipt_key == idempotency_key:
-                if h.receipt_hash != digest:
-                    raise Conflict(
-                        f"Idempotency-Key: {idempotency_key!r} was already used to "
-                        f"confirm {h.code} with other values",
-                        field="Idempotency-Key",
-                    )
-                return handover_views(session, [h])[0], False
+                return _replayed_receipt(session, h, idempotency_key, digest)
             raise _state_conflict(h)
         to_site = session.get(Site, h.to_site_id)
         material = session.get(Material, h.material_id)
@@ -932,7 +934,16 @@ def confirm_receipt(
             "receipt_key": idempotency_key,
             "receipt_hash": digest,
         }
-        before = _move(session, h, **values)
+        try:
+            before = _move(session, h, **values)
+        except Conflict:
+            # Confirmed meanwhile: by this very request sent twice (a phone's retry racing
+            # its first try), which is answered as a replay; or by another, a conflict.
+            if idempotency_key:
+                now = get_handover(session=session, ref=h.code)
+                if now.receipt_key == idempotency_key:
+                    return _replayed_receipt(session, now, idempotency_key, digest)
+            raise
         deltas = Deltas()
         deltas.add_handover(before, sign=-1)
         deltas.add_handover(before | values)
@@ -948,6 +959,19 @@ def confirm_receipt(
         )
         assert h.id is not None  # read from the database
         return handover_views(session, [_get(session, h.id)])[0], True
+
+
+def _replayed_receipt(
+    session: Session, h: Handover, key: str, digest: str
+) -> tuple[HandoverPublic, bool]:
+    """The answer to a receipt sent again with its Idempotency-Key: the first one's, or a
+    409 if the key came with other values."""
+    if h.receipt_hash != digest:
+        raise Conflict(
+            f"Idempotency-Key: {key!r} was already used to confirm {h.code} with other values",
+            field="Idempotency-Key",
+        )
+    return handover_views(session, [h])[0], False
 
 
 def _receipt_values(
@@ -1182,17 +1206,9 @@ def correct_receipt(
         if h.to_site_id not in own_sites(session, account):
             raise Forbidden(f"you do not act for the receiving site of {h.code}")
         if h.status == HandoverStatus.superseded and idempotency_key:
-            successor = session.execute(
-                sa.select(Handover).where(col(Handover.corrects_id) == h.id)
-            ).scalar_one_or_none()
-            if successor is not None and successor.receipt_key == idempotency_key:
-                if successor.receipt_hash != digest:
-                    raise Conflict(
-                        f"Idempotency-Key: {idempotency_key!r} was already used to correct "
-                        f"{h.code} with other values",
-                        field="Idempotency-Key",
-                    )
-                return handover_views(session, [successor])[0], False
+            replay = _replayed_correction(session, h, idempotency_key, digest)
+            if replay is not None:
+                return replay
         if h.status == HandoverStatus.in_transit:
             raise Conflict(
                 f"{h.code} has not been received yet: confirm its receipt "
@@ -1226,7 +1242,15 @@ def correct_receipt(
                 f"{h.code}'s receipt already says this; a correction must change something",
                 field="received_mass_kg",
             )
-        _move(session, h, status=HandoverStatus.superseded)
+        try:
+            _move(session, h, status=HandoverStatus.superseded)
+        except Conflict:
+            # Corrected meanwhile: by this request sent twice (answered as a replay), or not.
+            if idempotency_key:
+                replay = _replayed_correction(session, h, idempotency_key, digest)
+                if replay is not None:
+                    return replay
+            raise
         row = {c: old[c] for c in _LOAD_FIELDS} | values
         row |= {
             # One correction per record (the UPDATE above), so this key is unique for the
@@ -1270,6 +1294,26 @@ def correct_receipt(
             ],
         )
         return handover_views(session, [_get(session, new_id)])[0], True
+
+
+def _replayed_correction(
+    session: Session, h: Handover, key: str, digest: str
+) -> tuple[HandoverPublic, bool] | None:
+    """The answer to a receipt correction sent again with its key (the correction it made),
+    a 409 if the key came with other values, or None if another request corrected it."""
+    successor = session.execute(
+        sa.select(Handover)
+        .where(col(Handover.corrects_id) == h.id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if successor is None or successor.receipt_key != key:
+        return None
+    if successor.receipt_hash != digest:
+        raise Conflict(
+            f"Idempotency-Key: {key!r} was already used to correct {h.code} with other values",
+            field="Idempotency-Key",
+        )
+    return handover_views(session, [successor])[0], False
 
 
 # --- reading -------------------------------------------------------------------------------
