@@ -150,6 +150,24 @@ def fresh_database_url(backend: str, pg_server: PostgresServer, tmp_dir: Path) -
     return pg_server.create()
 
 
+def fresh_engine(
+    request: pytest.FixtureRequest,
+    pg_server: PostgresServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+) -> Engine:
+    """A database of its own for a module (``request.param`` names the backend), migrated by
+    Alembic, with the reference data: for tests whose figures must hold only their records."""
+    from wasteflow.services.reference import load_reference
+
+    url = fresh_database_url(request.param, pg_server, tmp_path_factory.mktemp(name))
+    upgrade(url)
+    engine = make_engine(url)
+    with new_session(engine) as session:
+        load_reference(session=session)
+    return engine
+
+
 @pytest.fixture(scope="session")
 def _engines(
     pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory

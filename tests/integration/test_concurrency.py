@@ -82,6 +82,23 @@ def test_concurrent_retries_with_one_key_make_one_handover(
     )
 
 
+def _received(session: Session, net: Any, kg: str) -> Any:
+    """A load from the network's source, confirmed at its collection point as ``kg``."""
+    view, _ = record_handover(
+        session=session,
+        account=net.collector.account,
+        data=HandoverCreate.model_validate(net.body()),
+        idempotency_key=f"received-{net.cp.code}",
+    )
+    confirm_receipt(
+        session=session,
+        account=net.operator.account,
+        ref=view.code,
+        data=ReceiptCreate(received_mass_kg=Decimal(kg)),
+    )
+    return view
+
+
 def test_two_confirmations_at_once_one_wins(engine: sa.Engine, session: Session) -> None:
     net = make_network(session)
     view, _ = record_handover(
@@ -117,18 +134,7 @@ def test_two_confirmations_at_once_one_wins(engine: sa.Engine, session: Session)
 
 def test_two_receipt_corrections_at_once_one_wins(engine: sa.Engine, session: Session) -> None:
     net = make_network(session)
-    view, _ = record_handover(
-        session=session,
-        account=net.collector.account,
-        data=HandoverCreate.model_validate(net.body()),
-        idempotency_key="to-be-corrected",
-    )
-    confirm_receipt(
-        session=session,
-        account=net.operator.account,
-        ref=view.code,
-        data=ReceiptCreate(received_mass_kg=Decimal("125")),
-    )
+    view = _received(session, net, "125")
     username = net.operator.account.username
 
     def work(s: Session) -> Any:
@@ -191,18 +197,7 @@ def test_keyed_retries_of_a_receipt_correction_racing_each_other_are_replays(
     engine: sa.Engine, session: Session
 ) -> None:
     net = make_network(session)
-    view, _ = record_handover(
-        session=session,
-        account=net.collector.account,
-        data=HandoverCreate.model_validate(net.body()),
-        idempotency_key=f"to-be-corrected-again-{net.cp.code}",
-    )
-    confirm_receipt(
-        session=session,
-        account=net.operator.account,
-        ref=view.code,
-        data=ReceiptCreate(received_mass_kg=Decimal("125")),
-    )
+    view = _received(session, net, "125")
     username = net.operator.account.username
 
     def work(s: Session) -> Any:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -21,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 
-from tests.conftest import BACKENDS, PostgresServer, fresh_database_url
+from tests.conftest import BACKENDS, PostgresServer, fresh_engine
 from tests.factories import admin, make_account, make_network
-from wasteflow.db import make_engine, new_session, upgrade
+from wasteflow.db import new_session
 from wasteflow.types import Role
 
 EXAMPLES = int(os.environ.get("WASTEFLOW_FUZZ_EXAMPLES", "10"))
@@ -47,13 +46,9 @@ def fuzzed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Fuzzed]:
     from api.main import create_app
-    from wasteflow.services.reference import load_reference
 
-    url = fresh_database_url(request.param, pg_server, Path(tmp_path_factory.mktemp("fuzz")))
-    upgrade(url)
-    engine = make_engine(url)
+    engine = fresh_engine(request, pg_server, tmp_path_factory, "fuzz")
     with new_session(engine) as session:
-        load_reference(session=session)
         net = make_network(session)  # something to find: sites, a round, accounts
         tokens = {
             "admin": admin(session).token,

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +22,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import BACKENDS, PostgresServer, fresh_database_url
+from tests.conftest import BACKENDS, PostgresServer, fresh_engine
 from tests.factories import unique
 from wasteflow.config import get_settings
-from wasteflow.db import make_engine, new_session, upgrade
+from wasteflow.db import new_session
 from wasteflow.types import utcnow
 
 # Two townships of 武隆区 and a village in each (reference data).
@@ -44,14 +43,10 @@ def api(
     from api.main import create_app
     from wasteflow.schemas import AccountCreate
     from wasteflow.services.accounts import create_account
-    from wasteflow.services.reference import load_reference
     from wasteflow.types import Role
 
-    url = fresh_database_url(request.param, pg_server, Path(tmp_path_factory.mktemp("worked")))
-    upgrade(url)
-    engine = make_engine(url)
+    engine = fresh_engine(request, pg_server, tmp_path_factory, "worked")
     with new_session(engine) as session:
-        load_reference(session=session)
         # The first administrator is made on the command line; everything else is the API.
         create_account(
             session=session,
