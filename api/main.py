@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
-from api import openapi
+from api import checkpointer, openapi
 from api.errors import install_error_handlers
 from api.guard import RequestGuard
 from api.routes import (
@@ -56,6 +56,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         generate_unique_id_function=_operation_id,
+        lifespan=checkpointer.lifespan,
     )
     app.state.engine = engine if engine is not None else get_engine()
     install_error_handlers(app)

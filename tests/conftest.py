@@ -29,6 +29,11 @@ os.environ.setdefault("WASTEFLOW_SECRET_KEY", "test-secret-not-for-production")
 # Every test client logs in from the same address: the address throttle would lock the whole
 # suite out after its wrong-password tests. The throttle's own tests set it back.
 os.environ.setdefault("WASTEFLOW_LOGIN_ADDRESS_FREE_FAILURES", "1000000")
+# The audit checkpoint key of the test run, never in the checkout (one per run and worker).
+os.environ.setdefault(
+    "WASTEFLOW_AUDIT_KEY_FILE",
+    str(Path(tempfile.mkdtemp(prefix="wasteflow-tests-")) / "wasteflow-audit.key"),
+)
 
 import pytest
 import sqlalchemy as sa

@@ -217,19 +217,106 @@ def create_account(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit log's hash chain; exit 1 at the first broken link."""
-    from wasteflow.services.audit import verify_chain
+def audit_verify(
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="An archived export of the checkpoints (`wasteflow audit export`) to check "
+            "the chain against as well: catches checkpoints deleted from the database.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    records: Annotated[
+        bool, typer.Option(help="Also check each handover row and the totals against the log.")
+    ] = True,
+) -> None:
+    """Verify the audit log: its hash chain, its signed checkpoints, and the handover rows and
+    totals against it. Exit 1 naming what is wrong."""
+    import json
+
+    from wasteflow.services import checkpoints as cp
+    from wasteflow.services.audit_verify import verify
+
+    archive = None
+    try:
+        if checkpoints is not None:
+            archive = cp.parse_export(json.loads(checkpoints.read_text(encoding="utf-8")))
+    except (ValueError, WasteflowError) as exc:
+        raise _fail(f"{checkpoints}: {getattr(exc, 'detail', exc)}") from exc
+    with _session() as session:
+        report = verify(session, archive=archive, records=records)
+    marks = report.checkpoints
+    lines = []
+    if report.first_bad_id is None:
+        lines.append(f"hash chain intact: {report.events} events")
+    else:
+        lines.append(
+            f"hash chain broken at event {report.first_bad_id}: {report.reason} "
+            f"({report.events} events verified before it)"
+        )
+    if marks.latest_at is None:
+        lines.append("no signed checkpoint yet: run `wasteflow audit checkpoint`")
+    else:
+        lines.append(
+            f"{marks.checked} checkpoint(s) checked; newest {marks.latest_at:%Y-%m-%d %H:%M} UTC "
+            f"covers {marks.latest_events} events, {marks.unprotected_events} after it"
+        )
+    lines += [f"  ✗ {p}" for p in marks.problems]
+    if report.records is not None:
+        r = report.records
+        lines.append(
+            f"{r.handovers} handover rows and {r.total_cells} totals cells checked: "
+            f"{r.problems} problem(s)"
+        )
+        lines += [f"  ✗ {f.check} {f.subject}: {f.reason}" for f in r.findings]
+        if r.problems > len(r.findings):
+            lines.append(f"  … and {r.problems - len(r.findings)} more")
+    for line in lines:
+        typer.echo(line)
+    if not report.ok:
+        raise _fail("the audit log does not vouch for this database (see above)")
+    typer.echo("audit log intact")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    force: Annotated[
+        bool, typer.Option(help="Sign even if nothing changed since the last.")
+    ] = False,
+) -> None:
+    """Sign the audit chain's present length and head with the key outside the database."""
+    from wasteflow.services.checkpoints import key_path, sign
 
     with _session() as session:
-        report = verify_chain(session)
-    if report.ok:
-        typer.echo(f"audit chain intact: {report.events} events")
+        cp = sign(session, force=force)
+    if cp is None:
+        typer.echo("nothing new since the last checkpoint (or no events yet)")
         return
-    raise _fail(
-        f"audit chain broken at event {report.first_bad_id}: {report.reason} "
-        f"({report.events} events verified before it)"
+    typer.echo(
+        f"checkpoint signed: {cp.events} events, head event {cp.last_event_id} "
+        f"({cp.head_hash[:16]}…), key {cp.public_key[:16]}… from {key_path()}"
     )
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Every signed checkpoint as one JSON document, to archive outside the system."""
+    import json
+
+    from wasteflow.services.checkpoints import export
+
+    with _session() as session:
+        text = json.dumps(export(session), ensure_ascii=False, indent=1)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {output}")
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m wasteflow`

@@ -61,6 +61,16 @@ class Settings(BaseSettings):
         description="How long a worker trusts cached sites, materials and account bindings.",
     )
     stock_dwell_days: int = 90
+    # Signed checkpoints of the audit chain (services/checkpoints.py).
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key (PEM) signing audit checkpoints; kept out of the database. "
+        "Default: wasteflow-audit.key in state_dir, or beside the SQLite file.",
+    )
+    audit_checkpoint_every_s: int = Field(
+        default=3600,
+        description="The server signs a checkpoint this often while the chain grows (0: never).",
+    )
 
 
 @lru_cache

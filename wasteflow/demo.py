@@ -50,6 +50,7 @@ from wasteflow.models import (
 )
 from wasteflow.security import hash_password
 from wasteflow.services.audit import record_event
+from wasteflow.services.checkpoints import write_checkpoint
 from wasteflow.services.coefficients import coefficient_set_for, read_coefficients
 from wasteflow.services.declarations import identity
 from wasteflow.services.imports import import_handovers
@@ -484,6 +485,7 @@ def load_demo(
                 "rows_sha256": g.rows_digest,
             },
         )
+        write_checkpoint(session)  # the demo's chain is signed as it was loaded
     report.seconds = (datetime.now(UTC) - started).total_seconds()
     return report
 

@@ -496,6 +496,20 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(max_length=64, unique=True)
 
 
+class AuditCheckpoint(SQLModel, table=True):
+    """The audit chain's length and head hash at a moment, signed with a key kept outside the
+    database: a chain cut short or recomputed after it no longer matches."""
+
+    __tablename__ = "audit_checkpoint"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(default_factory=utcnow)
+    events: int = Field(sa_type=sa.BigInteger, description="events in the chain up to here")
+    last_event_id: int = Field(sa_type=BigId, description="the chain's head at that moment")
+    head_hash: str = Field(max_length=64)
+    public_key: str = Field(max_length=64, description="hex of the Ed25519 key that signed")
+    signature: str = Field(max_length=128, description="hex Ed25519 signature")
+
+
 class Meta(SQLModel, table=True):
     """Facts about the data set itself, e.g. that it is a synthetic demo and its seed."""
 

@@ -25,6 +25,7 @@ class Action(StrEnum):
     manage_accounts = "manage_accounts"
     manage_keys = "manage_keys"
     verify_audit = "verify_audit"
+    sign_checkpoint = "sign_checkpoint"
 
 
 _EVERYONE = frozenset(Role)
@@ -43,6 +44,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.manage_accounts: frozenset({Role.admin}),
     Action.manage_keys: frozenset({Role.admin}),
     Action.verify_audit: frozenset({Role.official, Role.admin}),
+    Action.sign_checkpoint: frozenset({Role.admin}),
 }
 
 

@@ -54,7 +54,16 @@ def test_migrate_load_reference_create_admin_and_verify_audit(
     )
     assert r.returncode == 1 and "role" in r.stderr and "Traceback" not in r.stderr
     r = _run(["audit", "verify"], url, tmp_path)
-    assert r.returncode == 0 and "audit chain intact: 2 events" in r.stdout, r.stderr
+    assert r.returncode == 0 and "hash chain intact: 2 events" in r.stdout, r.stderr
+    assert "no signed checkpoint yet" in r.stdout and "audit log intact" in r.stdout
+    r = _run(["audit", "checkpoint"], url, tmp_path)
+    assert r.returncode == 0 and "checkpoint signed: 2 events" in r.stdout, r.stderr
+    assert _run(["audit", "checkpoint"], url, tmp_path).stdout.startswith("nothing new")
+    archive = tmp_path / "checkpoints.json"
+    r = _run(["audit", "export", "-o", str(archive)], url, tmp_path)
+    assert r.returncode == 0 and archive.exists(), r.stderr
+    r = _run(["audit", "verify", "--checkpoints", str(archive)], url, tmp_path)
+    assert r.returncode == 0 and "2 checkpoint(s) checked" in r.stdout, r.stdout + r.stderr
 
 
 def test_demo_refuses_to_mix_into_a_database_with_real_sites(tmp_path: Path) -> None:

@@ -4,22 +4,30 @@ Each event's ``hash`` is SHA-256 over the previous event's hash and the event's 
 JSON, so deleting, reordering or editing any event breaks every hash after it;
 :func:`verify_chain` finds the first break. Database triggers (see the migrations) also refuse
 UPDATE and DELETE on the table.
+
+What the chain alone cannot catch is caught elsewhere: a truncated or wholly recomputed chain
+by signed checkpoints (:mod:`wasteflow.services.checkpoints`), and an edited handover row by
+its *seal* (:func:`seal`, the digest of every stored column, carried by each event that
+changes the row) (:mod:`wasteflow.services.audit_records`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from wasteflow.bulk import bulk_insert
 from wasteflow.db import core
-from wasteflow.models import AuditEvent
-from wasteflow.types import utcnow
+from wasteflow.models import AuditEvent, Handover
+from wasteflow.types import UTCDateTime, utcnow
 
 GENESIS = "0" * 64
 # Any constant works: it names the one advisory lock that orders appends on PostgreSQL.
@@ -41,6 +49,42 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return str(value)
+
+
+def _column_defaults() -> tuple[tuple[str, ...], tuple[Any, ...], tuple[int, ...]]:
+    names: list[str] = []
+    defaults: list[Any] = []
+    times: list[int] = []
+    for column in Handover.__table__.columns:  # type: ignore[attr-defined]
+        if column.name == "id":  # drawn by the database; the code names the row
+            continue
+        field = Handover.model_fields[column.name]
+        if isinstance(column.type, UTCDateTime):
+            times.append(len(names))
+        names.append(column.name)
+        defaults.append(None if field.is_required() or field.default_factory else field.default)
+    return tuple(names), tuple(defaults), tuple(times)
+
+
+SEALED_COLUMNS, _SEAL_DEFAULTS, _SEAL_TIMES = _column_defaults()
+
+
+def seal(row: Mapping[str, Any]) -> str:
+    """The digest of a handover row as stored: every column but ``id``, in table order (a
+    column missing from ``row`` counts as its default, as the insert leaves it).
+
+    Each audit event that writes a handover carries the seal of the row it left, so the
+    verifier can tell a row edited behind the application's back, and name it. The values are
+    encoded as JSON by orjson (str enums as their values, timestamps in UTC), so a row reads
+    the same from the write's own dict as from either database.
+    """
+    pairs = zip(SEALED_COLUMNS, _SEAL_DEFAULTS, strict=True)
+    values = [row.get(name, default) for name, default in pairs]
+    for i in _SEAL_TIMES:
+        when = values[i]
+        if when is not None and when.utcoffset():
+            values[i] = when.astimezone(UTC)
+    return hashlib.sha256(orjson.dumps(values)).hexdigest()
 
 
 def _digest(
@@ -71,21 +115,27 @@ def _digest(
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
-def _last_hash(session: Session) -> str:
+def chain_lock(session: Session) -> None:
+    """Hold the chain's lock to the end of the transaction (PostgreSQL; SQLite writes one
+    transaction at a time anyway), so two appends never chain onto the same predecessor."""
     if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends so two transactions never chain onto the same predecessor.
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
+
+
+def _last_hash(session: Session) -> str:
+    chain_lock(session)
     last = session.execute(
         sa.select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
     ).scalar()
     return last or GENESIS
 
 
-def record_events(session: Session, events: list[dict[str, Any]]) -> None:
+def record_events(session: Session, events: list[dict[str, Any]], *, bulk: bool = False) -> None:
     """Append events (dicts with account_id, action, entity, entity_id, before, after).
 
     Call inside the use case's unit of work, after its other writes, so the chain lock is held
-    for as short a time as possible.
+    for as short a time as possible. ``bulk`` writes them through the bulk path (COPY on
+    PostgreSQL), for the tens of thousands of events of an import.
     """
     if not events:
         return
@@ -119,7 +169,11 @@ def record_events(session: Session, events: list[dict[str, Any]]) -> None:
             }
         )
         prev = h
-    core(session, sa.insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    if bulk:
+        bulk_insert(session.connection(), table, rows)
+    else:
+        core(session, sa.insert(table), rows)
 
 
 def record_event(
@@ -156,43 +210,52 @@ class ChainReport:
     reason: str | None = None
 
 
-def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
-    """Recompute every hash in id order; report the first event that does not match."""
+def verify_chain(
+    session: Session, *, batch: int = 5000, marks: dict[int, tuple[int, str]] | None = None
+) -> ChainReport:
+    """Recompute every hash in id order; report the first event that does not match.
+
+    ``marks`` maps event ids (checkpoints' heads) to be filled with (events counted up to and
+    including it, its stored hash) as the walk passes them.
+    """
+    marks = marks if marks is not None else {}
+    wanted = set(marks)
+    marks.clear()
     prev = GENESIS
     count = 0
     last_id = 0
+    t = AuditEvent.__table__  # type: ignore[attr-defined]
+    columns = (t.c.id, t.c.at, t.c.account_id, t.c.action, t.c.entity, t.c.entity_id)
     while True:
-        rows = (
-            session.execute(
-                sa.select(AuditEvent)
-                .where(col(AuditEvent.id) > last_id)
-                .order_by(col(AuditEvent.id))
-                .limit(batch)
-            )
-            .scalars()
-            .all()
-        )
+        rows = core(
+            session,
+            sa.select(*columns, t.c.before, t.c.after, t.c.prev_hash, t.c.hash)
+            .where(t.c.id > last_id)
+            .order_by(t.c.id)
+            .limit(batch),
+        ).all()
         if not rows:
             return ChainReport(events=count, ok=True)
-        for ev in rows:
-            assert ev.id is not None
-            if ev.prev_hash != prev:
-                return ChainReport(count, False, ev.id, "prev_hash does not match the event before")
+        for ev_id, at, account_id, action, entity, entity_id, before, after, prev_hash, h in rows:
+            if prev_hash != prev:
+                return ChainReport(count, False, ev_id, "prev_hash does not match the event before")
             expected = _digest(
                 prev,
-                at=ev.at,
-                account_id=ev.account_id,
-                action=ev.action,
-                entity=ev.entity,
-                entity_id=ev.entity_id,
-                before=ev.before,
-                after=ev.after,
+                at=at,
+                account_id=account_id,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                before=before,
+                after=after,
             )
-            if expected != ev.hash:
-                return ChainReport(count, False, ev.id, "hash does not match the event's content")
-            prev = ev.hash
+            if expected != h:
+                return ChainReport(count, False, ev_id, "hash does not match the event's content")
+            prev = h
             count += 1
-            last_id = ev.id
+            last_id = ev_id
+            if last_id in wanted:
+                marks[last_id] = (count, h)
 
 
 def history(session: Session, *, entity: str, entity_id: Any) -> list[AuditEvent]:

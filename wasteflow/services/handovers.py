@@ -62,7 +62,7 @@ from wasteflow.schemas import (
     ReceiptCreate,
 )
 from wasteflow.services import cache, keys
-from wasteflow.services.audit import record_event, record_events
+from wasteflow.services.audit import record_event, record_events, seal
 from wasteflow.services.catalogue import material_route
 from wasteflow.services.totals import Deltas
 from wasteflow.types import (
@@ -463,11 +463,11 @@ def _record_rows(
         v.row["recorded_at"] = now  # for views built without reading the row back
     deltas = Deltas()
     events = []
-    for key, _digest, v in items:
+    for (key, _digest, v), stored in zip(items, rows, strict=True):
         if key not in inserted:
             continue
         r = v.row
-        deltas.add_handover(r | {"status": HandoverStatus.in_transit})
+        deltas.add_handover(stored)
         events.append(
             {
                 "account_id": account.id,
@@ -489,6 +489,7 @@ def _record_rows(
                     "channel": channel,
                     "returns_id": r["returns_id"],
                     "corrects": corrects.code if corrects else None,
+                    "seal": seal(stored),
                 },
             }
         )
@@ -955,7 +956,8 @@ def confirm_receipt(
             entity="handover",
             entity_id=h.code,
             before={"status": before["status"]},
-            after={k: values[k] for k in _RECEIPT_FIELDS} | {"route": data.route},
+            after={k: values[k] for k in _RECEIPT_FIELDS}
+            | {"route": data.route, "seal": seal(before | values)},
         )
         assert h.id is not None  # read from the database
         return handover_views(session, [_get(session, h.id)])[0], True
@@ -1053,14 +1055,17 @@ def _receipt_values(
 
 def _withdraw(
     session: Session, h: Handover, status: HandoverStatus, account: Account, reason: str | None
-) -> None:
-    """Take an in-transit handover out of the totals (cancelled or superseded)."""
+) -> str:
+    """Take an in-transit handover out of the totals (cancelled or superseded); return the
+    seal of the row it leaves."""
     values: dict[str, Any] = {"status": status}
     if status == HandoverStatus.cancelled:
         values |= {"cancelled_at": utcnow(), "cancelled_by_id": account.id, "cancel_reason": reason}
+    before = _move(session, h, **values)
     deltas = Deltas()
-    deltas.add_handover(_move(session, h, **values), sign=-1)
+    deltas.add_handover(before, sign=-1)
     deltas.apply(session)
+    return seal(before | values)
 
 
 def _check_author(h: Handover, account: Account, what: str) -> None:
@@ -1077,7 +1082,7 @@ def cancel_handover(*, session: Session, account: Account, ref: str, reason: str
         h = get_handover(session=session, ref=ref)
         _check_author(h, account, "cancel")
         before = {"status": h.status}
-        _withdraw(session, h, HandoverStatus.cancelled, account, reason)
+        sealed = _withdraw(session, h, HandoverStatus.cancelled, account, reason)
         record_event(
             session,
             account_id=account.id,
@@ -1085,7 +1090,7 @@ def cancel_handover(*, session: Session, account: Account, ref: str, reason: str
             entity="handover",
             entity_id=h.code,
             before=before,
-            after={"status": HandoverStatus.cancelled, "reason": reason},
+            after={"status": HandoverStatus.cancelled, "reason": reason, "seal": sealed},
         )
         assert h.id is not None  # read from the database
         return handover_views(session, [_get(session, h.id)])[0]
@@ -1138,7 +1143,7 @@ def _correct_once(
         _check_author(h, account, "correct")
         validated = _validate(_Lookups(session, account), data)
         before = {"status": h.status}
-        _withdraw(session, h, HandoverStatus.superseded, account, None)
+        sealed = _withdraw(session, h, HandoverStatus.superseded, account, None)
         inserted = _record_rows(
             session, account, [(idempotency_key, digest, validated)], Channel.api, corrects=h
         )
@@ -1152,7 +1157,7 @@ def _correct_once(
             entity="handover",
             entity_id=h.code,
             before=before,
-            after={"status": HandoverStatus.superseded, "corrected_by": new_code},
+            after={"status": HandoverStatus.superseded, "corrected_by": new_code, "seal": sealed},
         )
         return _new_view(
             session, validated, new_id, new_code, account, Channel.api, corrects=h.code
@@ -1243,7 +1248,7 @@ def correct_receipt(
                 field="received_mass_kg",
             )
         try:
-            _move(session, h, status=HandoverStatus.superseded)
+            superseded = _move(session, h, status=HandoverStatus.superseded)
         except Conflict:
             # Corrected meanwhile: by this request sent twice (answered as a replay), or not.
             if idempotency_key:
@@ -1278,7 +1283,9 @@ def correct_receipt(
                     "entity_id": h.code,
                     "at": row["received_at"],
                     "before": {"status": old["status"]},
-                    "after": {"status": HandoverStatus.superseded} | change,
+                    "after": {"status": HandoverStatus.superseded}
+                    | change
+                    | {"seal": seal(superseded | {"status": HandoverStatus.superseded})},
                 },
                 {
                     "account_id": account.id,
@@ -1289,7 +1296,12 @@ def correct_receipt(
                     "before": {c: old[c] for c in _RECEIPT_FIELDS}
                     | {"route_id": old["route_id"], "handover": h.code},
                     "after": {c: values[c] for c in _RECEIPT_FIELDS}
-                    | {"route": data.route, "corrects": h.code, "reason": data.reason},
+                    | {
+                        "route": data.route,
+                        "corrects": h.code,
+                        "reason": data.reason,
+                        "seal": seal(row),
+                    },
                 },
             ],
         )

@@ -3,7 +3,8 @@
 For loading history (a migration from another system, the demo, benchmarks): rows are written
 in chunks with the backend's bulk path (``executemany`` on SQLite, ``COPY`` on PostgreSQL) and
 each chunk's totals are upserted before the next chunk is read, so memory does not grow with
-the number of rows. One audit event records the import with a digest of everything loaded.
+the number of rows. Every row gets its own audit event carrying its seal (as a scan's does), and
+one more event records the import with a digest of everything loaded.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from sqlmodel import Session
 
 from wasteflow.bulk import bulk_insert, chunks, reset_sequence
 from wasteflow.models import Handover
-from wasteflow.services.audit import record_event
+from wasteflow.services.audit import record_event, record_events, seal
 from wasteflow.services.totals import Deltas
+from wasteflow.types import utcnow
 
 CHUNK = 50_000
 
@@ -52,14 +54,28 @@ def import_handovers(
     digest = hashlib.sha256()
     report = ImportReport()
     explicit_ids = False
+    action = f"handover.{label}"
     for batch in chunks(rows, chunk):
         deltas = Deltas()
+        events = []
+        now = utcnow()
         for r in batch:
             deltas.add_handover(r)
             digest.update(f"{r['code']}|{r['declared_mass_g']}|{r['status']}".encode())
+            events.append(
+                {
+                    "at": now,
+                    "account_id": account_id,
+                    "action": action,
+                    "entity": "handover",
+                    "entity_id": r["code"],
+                    "after": {"seal": seal(r), "import": label},
+                }
+            )
         explicit_ids = explicit_ids or "id" in batch[0]
         bulk_insert(conn, table, batch)
         deltas.apply(session)
+        record_events(session, events, bulk=True)
         report.rows += len(batch)
     if explicit_ids:
         reset_sequence(conn, table)
@@ -67,8 +83,8 @@ def import_handovers(
     record_event(
         session,
         account_id=account_id,
-        action=f"handover.{label}",
-        entity="handover",
+        action=f"import.{label}",
+        entity="import",
         entity_id=label,
         after={"rows": report.rows, "sha256": report.digest},
     )

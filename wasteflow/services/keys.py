@@ -60,13 +60,19 @@ def deployment_secret() -> str:
 
 
 def _secret_path() -> Path:
+    return state_path(SECRET_FILE)
+
+
+def state_path(name: str) -> Path:
+    """Where a file of local state lives: ``state_dir``, else beside the SQLite database,
+    else the working directory."""
     settings = get_settings()
     if settings.state_dir:
-        return settings.state_dir / SECRET_FILE
+        return settings.state_dir / name
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / SECRET_FILE
-    return Path.cwd() / SECRET_FILE
+        return Path(url.database).resolve().parent / name
+    return Path.cwd() / name
 
 
 def _status(key: SigningKey) -> str:

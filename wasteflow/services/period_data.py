@@ -10,7 +10,7 @@ test checks that both agree.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal, NamedTuple, overload
@@ -81,10 +81,11 @@ def _grain(start: date, end: date | None = None) -> Grain:
 
 
 @dataclass(frozen=True)
-class _Family:
+class Family:
     """One kind of totals: its tables by grain, the columns that key a row after the date,
     the columns summed, and the row tuple the rates read."""
 
+    name: str
     tables: dict[Grain, Any]
     keys: tuple[str, ...]
     values: tuple[str, ...]
@@ -95,20 +96,27 @@ class _Family:
         table = self.tables[grain]
         return table, col(getattr(table, grain))
 
+    def raw_sums(self) -> RawSums:
+        """How the family's totals are summed from the handover rows themselves."""
+        return _RAW_SUMS[self.name]()
 
-FLOWS = _Family(
+
+FLOWS = Family(
+    "flows",
     {"day": FlowDaily, "month": FlowMonthly, "year": FlowYearly},
     ("from_site_id", "to_site_id", "material_id"),
     FlowRow._fields[3:],
     FlowRow,
 )
-TREATMENTS = _Family(
+TREATMENTS = Family(
+    "treatments",
     {"day": TreatmentDaily, "month": TreatmentMonthly, "year": TreatmentYearly},
     ("site_id", "from_site_id", "material_id", "route_id"),
     TreatmentRow._fields[4:],
     TreatmentRow,
 )
-RETURNS = _Family(
+RETURNS = Family(
+    "returns",
     {"day": ReturnDaily, "month": ReturnMonthly, "year": ReturnYearly},
     ("sender_site_id", "from_site_id", "to_site_id", "material_id"),
     ReturnRow._fields[4:],
@@ -132,7 +140,7 @@ def _one_row_each(grain: Grain, start: date, end: date) -> bool:
     return start == end
 
 
-def from_totals(session: Session, family: _Family, start: date, end: date) -> list[Any]:
+def from_totals(session: Session, family: Family, start: date, end: date) -> list[Any]:
     """The family's rows of the period, summed per key from its coarsest exact totals."""
     grain = _grain(start, end)
     t, when = family.table(grain)
@@ -163,76 +171,93 @@ def _if(condition: Any, value: Any) -> Any:
     return sa.func.sum(sa.case((condition, value), else_=0))
 
 
-def _raw(
-    session: Session,
-    start: date,
-    end: date,
-    keys: Sequence[Any],
-    *values: Any,
-    where: Any = sa.true(),
-) -> list[tuple[int, ...]]:
-    """Live handovers of the period (``where`` them too), counted and summed per key."""
+@dataclass(frozen=True)
+class RawSums:
+    """How a family's totals are summed from live handover rows: the handover columns that
+    key a row (in the family's key order), the sums after the count (in its value order), and
+    which handovers count."""
+
+    keys: tuple[Any, ...]
+    values: tuple[Any, ...]
+    where: Any
+
+
+def _flow_sums() -> RawSums:
+    accepted = col(_H.accepted_mass_g)
+    return RawSums(
+        (col(_H.from_site_id), col(_H.to_site_id), col(_H.material_id)),
+        (
+            sa.func.sum(col(_H.declared_mass_g)),
+            _if(col(_H.status) == HandoverStatus.in_transit, col(_H.declared_mass_g)),
+            _if(_RECEIVED, col(_H.received_mass_g)),
+            _if(_RECEIVED, col(_H.refused_mass_g)),
+            _if(_RECEIVED, accepted),
+            _if(sa.and_(_RECEIVED, accepted > 0), sa.func.coalesce(col(_H.received_units), 0)),
+            _if(sa.and_(_RECEIVED, col(_H.mass_method) == MassMethod.estimated), accepted),
+        ),
+        sa.true(),
+    )
+
+
+def _treatment_sums() -> RawSums:
+    return RawSums(
+        (col(_H.to_site_id), col(_H.from_site_id), col(_H.material_id), col(_H.route_id)),
+        (
+            sa.func.sum(col(_H.accepted_mass_g)),
+            sa.func.sum(sa.func.coalesce(col(_H.received_units), 0)),
+        ),
+        sa.and_(_RECEIVED, col(_H.route_id).is_not(None), col(_H.accepted_mass_g) > 0),
+    )
+
+
+def _return_sums() -> RawSums:
+    return RawSums(
+        (
+            col(_H.returns_sender_id),
+            col(_H.from_site_id),
+            col(_H.to_site_id),
+            col(_H.material_id),
+        ),
+        (
+            sa.func.sum(col(_H.declared_mass_g)),
+            _if(col(_H.status) == HandoverStatus.in_transit, col(_H.declared_mass_g)),
+            _if(_RECEIVED, col(_H.received_mass_g)),
+        ),
+        col(_H.returns_id).is_not(None),
+    )
+
+
+_RAW_SUMS: dict[str, Callable[[], RawSums]] = {
+    "flows": _flow_sums,
+    "treatments": _treatment_sums,
+    "returns": _return_sums,
+}
+FAMILIES = (FLOWS, TREATMENTS, RETURNS)
+
+
+def _raw(session: Session, family: Family, start: date, end: date) -> list[Any]:
+    """Live handovers of the period, counted and summed per key, as the family's rows."""
+    sums = family.raw_sums()
     rows = core(
         session,
-        sa.select(*keys, sa.func.count(), *values)
+        sa.select(*sums.keys, sa.func.count(), *sums.values)
         .where(col(_H.day) >= start, col(_H.day) <= end, col(_H.status).not_in(WITHDRAWN))
-        .where(where)
-        .group_by(*keys),
+        .where(sums.where)
+        .group_by(*sums.keys),
     ).all()
-    return [tuple(int(v or 0) for v in r) for r in rows]
+    return [family.row(*(int(v or 0) for v in r)) for r in rows]
 
 
 def flows_from_raw(session: Session, start: date, end: date) -> list[FlowRow]:
-    keys = (col(_H.from_site_id), col(_H.to_site_id), col(_H.material_id))
-    accepted = col(_H.accepted_mass_g)
-    rows = _raw(
-        session,
-        start,
-        end,
-        keys,
-        sa.func.sum(col(_H.declared_mass_g)),
-        _if(col(_H.status) == HandoverStatus.in_transit, col(_H.declared_mass_g)),
-        _if(_RECEIVED, col(_H.received_mass_g)),
-        _if(_RECEIVED, col(_H.refused_mass_g)),
-        _if(_RECEIVED, accepted),
-        _if(sa.and_(_RECEIVED, accepted > 0), sa.func.coalesce(col(_H.received_units), 0)),
-        _if(sa.and_(_RECEIVED, col(_H.mass_method) == MassMethod.estimated), accepted),
-    )
-    return [FlowRow(*r) for r in rows]
+    return _raw(session, FLOWS, start, end)
 
 
 def treatments_from_raw(session: Session, start: date, end: date) -> list[TreatmentRow]:
-    keys = (col(_H.to_site_id), col(_H.from_site_id), col(_H.material_id), col(_H.route_id))
-    rows = _raw(
-        session,
-        start,
-        end,
-        keys,
-        sa.func.sum(col(_H.accepted_mass_g)),
-        sa.func.sum(sa.func.coalesce(col(_H.received_units), 0)),
-        where=sa.and_(_RECEIVED, col(_H.route_id).is_not(None), col(_H.accepted_mass_g) > 0),
-    )
-    return [TreatmentRow(*r) for r in rows]
+    return _raw(session, TREATMENTS, start, end)
 
 
 def returns_from_raw(session: Session, start: date, end: date) -> list[ReturnRow]:
-    keys = (
-        col(_H.returns_sender_id),
-        col(_H.from_site_id),
-        col(_H.to_site_id),
-        col(_H.material_id),
-    )
-    rows = _raw(
-        session,
-        start,
-        end,
-        keys,
-        sa.func.sum(col(_H.declared_mass_g)),
-        _if(col(_H.status) == HandoverStatus.in_transit, col(_H.declared_mass_g)),
-        _if(_RECEIVED, col(_H.received_mass_g)),
-        where=col(_H.returns_id).is_not(None),
-    )
-    return [ReturnRow(*r) for r in rows]
+    return _raw(session, RETURNS, start, end)
 
 
 # --- opening stock ---------------------------------------------------------------------------
@@ -363,7 +388,7 @@ def load_period(session: Session, period: Period, *, source: Source = "totals") 
     return data
 
 
-def _by_month(session: Session, family: _Family, period: Period) -> dict[date, list[Any]]:
+def _by_month(session: Session, family: Family, period: Period) -> dict[date, list[Any]]:
     """The family's monthly rows of the period, by month (one read)."""
     t, when = family.table("month")
     out: dict[date, list[Any]] = defaultdict(list)
@@ -415,7 +440,7 @@ def load_months(session: Session, period: Period, *, cumulative: bool = False) -
 
 
 def _running_totals(
-    by_month: dict[date, list[Any]], family: _Family, months: list[Period]
+    by_month: dict[date, list[Any]], family: Family, months: list[Period]
 ) -> dict[date, list[Any]]:
     """Each month's rows summed with every month before it in the period."""
     n_keys = len(family.keys)
