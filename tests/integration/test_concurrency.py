@@ -358,9 +358,9 @@ def test_a_group_answers_each_scan_on_its_own(engine: sa.Engine, session: Sessio
 def test_scans_of_a_group_that_fails_are_each_written_alone(
     engine: sa.Engine, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wasteflow.services import handovers
+    from wasteflow.services.handovers import scans
 
-    real = handovers._record_rows
+    real = scans._record_rows
     failed = []
 
     def failing_group(*args: Any, savepoint: bool = True, **kwargs: Any) -> Any:
@@ -369,7 +369,7 @@ def test_scans_of_a_group_that_fails_are_each_written_alone(
             raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
         return real(*args, savepoint=savepoint, **kwargs)
 
-    monkeypatch.setattr(handovers, "_record_rows", failing_group)
+    monkeypatch.setattr(scans, "_record_rows", failing_group)
     net = make_network(session)
     bodies = [(f"alone-{i}", HandoverCreate.model_validate(net.body())) for i in range(6)]
     with new_session(engine) as s:

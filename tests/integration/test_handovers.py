@@ -269,7 +269,7 @@ def test_a_code_clash_is_drawn_again(
     """Codes are random (5 characters a day); the unique index catches a clash and the
     handover is recorded under a fresh code, whole, with nothing written twice."""
     first = post(client, net, net.body()).json()
-    import wasteflow.services.handovers as handovers
+    from wasteflow.services.handovers import store
 
     codes = iter(
         [
@@ -277,7 +277,7 @@ def test_a_code_clash_is_drawn_again(
             first["code"].replace(first["code"][-1], "Z" if first["code"][-1] != "Z" else "Y"),
         ]
     )
-    monkeypatch.setattr(handovers, "random_handover_code", lambda day: next(codes))
+    monkeypatch.setattr(store, "random_handover_code", lambda day: next(codes))
     r = post(client, net, net.body(declared_mass_kg=7))
     assert r.status_code == 201, r.text
     assert r.json()["code"] != first["code"]

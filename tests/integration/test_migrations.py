@@ -412,3 +412,74 @@ def test_the_identity_migration_keeps_older_duplicates_counting(
             assert "source" not in columns
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_checkpoint_migration_seals_the_handovers_recorded_before_it(
+    backend: str, pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    """Handovers written before seals existed (here straight into the table, as 0005 left
+    them, with no event) get one ``handover.seal`` event each at the upgrade, and the
+    verifier then finds every row sealed and every total equal to the rows."""
+    import uuid
+
+    from tests.factories import make_network
+    from wasteflow.bulk import bulk_insert
+    from wasteflow.db import new_session
+    from wasteflow.models import AuditEvent, Handover
+    from wasteflow.services.audit_records import check_records
+    from wasteflow.services.audit_verify import verify
+    from wasteflow.services.reference import load_reference
+    from wasteflow.services.totals import Deltas
+    from wasteflow.types import utcnow
+
+    url = fresh_database_url(backend, pg_server, tmp_path)
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with new_session(engine) as s:
+            load_reference(session=s)
+            net = make_network(s)
+            film = s.execute(sa.text("SELECT id FROM material WHERE code = 'film.agri'"))
+            material_id = film.scalar_one()
+            now = utcnow()
+            rows = [
+                {
+                    "code": f"HO-{now:%Y%m%d}-OLD{i:02d}",
+                    "idempotency_key": uuid.uuid4().hex,
+                    "request_hash": "0" * 64,
+                    "channel": "api",
+                    "from_site_id": net.source.id,
+                    "to_site_id": net.cp.id,
+                    "material_id": material_id,
+                    "declared_mass_g": 1_000 * (i + 1),
+                    "mass_method": "weighed",
+                    "device_time": now,
+                    "day": now.date(),
+                    "recorded_at": now,
+                    "recorded_by_id": net.collector.account.id,
+                    "status": "in_transit",
+                    "flag_far_scan": False,
+                    "flag_discrepancy": False,
+                }
+                for i in range(3)
+            ]
+            bulk_insert(s.connection(), Handover.__table__, rows)  # type: ignore[attr-defined]
+            deltas = Deltas()
+            for r in rows:
+                deltas.add_handover(r)
+            deltas.apply(s)
+            s.commit()
+        command.downgrade(alembic_config(url), "0005")
+        with new_session(engine) as s:  # as 0005 left them: rows with no event
+            assert check_records(s).problems == 3
+        upgrade(url)
+        with new_session(engine) as s:
+            report = verify(s)
+            assert report.ok, report.records
+            sealed = s.execute(
+                sa.select(AuditEvent.entity_id).where(AuditEvent.action == "handover.seal")
+            )
+            assert sorted(sealed.scalars()) == sorted(r["code"] for r in rows)
+    finally:
+        engine.dispose()
