@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -70,3 +70,25 @@ async def as_account(
             return work(session, current_account(session, token))
 
     return await run_in_threadpool(run)
+
+
+OptIdemKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:-]{8,64}$",
+        description="a fresh random key per request (a UUID); a retry sends the same key and "
+        "gets the first answer (`Idempotent-Replayed: true`), never a second effect",
+    ),
+]
+
+
+def answered(response: Response, made_now: bool, created: bool = False) -> None:
+    """Status and headers of a write's answer: 201 for a record created now (when the
+    operation creates one), 200 and ``Idempotent-Replayed`` for a retry of an earlier one."""
+    if made_now:
+        if created:
+            response.status_code = 201
+        return
+    response.status_code = 200
+    response.headers["Idempotent-Replayed"] = "true"

@@ -112,7 +112,7 @@ def make_site(
             capacity_kg=capacity_kg,
             active=active,
         ),
-    )
+    )[0]
 
 
 @dataclass

@@ -210,7 +210,7 @@ def create_account(
         raise _fail(describe_validation_errors(exc.errors())[0]) from exc
     try:
         with _session() as session:
-            account = create(session=session, actor=None, data=data)
+            account, _ = create(session=session, actor=None, data=data)
     except WasteflowError as exc:
         raise _fail(exc.detail) from exc
     typer.echo(f"created {account.role.value} account {account.username!r} (id {account.id})")

@@ -496,6 +496,20 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(max_length=64, unique=True)
 
 
+class IdempotentRequest(SQLModel, table=True):
+    """A write's Idempotency-Key, claimed in the write's own transaction, with the digest of
+    its request and the answer it got: a retry gets that answer, never a second effect."""
+
+    __tablename__ = "idempotent_request"
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    key: str = Field(max_length=64, primary_key=True)
+    operation: str = Field(max_length=48, description="e.g. handover.receipt, site.create")
+    target: str = Field(max_length=64, description="what it acted on: a code, or '-'")
+    request_hash: str = Field(max_length=64)
+    answer: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    at: datetime = _ts(default_factory=utcnow)
+
+
 class AuditCheckpoint(SQLModel, table=True):
     """The audit chain's length and head hash at a moment, signed with a key kept outside the
     database: a chain cut short or recomputed after it no longer matches."""

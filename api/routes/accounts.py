@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from api.deps import CurrentAccount, SessionDep
+from api.deps import CurrentAccount, OptIdemKey, SessionDep, answered
 from wasteflow.schemas import AccountCreate, AccountPublic, ErrorBody
 from wasteflow.services import accounts
 
@@ -22,7 +22,15 @@ def list_accounts(session: SessionDep, account: CurrentAccount) -> list[AccountP
     responses={403: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 def create_account(
-    session: SessionDep, account: CurrentAccount, body: AccountCreate
+    session: SessionDep,
+    account: CurrentAccount,
+    body: AccountCreate,
+    response: Response,
+    idempotency_key: OptIdemKey = None,
 ) -> AccountPublic:
     """Create an account bound to an organisation and to the sites it acts for (admin)."""
-    return accounts.create_account(session=session, actor=account, data=body)
+    created, made = accounts.create_account(
+        session=session, actor=account, data=body, idempotency_key=idempotency_key
+    )
+    answered(response, made, created=True)
+    return created

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from api.deps import CurrentAccount, Limit, Offset, RowId, SessionDep
+from api.deps import CurrentAccount, Limit, Offset, OptIdemKey, RowId, SessionDep, answered
 from wasteflow.schemas import ErrorBody, Page
 from wasteflow.schemas_declarations import (
     DeclarationCreate,
@@ -97,7 +97,11 @@ def get_declaration(
     responses=_WRITE_ERRORS | {409: {"model": ErrorBody}},
 )
 def record_declaration(
-    session: SessionDep, account: CurrentAccount, body: Body_
+    session: SessionDep,
+    account: CurrentAccount,
+    body: Body_,
+    response: Response,
+    idempotency_key: OptIdemKey = None,
 ) -> DeclarationPublic:
     """Record a declaration (admin): a denominator (manure produced and collectable straw are
     estimated), or utilisation a holder declares itself (`manure_self_use`,
@@ -107,7 +111,11 @@ def record_declaration(
     animal of a head count, the use of households' straw, the mass basis of manure spread)
     is a 409 whose `existing_id` names the first: correct that one instead.
     """
-    return declarations.record_declaration(session=session, actor=account, data=body)
+    recorded, made = declarations.record_declaration(
+        session=session, actor=account, data=body, idempotency_key=idempotency_key
+    )
+    answered(response, made, created=True)
+    return recorded
 
 
 @router.post(
@@ -117,13 +125,24 @@ def record_declaration(
     responses=_WRITE_ERRORS | {404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 def correct_declaration(
-    session: SessionDep, account: CurrentAccount, declaration_id: RowId, body: Body_
+    session: SessionDep,
+    account: CurrentAccount,
+    declaration_id: RowId,
+    body: Body_,
+    response: Response,
+    idempotency_key: OptIdemKey = None,
 ) -> DeclarationPublic:
     """Correct an active declaration with a full new body (admin); the old one is superseded.
 
     409 when the declaration was already superseded (`newest_id` names the one to correct),
     or when the new body declares what another active declaration does (`existing_id`).
     """
-    return declarations.correct_declaration(
-        session=session, actor=account, declaration_id=declaration_id, data=body
+    recorded, made = declarations.correct_declaration(
+        session=session,
+        actor=account,
+        declaration_id=declaration_id,
+        data=body,
+        idempotency_key=idempotency_key,
     )
+    answered(response, made, created=True)
+    return recorded

@@ -14,7 +14,9 @@ from api.deps import (
     CurrentAccount,
     Limit,
     Offset,
+    OptIdemKey,
     SessionDep,
+    answered,
     as_account,
     current_account,
 )
@@ -47,9 +49,6 @@ IdemKey = Annotated[
         description="a fresh random key per handover (a UUID); a retry sends the same key",
     ),
 ]
-OptIdemKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_.:-]{8,64}$")
-]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)
 }
@@ -60,11 +59,6 @@ def _created_status(created: bool) -> tuple[int, dict[str, str]]:
     if created:
         return status.HTTP_201_CREATED, {}
     return status.HTTP_200_OK, {"Idempotent-Replayed": "true"}
-
-
-def _created(response: Response, created: bool) -> None:
-    response.status_code, headers = _created_status(created)
-    response.headers.update(headers)
 
 
 def _json(
@@ -206,13 +200,8 @@ def confirm_receipt_by_manifest(
         data=body,
         idempotency_key=idempotency_key,
     )
-    _replayed(response, done)
+    answered(response, done)
     return view
-
-
-def _replayed(response: Response, done: bool) -> None:
-    if not done:
-        response.headers["Idempotent-Replayed"] = "true"
 
 
 @router.get("/{ref}", response_model=HandoverPublic, responses=ERRORS)
@@ -240,7 +229,7 @@ def confirm_receipt(
     view, done = handovers.confirm_receipt(
         session=session, account=account, ref=ref, data=body, idempotency_key=idempotency_key
     )
-    _replayed(response, done)
+    answered(response, done)
     return view
 
 
@@ -260,16 +249,29 @@ def correct_receipt(
     view, created = handovers.correct_receipt(
         session=session, account=account, ref=ref, data=body, idempotency_key=idempotency_key
     )
-    _created(response, created)
+    answered(response, created, created=True)
     return view
 
 
 @router.post("/{ref}/cancel", response_model=HandoverPublic, responses=ERRORS)
 def cancel_handover(
-    session: SessionDep, account: CurrentAccount, ref: str, body: CancelRequest
+    session: SessionDep,
+    account: CurrentAccount,
+    ref: str,
+    body: CancelRequest,
+    response: Response,
+    idempotency_key: OptIdemKey = None,
 ) -> HandoverPublic:
     """The author withdraws a load before receipt, with a reason."""
-    return handovers.cancel_handover(session=session, account=account, ref=ref, reason=body.reason)
+    view, done = handovers.cancel_handover(
+        session=session,
+        account=account,
+        ref=ref,
+        reason=body.reason,
+        idempotency_key=idempotency_key,
+    )
+    answered(response, done)
+    return view
 
 
 @router.post("/{ref}/correct", response_model=HandoverPublic, status_code=201, responses=ERRORS)
@@ -285,5 +287,5 @@ def correct_handover(
     view, created = handovers.correct_handover(
         session=session, account=account, ref=ref, data=body, idempotency_key=idempotency_key
     )
-    _created(response, created)
+    answered(response, created, created=True)
     return view

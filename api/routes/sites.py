@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from api.deps import CurrentAccount, Limit, Offset, SessionDep
+from api.deps import CurrentAccount, Limit, Offset, OptIdemKey, SessionDep, answered
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import ErrorBody, Page, SiteCreate, SitePublic
 from wasteflow.services import sites
@@ -50,6 +50,16 @@ def get_site(session: SessionDep, account: CurrentAccount, code: str) -> SitePub
     status_code=status.HTTP_201_CREATED,
     responses={403: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
-def create_site(session: SessionDep, account: CurrentAccount, body: SiteCreate) -> SitePublic:
+def create_site(
+    session: SessionDep,
+    account: CurrentAccount,
+    body: SiteCreate,
+    response: Response,
+    idempotency_key: OptIdemKey = None,
+) -> SitePublic:
     """Register a site (admin)."""
-    return sites.create_site(session=session, actor=account, data=body)
+    site, made = sites.create_site(
+        session=session, actor=account, data=body, idempotency_key=idempotency_key
+    )
+    answered(response, made, created=True)
+    return site

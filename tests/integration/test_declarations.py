@@ -515,7 +515,7 @@ def test_concurrent_corrections_leave_one_active_successor(
                 outcomes.append(
                     correct_declaration(
                         session=s, actor=actor, declaration_id=original["id"], data=data
-                    )
+                    )[0]
                 )
             except Conflict as exc:
                 outcomes.append(exc)
@@ -639,7 +639,7 @@ def test_identical_declarations_at_once_make_one_active_row(
             data = FilmUsedCreate.model_validate(body("film_used", source))
             barrier.wait()
             try:
-                outcomes.append(record_declaration(session=s, actor=actor, data=data))
+                outcomes.append(record_declaration(session=s, actor=actor, data=data)[0])
             except Conflict as exc:
                 outcomes.append(exc)
 

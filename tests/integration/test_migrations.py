@@ -389,7 +389,7 @@ def test_the_identity_migration_keeps_older_duplicates_counting(
                 }
             )
             with pytest.raises(Conflict) as err:
-                record_declaration(session=s, actor=admin(s).account, data=data)
+                record_declaration(session=s, actor=admin(s).account, data=data)[0]
             assert err.value.extra == {"existing_id": 4}
 
             # Coefficients gained a source of their own; loading the reference fills it.

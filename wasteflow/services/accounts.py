@@ -23,8 +23,9 @@ from wasteflow.models import (
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import AccountCreate, AccountPublic
 from wasteflow.security import dummy_hash, hash_password, new_token, token_hash, verify_password
-from wasteflow.services import cache, logins
+from wasteflow.services import cache, idempotency, logins
 from wasteflow.services.audit import record_event
+from wasteflow.services.idempotency import Request, once
 from wasteflow.types import utcnow
 
 
@@ -48,47 +49,63 @@ def _ids_by_code(
 
 
 def create_account(
-    *, session: Session, actor: Account | None, data: AccountCreate
-) -> AccountPublic:
+    *,
+    session: Session,
+    actor: Account | None,
+    data: AccountCreate,
+    idempotency_key: str | None = None,
+) -> tuple[AccountPublic, bool]:
     """Create an account bound to an organisation, its sites and rounds.
 
-    ``actor`` is None only for the CLI's bootstrap of the first admin.
+    ``actor`` is None only for the CLI's bootstrap of the first admin. Returns the account
+    and whether this call created it (False: a retry with the same Idempotency-Key). The
+    request's digest leaves the password out: it must not be kept, even hashed without salt.
     """
     if actor is not None:
         require(actor.role, Action.manage_accounts)
-    with unit_of_work(session):
-        if session.execute(
-            sa.select(col(Account.id)).where(col(Account.username) == data.username)
-        ).first():
-            raise Conflict(f"username: {data.username!r} is taken", field="username")
-        org_id = None
-        if data.organisation_code:
-            org_id = _ids_by_code(
-                session, Organisation, [data.organisation_code], "organisation_code"
-            )[0]
-        site_ids = _ids_by_code(session, Site, data.sites, "sites")
-        round_ids = _ids_by_code(session, CollectionRound, data.rounds, "rounds")
-        account = Account(
-            username=data.username,
-            display_name=data.display_name,
-            role=data.role,
-            organisation_id=org_id,
-            password_hash=hash_password(data.password),
-        )
-        session.add(account)
-        session.flush()
-        assert account.id is not None
-        session.add_all(AccountSite(account_id=account.id, site_id=s) for s in site_ids)
-        session.add_all(AccountRound(account_id=account.id, round_id=r) for r in round_ids)
-        public = account_public(session, account)
-        record_event(
-            session,
-            account_id=actor.id if actor else None,
-            action="account.create",
-            entity="account",
-            entity_id=account.id,
-            after=public.model_dump(mode="json"),
-        )
+    body = data.model_dump(mode="json", exclude={"password"})
+    req = Request(
+        actor.id if actor and actor.id is not None else 0,
+        idempotency_key if actor is not None else None,
+        "account.create",
+        data.username,
+        idempotency.digest(body),
+    )
+    return once(session, req, lambda: _create(session, actor, data), AccountPublic)
+
+
+def _create(session: Session, actor: Account | None, data: AccountCreate) -> AccountPublic:
+    if session.execute(
+        sa.select(col(Account.id)).where(col(Account.username) == data.username)
+    ).first():
+        raise Conflict(f"username: {data.username!r} is taken", field="username")
+    org_id = None
+    if data.organisation_code:
+        codes = [data.organisation_code]
+        org_id = _ids_by_code(session, Organisation, codes, "organisation_code")[0]
+    site_ids = _ids_by_code(session, Site, data.sites, "sites")
+    round_ids = _ids_by_code(session, CollectionRound, data.rounds, "rounds")
+    account = Account(
+        username=data.username,
+        display_name=data.display_name,
+        role=data.role,
+        organisation_id=org_id,
+        password_hash=hash_password(data.password),
+    )
+    session.add(account)
+    session.flush()
+    assert account.id is not None
+    session.add_all(AccountSite(account_id=account.id, site_id=s) for s in site_ids)
+    session.add_all(AccountRound(account_id=account.id, round_id=r) for r in round_ids)
+    public = account_public(session, account)
+    record_event(
+        session,
+        account_id=actor.id if actor else None,
+        action="account.create",
+        entity="account",
+        entity_id=account.id,
+        after=public.model_dump(mode="json"),
+    )
     return public
 
 

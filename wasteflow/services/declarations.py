@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from wasteflow.db import core, unit_of_work
+from wasteflow.db import core
 from wasteflow.errors import Conflict, Invalid, NotFound
 from wasteflow.estimates import collectable_straw, manure_produced
 from wasteflow.models import (
@@ -51,6 +51,7 @@ from wasteflow.schemas_declarations import (
     ManureSelfUseCreate,
     StrawHouseholdUseCreate,
 )
+from wasteflow.services import idempotency
 from wasteflow.services.audit import record_event, record_events
 from wasteflow.services.catalogue import region_and_descendants
 from wasteflow.services.coefficients import (
@@ -58,6 +59,7 @@ from wasteflow.services.coefficients import (
     choose_coefficient_set,
     read_coefficients,
 )
+from wasteflow.services.idempotency import Request, once
 from wasteflow.types import (
     STRAW_USE_ZH,
     Basis,
@@ -468,8 +470,12 @@ def _is_identity_clash(exc: sa.exc.IntegrityError) -> bool:
 
 
 def record_declaration(
-    *, session: Session, actor: Account, data: DeclarationCreate
-) -> DeclarationPublic:
+    *,
+    session: Session,
+    actor: Account,
+    data: DeclarationCreate,
+    idempotency_key: str | None = None,
+) -> tuple[DeclarationPublic, bool]:
     """Record a denominator (admin), estimating its mass where the official method does.
 
     Film, industrial and household kinds are ``declared``: the mass is the quantity given.
@@ -483,24 +489,43 @@ def record_declaration(
     Livestock head counts (manure produced) and crop output (collectable straw) are
     ``estimated`` with the coefficient set of the region (or the nearest region above it) for
     the year the period starts, unless ``data.coefficient_set`` names one.
+
+    Returns the declaration and whether this call recorded it (False: a retry with the same
+    Idempotency-Key, answered as the first was).
     """
     require(actor.role, Action.record_declaration)
-    with unit_of_work(session):
-        public = _insert(session, _build(session, actor, data))
-        record_event(
-            session,
-            account_id=actor.id,
-            action="declaration.record",
-            entity="declaration",
-            entity_id=public.id,
-            after=public.model_dump(mode="json"),
-        )
+    assert actor.id is not None  # an authenticated account is a stored row
+    req = Request(
+        actor.id,
+        idempotency_key,
+        "declaration.record",
+        "-",
+        idempotency.digest(data.model_dump(mode="json")),
+    )
+    return once(session, req, lambda: _record(session, actor, data), DeclarationPublic)
+
+
+def _record(session: Session, actor: Account, data: DeclarationCreate) -> DeclarationPublic:
+    public = _insert(session, _build(session, actor, data))
+    record_event(
+        session,
+        account_id=actor.id,
+        action="declaration.record",
+        entity="declaration",
+        entity_id=public.id,
+        after=public.model_dump(mode="json"),
+    )
     return public
 
 
 def correct_declaration(
-    *, session: Session, actor: Account, declaration_id: int, data: DeclarationCreate
-) -> DeclarationPublic:
+    *,
+    session: Session,
+    actor: Account,
+    declaration_id: int,
+    data: DeclarationCreate,
+    idempotency_key: str | None = None,
+) -> tuple[DeclarationPublic, bool]:
     """Replace an active declaration by a new one that names it; the old one is superseded.
 
     Only the newest declaration of a chain can be corrected: correcting a superseded one is a
@@ -509,52 +534,70 @@ def correct_declaration(
     and the loser sees no row changed. The old row is superseded before the new one is
     inserted, so a correction may declare the same thing again; declaring what another active
     declaration declares is a Conflict naming that one.
+
+    Returns the new declaration and whether this call made it (False: a retry with the same
+    Idempotency-Key).
     """
     require(actor.role, Action.record_declaration)
-    with unit_of_work(session):
-        old = session.get(Declaration, declaration_id, populate_existing=True)
-        if old is None:
-            raise NotFound(f"no declaration {declaration_id}", field="id")
-        if old.status != RecordStatus.active:
-            _raise_superseded(session, declaration_id)
-        row = _build(session, actor, data)
-        before = _views(session, [declaration_id])[0]
-        result = session.execute(
-            sa.update(Declaration)
-            .where(
-                col(Declaration.id) == declaration_id,
-                col(Declaration.status) == RecordStatus.active,
-            )
-            .values(status=RecordStatus.superseded)
-            .execution_options(synchronize_session=False)
+    assert actor.id is not None  # an authenticated account is a stored row
+    req = Request(
+        actor.id,
+        idempotency_key,
+        "declaration.correct",
+        str(declaration_id),
+        idempotency.digest(data.model_dump(mode="json")),
+    )
+    return once(
+        session, req, lambda: _correct(session, actor, declaration_id, data), DeclarationPublic
+    )
+
+
+def _correct(
+    session: Session, actor: Account, declaration_id: int, data: DeclarationCreate
+) -> DeclarationPublic:
+    old = session.get(Declaration, declaration_id, populate_existing=True)
+    if old is None:
+        raise NotFound(f"no declaration {declaration_id}", field="id")
+    if old.status != RecordStatus.active:
+        _raise_superseded(session, declaration_id)
+    row = _build(session, actor, data)
+    before = _views(session, [declaration_id])[0]
+    result = session.execute(
+        sa.update(Declaration)
+        .where(
+            col(Declaration.id) == declaration_id,
+            col(Declaration.status) == RecordStatus.active,
         )
-        assert isinstance(result, sa.CursorResult)
-        if result.rowcount != 1:
-            # Someone else corrected it between our read and our update.
-            _raise_superseded(session, declaration_id)
-        row.corrects_id = declaration_id
-        public = _insert(session, row)
-        after = before.model_copy(update={"status": RecordStatus.superseded})
-        record_events(
-            session,
-            [
-                {
-                    "account_id": actor.id,
-                    "action": "declaration.supersede",
-                    "entity": "declaration",
-                    "entity_id": declaration_id,
-                    "before": before.model_dump(mode="json"),
-                    "after": after.model_dump(mode="json"),
-                },
-                {
-                    "account_id": actor.id,
-                    "action": "declaration.record",
-                    "entity": "declaration",
-                    "entity_id": public.id,
-                    "after": public.model_dump(mode="json"),
-                },
-            ],
-        )
+        .values(status=RecordStatus.superseded)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, sa.CursorResult)
+    if result.rowcount != 1:
+        # Someone else corrected it between our read and our update.
+        _raise_superseded(session, declaration_id)
+    row.corrects_id = declaration_id
+    public = _insert(session, row)
+    after = before.model_copy(update={"status": RecordStatus.superseded})
+    record_events(
+        session,
+        [
+            {
+                "account_id": actor.id,
+                "action": "declaration.supersede",
+                "entity": "declaration",
+                "entity_id": declaration_id,
+                "before": before.model_dump(mode="json"),
+                "after": after.model_dump(mode="json"),
+            },
+            {
+                "account_id": actor.id,
+                "action": "declaration.record",
+                "entity": "declaration",
+                "entity_id": public.id,
+                "after": public.model_dump(mode="json"),
+            },
+        ],
+    )
     return public
 
 

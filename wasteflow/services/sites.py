@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from wasteflow.db import unit_of_work
 from wasteflow.errors import Conflict, Invalid, NotFound
 from wasteflow.models import (
     Account,
@@ -24,9 +23,10 @@ from wasteflow.models import (
 )
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import Page, SiteCreate, SitePublic
-from wasteflow.services import cache
+from wasteflow.services import cache, idempotency
 from wasteflow.services.audit import record_event
 from wasteflow.services.catalogue import get_region, region_and_descendants
+from wasteflow.services.idempotency import Request, once
 from wasteflow.types import TREATING_KINDS, RegionLevel, SiteKind
 
 
@@ -69,8 +69,13 @@ def _check_routes_fit(session: Session, material_ids: list[int], routes: Sequenc
         )
 
 
-def create_site(*, session: Session, actor: Account, data: SiteCreate) -> SitePublic:
-    """Register a site with the materials it handles and, for processors, its routes."""
+def create_site(
+    *, session: Session, actor: Account, data: SiteCreate, idempotency_key: str | None = None
+) -> tuple[SitePublic, bool]:
+    """Register a site with the materials it handles and, for processors, its routes.
+
+    Returns the site and whether this call created it (False: a retry with the same
+    Idempotency-Key, answered as the first was)."""
     require(actor.role, Action.manage_sites)
     if data.routes and data.kind not in TREATING_KINDS:
         raise Invalid(
@@ -82,39 +87,50 @@ def create_site(*, session: Session, actor: Account, data: SiteCreate) -> SitePu
         )
     if (data.lat is None) != (data.lon is None):
         raise Invalid("lat/lon: give both coordinates or neither", field="lat")
-    with unit_of_work(session):
-        if session.execute(sa.select(col(Site.id)).where(col(Site.code) == data.code)).first():
-            raise Conflict(f"code: a site {data.code!r} already exists", field="code")
-        region = get_region(session=session, code=data.region_code)
-        org_id = None
-        if data.organisation_code:
-            org_id = _codes_to_ids(
-                session, Organisation, [data.organisation_code], "organisation_code"
-            )[0]
-        material_ids = _codes_to_ids(session, Material, data.materials, "materials")
-        route_ids = _codes_to_ids(session, TreatmentRoute, data.routes, "routes")
-        if data.kind in TREATING_KINDS:
-            _check_routes_fit(session, material_ids, data.routes)
-        site = Site.model_validate(
-            data.model_dump(exclude={"region_code", "organisation_code", "materials", "routes"}),
-            update={"region_id": region.id, "organisation_id": org_id},
-        )
-        session.add(site)
-        session.flush()
-        assert site.id is not None
-        session.add_all(SiteMaterial(site_id=site.id, material_id=m) for m in material_ids)
-        session.add_all(SiteRoute(site_id=site.id, route_id=r) for r in route_ids)
-        session.flush()
-        public = site_public(session, [site])[0]
-        cache.forget_site(session, site.code)
-        record_event(
-            session,
-            account_id=actor.id,
-            action="site.create",
-            entity="site",
-            entity_id=site.id,
-            after=public.model_dump(mode="json"),
-        )
+    assert actor.id is not None  # an authenticated account is a stored row
+    req = Request(
+        actor.id,
+        idempotency_key,
+        "site.create",
+        data.code,
+        idempotency.digest(data.model_dump(mode="json")),
+    )
+    return once(session, req, lambda: _create(session, actor, data), SitePublic)
+
+
+def _create(session: Session, actor: Account, data: SiteCreate) -> SitePublic:
+    if session.execute(sa.select(col(Site.id)).where(col(Site.code) == data.code)).first():
+        raise Conflict(f"code: a site {data.code!r} already exists", field="code")
+    region = get_region(session=session, code=data.region_code)
+    org_id = None
+    if data.organisation_code:
+        org_id = _codes_to_ids(
+            session, Organisation, [data.organisation_code], "organisation_code"
+        )[0]
+    material_ids = _codes_to_ids(session, Material, data.materials, "materials")
+    route_ids = _codes_to_ids(session, TreatmentRoute, data.routes, "routes")
+    if data.kind in TREATING_KINDS:
+        _check_routes_fit(session, material_ids, data.routes)
+    site = Site.model_validate(
+        data.model_dump(exclude={"region_code", "organisation_code", "materials", "routes"}),
+        update={"region_id": region.id, "organisation_id": org_id},
+    )
+    session.add(site)
+    session.flush()
+    assert site.id is not None
+    session.add_all(SiteMaterial(site_id=site.id, material_id=m) for m in material_ids)
+    session.add_all(SiteRoute(site_id=site.id, route_id=r) for r in route_ids)
+    session.flush()
+    public = site_public(session, [site])[0]
+    cache.forget_site(session, site.code)
+    record_event(
+        session,
+        account_id=actor.id,
+        action="site.create",
+        entity="site",
+        entity_id=site.id,
+        after=public.model_dump(mode="json"),
+    )
     return public
 
 

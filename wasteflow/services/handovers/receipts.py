@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from wasteflow.config import get_settings
-from wasteflow.db import unit_of_work
 from wasteflow.errors import Conflict, Forbidden, Invalid
 from wasteflow.models import Account, Handover, Material, Site, SiteRoute, TreatmentRoute
 from wasteflow.permissions import Action, require
@@ -21,6 +20,7 @@ from wasteflow.services.catalogue import material_route
 from wasteflow.services.handovers.reading import handover_views
 from wasteflow.services.handovers.rules import own_sites, receipt_hash
 from wasteflow.services.handovers.store import _get, _insert, _move, _state_conflict, get_handover
+from wasteflow.services.idempotency import Request, once
 from wasteflow.services.totals import Deltas
 from wasteflow.types import TREATING_KINDS, WITHDRAWN, HandoverStatus, kg_to_g, utcnow
 
@@ -54,64 +54,58 @@ def confirm_receipt(
     if manifest is not None:
         ref = keys.verify(session, manifest, expected_kind="handover", field="manifest").ident
     assert ref is not None
+    code = get_handover(session=session, ref=ref).code
+    assert account.id is not None  # an authenticated account is a stored row
     digest = receipt_hash(data)
-    with unit_of_work(session):
-        h = get_handover(session=session, ref=ref)
-        if h.to_site_id not in own_sites(session, account):
-            raise Forbidden(f"you do not act for the receiving site of {h.code}")
-        if h.status != HandoverStatus.in_transit:
-            if idempotency_key and h.receipt_key == idempotency_key:
-                return _replayed_receipt(session, h, idempotency_key, digest)
-            raise _state_conflict(h)
-        to_site = session.get(Site, h.to_site_id)
-        material = session.get(Material, h.material_id)
-        assert to_site is not None and material is not None
-        values = _receipt_values(session, h, to_site, material, data)
-        values |= {
-            "received_by_id": account.id,
-            "received_at": utcnow(),
-            "receipt_key": idempotency_key,
-            "receipt_hash": digest,
-        }
-        try:
-            before = _move(session, h, **values)
-        except Conflict:
-            # Confirmed meanwhile: by this very request sent twice (a phone's retry racing
-            # its first try), which is answered as a replay; or by another, a conflict.
-            if idempotency_key:
-                now = get_handover(session=session, ref=h.code)
-                if now.receipt_key == idempotency_key:
-                    return _replayed_receipt(session, now, idempotency_key, digest)
-            raise
-        deltas = Deltas()
-        deltas.add_handover(before, sign=-1)
-        deltas.add_handover(before | values)
-        deltas.apply(session)
-        record_event(
-            session,
-            account_id=account.id,
-            action="handover.receive",
-            entity="handover",
-            entity_id=h.code,
-            before={"status": before["status"]},
-            after={k: values[k] for k in _RECEIPT_FIELDS}
-            | {"route": data.route, "seal": seal(before | values)},
-        )
-        assert h.id is not None  # read from the database
-        return handover_views(session, [_get(session, h.id)])[0], True
+    req = Request(account.id, idempotency_key, "handover.receipt", code, digest)
+    return once(
+        session,
+        req,
+        lambda: _confirm(session, account, code, data, idempotency_key, digest),
+        HandoverPublic,
+    )
 
 
-def _replayed_receipt(
-    session: Session, h: Handover, key: str, digest: str
-) -> tuple[HandoverPublic, bool]:
-    """The answer to a receipt sent again with its Idempotency-Key: the first one's, or a
-    409 if the key came with other values."""
-    if h.receipt_hash != digest:
-        raise Conflict(
-            f"Idempotency-Key: {key!r} was already used to confirm {h.code} with other values",
-            field="Idempotency-Key",
-        )
-    return handover_views(session, [h])[0], False
+def _confirm(
+    session: Session,
+    account: Account,
+    code: str,
+    data: ReceiptCreate,
+    key: str | None,
+    digest: str,
+) -> HandoverPublic:
+    h = get_handover(session=session, ref=code)
+    if h.to_site_id not in own_sites(session, account):
+        raise Forbidden(f"you do not act for the receiving site of {h.code}")
+    if h.status != HandoverStatus.in_transit:
+        raise _state_conflict(h)
+    to_site = session.get(Site, h.to_site_id)
+    material = session.get(Material, h.material_id)
+    assert to_site is not None and material is not None
+    values = _receipt_values(session, h, to_site, material, data)
+    values |= {
+        "received_by_id": account.id,
+        "received_at": utcnow(),
+        "receipt_key": key,
+        "receipt_hash": digest,
+    }
+    before = _move(session, h, **values)  # 409 if another receipt confirmed it meanwhile
+    deltas = Deltas()
+    deltas.add_handover(before, sign=-1)
+    deltas.add_handover(before | values)
+    deltas.apply(session)
+    record_event(
+        session,
+        account_id=account.id,
+        action="handover.receive",
+        entity="handover",
+        entity_id=h.code,
+        before={"status": before["status"]},
+        after={k: values[k] for k in _RECEIPT_FIELDS}
+        | {"route": data.route, "seal": seal(before | values)},
+    )
+    assert h.id is not None  # read from the database
+    return handover_views(session, [_get(session, h.id)])[0]
 
 
 def _receipt_values(
@@ -231,124 +225,111 @@ def correct_receipt(
     the same Idempotency-Key).
     """
     require(account.role, Action.confirm_receipt)
+    code = get_handover(session=session, ref=ref).code
+    assert account.id is not None  # an authenticated account is a stored row
     digest = receipt_hash(data)
-    with unit_of_work(session):
-        h = get_handover(session=session, ref=ref)
-        if h.to_site_id not in own_sites(session, account):
-            raise Forbidden(f"you do not act for the receiving site of {h.code}")
-        if h.status == HandoverStatus.superseded and idempotency_key:
-            replay = _replayed_correction(session, h, idempotency_key, digest)
-            if replay is not None:
-                return replay
-        if h.status == HandoverStatus.in_transit:
-            raise Conflict(
-                f"{h.code} has not been received yet: confirm its receipt "
-                f"(POST /api/v1/handovers/{h.code}/receipt)"
-            )
-        if h.status in WITHDRAWN:
-            raise _state_conflict(h)
-        returned = (
-            session.execute(
-                sa.select(col(Handover.code)).where(
-                    col(Handover.returns_id) == h.id, col(Handover.status).not_in(WITHDRAWN)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if returned:
-            raise Conflict(
-                f"{h.code}'s refused mass was already sent back by {', '.join(returned)}; "
-                "its receipt can no longer be corrected"
-            )
-        to_site = session.get(Site, h.to_site_id)
-        material = session.get(Material, h.material_id)
-        assert to_site is not None and material is not None and h.id is not None
-        values = _receipt_values(session, h, to_site, material, data)
-        old = {c: getattr(h, c) for c in (*_LOAD_FIELDS, *_RECEIPT_FIELDS, "route_id")}
-        entered = ("received_mass_g", "refused_mass_g", "received_units", "refusal_reason")
-        same = all(values[c] == old[c] for c in (*entered, "route_id"))
-        if same:
-            raise Invalid(
-                f"{h.code}'s receipt already says this; a correction must change something",
-                field="received_mass_kg",
-            )
-        try:
-            superseded = _move(session, h, status=HandoverStatus.superseded)
-        except Conflict:
-            # Corrected meanwhile: by this request sent twice (answered as a replay), or not.
-            if idempotency_key:
-                replay = _replayed_correction(session, h, idempotency_key, digest)
-                if replay is not None:
-                    return replay
-            raise
-        row = {c: old[c] for c in _LOAD_FIELDS} | values
-        row |= {
-            # One correction per record (the UPDATE above), so this key is unique for the
-            # author of the load, whose record the new handover stays.
-            "idempotency_key": f"receipt-correction:{h.code}",
-            "corrects_id": h.id,
-            "received_by_id": account.id,
-            "received_at": utcnow(),
-            "receipt_key": idempotency_key,
-            "receipt_hash": digest,
-        }
-        new_id, new_code = next(iter(_insert(session, [row]).values()))
-        deltas = Deltas()
-        deltas.add_handover(old, sign=-1)
-        deltas.add_handover(row)
-        deltas.apply(session)
-        change = {"corrected_by": new_code, "reason": data.reason}
-        record_events(
-            session,
-            [
-                {
-                    "account_id": account.id,
-                    "action": "handover.supersede",
-                    "entity": "handover",
-                    "entity_id": h.code,
-                    "at": row["received_at"],
-                    "before": {"status": old["status"]},
-                    "after": {"status": HandoverStatus.superseded}
-                    | change
-                    | {"seal": seal(superseded | {"status": HandoverStatus.superseded})},
-                },
-                {
-                    "account_id": account.id,
-                    "action": "handover.receipt_correct",
-                    "entity": "handover",
-                    "entity_id": new_code,
-                    "at": row["received_at"],
-                    "before": {c: old[c] for c in _RECEIPT_FIELDS}
-                    | {"route_id": old["route_id"], "handover": h.code},
-                    "after": {c: values[c] for c in _RECEIPT_FIELDS}
-                    | {
-                        "route": data.route,
-                        "corrects": h.code,
-                        "reason": data.reason,
-                        "seal": seal(row),
-                    },
-                },
-            ],
-        )
-        return handover_views(session, [_get(session, new_id)])[0], True
+    req = Request(account.id, idempotency_key, "handover.receipt_correct", code, digest)
+    return once(
+        session,
+        req,
+        lambda: _correct_receipt(session, account, code, data, idempotency_key, digest),
+        HandoverPublic,
+    )
 
 
-def _replayed_correction(
-    session: Session, h: Handover, key: str, digest: str
-) -> tuple[HandoverPublic, bool] | None:
-    """The answer to a receipt correction sent again with its key (the correction it made),
-    a 409 if the key came with other values, or None if another request corrected it."""
-    successor = session.execute(
-        sa.select(Handover)
-        .where(col(Handover.corrects_id) == h.id)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if successor is None or successor.receipt_key != key:
-        return None
-    if successor.receipt_hash != digest:
+def _correct_receipt(
+    session: Session,
+    account: Account,
+    code: str,
+    data: ReceiptCorrection,
+    key: str | None,
+    digest: str,
+) -> HandoverPublic:
+    h = get_handover(session=session, ref=code)
+    if h.to_site_id not in own_sites(session, account):
+        raise Forbidden(f"you do not act for the receiving site of {h.code}")
+    if h.status == HandoverStatus.in_transit:
         raise Conflict(
-            f"Idempotency-Key: {key!r} was already used to correct {h.code} with other values",
-            field="Idempotency-Key",
+            f"{h.code} has not been received yet: confirm its receipt "
+            f"(POST /api/v1/handovers/{h.code}/receipt)"
         )
-    return handover_views(session, [successor])[0], False
+    if h.status in WITHDRAWN:
+        raise _state_conflict(h)
+    returned = (
+        session.execute(
+            sa.select(col(Handover.code)).where(
+                col(Handover.returns_id) == h.id, col(Handover.status).not_in(WITHDRAWN)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if returned:
+        raise Conflict(
+            f"{h.code}'s refused mass was already sent back by {', '.join(returned)}; "
+            "its receipt can no longer be corrected"
+        )
+    to_site = session.get(Site, h.to_site_id)
+    material = session.get(Material, h.material_id)
+    assert to_site is not None and material is not None and h.id is not None
+    values = _receipt_values(session, h, to_site, material, data)
+    old = {c: getattr(h, c) for c in (*_LOAD_FIELDS, *_RECEIPT_FIELDS, "route_id")}
+    entered = ("received_mass_g", "refused_mass_g", "received_units", "refusal_reason")
+    same = all(values[c] == old[c] for c in (*entered, "route_id"))
+    if same:
+        raise Invalid(
+            f"{h.code}'s receipt already says this; a correction must change something",
+            field="received_mass_kg",
+        )
+    # 409 if another correction superseded it meanwhile.
+    superseded = _move(session, h, status=HandoverStatus.superseded)
+    row = {c: old[c] for c in _LOAD_FIELDS} | values
+    row |= {
+        # One correction per record (the UPDATE above), so this key is unique for the
+        # author of the load, whose record the new handover stays.
+        "idempotency_key": f"receipt-correction:{h.code}",
+        "corrects_id": h.id,
+        "received_by_id": account.id,
+        "received_at": utcnow(),
+        "receipt_key": key,
+        "receipt_hash": digest,
+    }
+    new_id, new_code = next(iter(_insert(session, [row]).values()))
+    deltas = Deltas()
+    deltas.add_handover(old, sign=-1)
+    deltas.add_handover(row)
+    deltas.apply(session)
+    change = {"corrected_by": new_code, "reason": data.reason}
+    record_events(
+        session,
+        [
+            {
+                "account_id": account.id,
+                "action": "handover.supersede",
+                "entity": "handover",
+                "entity_id": h.code,
+                "at": row["received_at"],
+                "before": {"status": old["status"]},
+                "after": {"status": HandoverStatus.superseded}
+                | change
+                | {"seal": seal(superseded | {"status": HandoverStatus.superseded})},
+            },
+            {
+                "account_id": account.id,
+                "action": "handover.receipt_correct",
+                "entity": "handover",
+                "entity_id": new_code,
+                "at": row["received_at"],
+                "before": {c: old[c] for c in _RECEIPT_FIELDS}
+                | {"route_id": old["route_id"], "handover": h.code},
+                "after": {c: values[c] for c in _RECEIPT_FIELDS}
+                | {
+                    "route": data.route,
+                    "corrects": h.code,
+                    "reason": data.reason,
+                    "seal": seal(row),
+                },
+            },
+        ],
+    )
+    return handover_views(session, [_get(session, new_id)])[0]
