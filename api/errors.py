@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -59,6 +60,21 @@ def install_error_handlers(app: FastAPI) -> None:
             {"error": kind, "detail": str(exc.detail)},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(sa.exc.IntegrityError)
+    async def _clash(request: Request, exc: sa.exc.IntegrityError) -> JSONResponse:
+        # A uniqueness the service checked was taken by a request committed in between (the
+        # services turn the clashes they expect into a Conflict naming the field; this is
+        # the net under the rest). Nothing was written: the transaction rolled back.
+        log.warning("integrity clash on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(
+            {
+                "error": "Conflict",
+                "detail": "another request changed the same record at the same time; "
+                "read it again and retry",
+            },
+            status_code=409,
         )
 
     @app.exception_handler(Exception)

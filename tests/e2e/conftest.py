@@ -83,9 +83,10 @@ def _wasteflow(env: dict[str, str], cwd: Path, *args: str) -> None:
 class LiveServer:
     """``python -m wasteflow serve`` in a subprocess on a free loopback port."""
 
-    def __init__(self, database_url: str, workdir: Path):
+    def __init__(self, database_url: str, workdir: Path, workers: int = 1):
         self.database_url = database_url
         self.workdir = workdir
+        self.workers = workers
         self.env = server_env(database_url)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -111,7 +112,10 @@ class LiveServer:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "wasteflow", "serve", "--port", str(self.port)],
+                [
+                    *(sys.executable, "-m", "wasteflow", "serve", "--port", str(self.port)),
+                    *("--workers", str(self.workers)),
+                ],
                 env=self.env,
                 cwd=self.workdir,
                 stdout=log,

@@ -93,7 +93,10 @@ def _create(session: Session, actor: Account | None, data: AccountCreate) -> Acc
         password_hash=hash_password(data.password),
     )
     session.add(account)
-    session.flush()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:  # taken by a request committed since the check
+        raise Conflict(f"username: {data.username!r} is taken", field="username") from exc
     assert account.id is not None
     session.add_all(AccountSite(account_id=account.id, site_id=s) for s in site_ids)
     session.add_all(AccountRound(account_id=account.id, round_id=r) for r in round_ids)

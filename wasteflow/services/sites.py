@@ -116,7 +116,10 @@ def _create(session: Session, actor: Account, data: SiteCreate) -> SitePublic:
         update={"region_id": region.id, "organisation_id": org_id},
     )
     session.add(site)
-    session.flush()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:  # created by a request committed since the check
+        raise Conflict(f"code: a site {data.code!r} already exists", field="code") from exc
     assert site.id is not None
     session.add_all(SiteMaterial(site_id=site.id, material_id=m) for m in material_ids)
     session.add_all(SiteRoute(site_id=site.id, route_id=r) for r in route_ids)

@@ -208,9 +208,17 @@ def _record_alone(
                     if _by_key(session, account.id, key) is not None:
                         return _TAKEN
                     v = validated
-                    v.row["returns_id"], v.row["returns_sender_id"] = _check_return(
-                        session, data.returns, v.from_site, v.material, v.row["declared_mass_g"]
-                    )
+                    try:
+                        v.row["returns_id"], v.row["returns_sender_id"] = _check_return(
+                            session, data.returns, v.from_site, v.material, v.row["declared_mass_g"]
+                        )
+                    except Invalid:
+                        # The check waited for the refused load's lock: if what held it was
+                        # this very return sent before (a retry racing its first try), the
+                        # mass it took is why nothing is left, and the answer is a replay.
+                        if _by_key(session, account.id, key) is not None:
+                            return _TAKEN
+                        raise
                 inserted = _record_rows(
                     session, account, [(key, digest, validated)], channel, savepoint=False
                 )
