@@ -93,6 +93,15 @@ def core(session: Session, stmt: Any, params: Any = None) -> Any:
     return conn.execute(stmt) if params is None else conn.execute(stmt, params)
 
 
+def insert_skipping(dialect: str, table: sa.Table, keys: list[str], *returning: Any) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING RETURNING …`` in the backend's dialect: the
+    claim of a unique key that tells, by what it returns, whether this statement took it."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=keys).returning(*returning)
+
+
 @contextmanager
 def unit_of_work(session: Session) -> Iterator[Session]:
     """Run one use case's writes as one transaction: commit on success, roll back on error.

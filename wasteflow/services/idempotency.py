@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from wasteflow.db import core, unit_of_work
+from wasteflow.db import core, insert_skipping, unit_of_work
 from wasteflow.errors import Conflict
 from wasteflow.models import IdempotentRequest
 from wasteflow.types import utcnow
@@ -58,15 +58,8 @@ class Request:
 
 @lru_cache(maxsize=4)
 def _claim_statement(dialect: str) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
     table = IdempotentRequest.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["account_id", "key"])
-        .returning(table.c.key)
-    )
+    return insert_skipping(dialect, table, ["account_id", "key"], table.c.key)
 
 
 def _claimed(session: Session, req: Request) -> dict[str, Any] | None:

@@ -20,8 +20,8 @@ from wasteflow.services.handovers.store import (
     _record_rows,
     _withdraw,
     get_handover,
+    on_handover,
 )
-from wasteflow.services.idempotency import Request, once
 from wasteflow.types import Channel, HandoverStatus
 
 
@@ -38,12 +38,15 @@ def cancel_handover(
     Returns the handover and whether this call cancelled it (False: a retry with the same
     Idempotency-Key, answered as the first was)."""
     require(account.role, Action.cancel_handover)
-    code = get_handover(session=session, ref=ref).code
-    assert account.id is not None  # an authenticated account is a stored row
-    req = Request(
-        account.id, idempotency_key, "handover.cancel", code, idempotency.digest({"reason": reason})
+    return on_handover(
+        session,
+        account,
+        ref,
+        idempotency_key,
+        "handover.cancel",
+        idempotency.digest({"reason": reason}),
+        lambda code: _cancel(session, account, code, reason),
     )
-    return once(session, req, lambda: _cancel(session, account, code, reason), HandoverPublic)
 
 
 def _cancel(session: Session, account: Account, code: str, reason: str) -> HandoverPublic:
@@ -69,15 +72,15 @@ def correct_handover(
 ) -> tuple[HandoverPublic, bool]:
     """Replace an in-transit handover by a corrected one that names it."""
     require(account.role, Action.record_handover)
-    code = get_handover(session=session, ref=ref).code
-    assert account.id is not None  # an authenticated account is a stored row
     digest = request_hash(data)
-    req = Request(account.id, idempotency_key, "handover.correct", code, digest)
-    return once(
+    return on_handover(
         session,
-        req,
-        lambda: _correct(session, account, code, data, idempotency_key, digest),
-        HandoverPublic,
+        account,
+        ref,
+        idempotency_key,
+        "handover.correct",
+        digest,
+        lambda code: _correct(session, account, code, data, idempotency_key, digest),
     )
 
 

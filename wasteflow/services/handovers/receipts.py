@@ -19,8 +19,14 @@ from wasteflow.services.audit import record_event, record_events, seal
 from wasteflow.services.catalogue import material_route
 from wasteflow.services.handovers.reading import handover_views
 from wasteflow.services.handovers.rules import own_sites, receipt_hash
-from wasteflow.services.handovers.store import _get, _insert, _move, _state_conflict, get_handover
-from wasteflow.services.idempotency import Request, once
+from wasteflow.services.handovers.store import (
+    _get,
+    _insert,
+    _move,
+    _state_conflict,
+    get_handover,
+    on_handover,
+)
 from wasteflow.services.totals import Deltas
 from wasteflow.types import TREATING_KINDS, WITHDRAWN, HandoverStatus, kg_to_g, utcnow
 
@@ -54,15 +60,15 @@ def confirm_receipt(
     if manifest is not None:
         ref = keys.verify(session, manifest, expected_kind="handover", field="manifest").ident
     assert ref is not None
-    code = get_handover(session=session, ref=ref).code
-    assert account.id is not None  # an authenticated account is a stored row
     digest = receipt_hash(data)
-    req = Request(account.id, idempotency_key, "handover.receipt", code, digest)
-    return once(
+    return on_handover(
         session,
-        req,
-        lambda: _confirm(session, account, code, data, idempotency_key, digest),
-        HandoverPublic,
+        account,
+        ref,
+        idempotency_key,
+        "handover.receipt",
+        digest,
+        lambda code: _confirm(session, account, code, data, idempotency_key, digest),
     )
 
 
@@ -225,15 +231,15 @@ def correct_receipt(
     the same Idempotency-Key).
     """
     require(account.role, Action.confirm_receipt)
-    code = get_handover(session=session, ref=ref).code
-    assert account.id is not None  # an authenticated account is a stored row
     digest = receipt_hash(data)
-    req = Request(account.id, idempotency_key, "handover.receipt_correct", code, digest)
-    return once(
+    return on_handover(
         session,
-        req,
-        lambda: _correct_receipt(session, account, code, data, idempotency_key, digest),
-        HandoverPublic,
+        account,
+        ref,
+        idempotency_key,
+        "handover.receipt_correct",
+        digest,
+        lambda code: _correct_receipt(session, account, code, data, idempotency_key, digest),
     )
 
 

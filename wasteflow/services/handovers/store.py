@@ -3,7 +3,7 @@ one back, and moving a row's state forward only if it is still the state read.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -11,11 +11,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from wasteflow.codes import random_handover_code
-from wasteflow.db import core
+from wasteflow.db import core, insert_skipping
 from wasteflow.errors import Conflict, Forbidden, NotFound
 from wasteflow.models import Account, Handover
+from wasteflow.schemas import HandoverPublic
 from wasteflow.services.audit import record_events, seal
 from wasteflow.services.handovers.rules import _Validated
+from wasteflow.services.idempotency import Request, once
 from wasteflow.services.totals import Deltas
 from wasteflow.types import Channel, HandoverStatus, utcnow
 
@@ -44,14 +46,14 @@ def _replay(existing: Handover, digest: str, key: str) -> None:
 @lru_cache(maxsize=4)
 def _insert_statement(dialect: str) -> Any:
     """INSERT … ON CONFLICT (account, key) DO NOTHING RETURNING id, key, code — built once."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     table = Handover.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["recorded_by_id", "idempotency_key"])
-        .returning(table.c.id, table.c.idempotency_key, table.c.code)
+    return insert_skipping(
+        dialect,
+        table,
+        ["recorded_by_id", "idempotency_key"],
+        table.c.id,
+        table.c.idempotency_key,
+        table.c.code,
     )
 
 
@@ -237,3 +239,21 @@ def _check_author(h: Handover, account: Account, what: str) -> None:
         raise Forbidden(f"only the account that recorded {h.code} may {what} it")
     if h.status != HandoverStatus.in_transit:
         raise _state_conflict(h)
+
+
+def on_handover(
+    session: Session,
+    account: Account,
+    ref: str,
+    key: str | None,
+    operation: str,
+    digest: str,
+    apply: Callable[[str], HandoverPublic],
+) -> tuple[HandoverPublic, bool]:
+    """One write to the handover ``ref`` (code or id) through the idempotent unit: its key
+    claimed for ``operation`` on that handover's code with ``digest``; ``apply`` gets the code
+    and makes the change. Returns the answer and whether this call made it."""
+    code = get_handover(session=session, ref=ref).code
+    assert account.id is not None  # an authenticated account is a stored row
+    req = Request(account.id, key, operation, code, digest)
+    return once(session, req, lambda: apply(code), HandoverPublic)
