@@ -400,6 +400,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "export.label": ("导出本页", "Export this page"),
     "export.csv": ("CSV", "CSV"),
     "export.xlsx": ("Excel", "Excel"),
+    "export.report_xlsx": ("报表（Excel）", "Report (Excel)"),
+    "export.report_hint": (
+        "上报用报表：各乡镇 × 各指标，含标题、统计期间、制表单位和说明，可直接打印（A4 横向）",
+        "The report to send upward: townships × indicators with title, period, maker and "
+        "notes, ready to print (A4 landscape)",
+    ),
+    "export.data_csv": ("数据（CSV）", "Data (CSV)"),
+    "export.data_hint": (
+        "明细数据：每个区域 × 指标一行，供其他程序使用",
+        "The data: one row per region × indicator, for other programs",
+    ),
+    "export.print": ("打印", "Print"),
     "error.title": ("出错了", "Something went wrong"),
     "error.403": ("无权查看", "Not allowed"),
     "error.404": ("未找到", "Not found"),

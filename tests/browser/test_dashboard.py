@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.browser.conftest import PHONE, Browser
 
@@ -312,6 +313,11 @@ def test_csv_exports_download_with_the_cookie_session(browser: Browser, page: An
     table = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
     assert table[0][:4] == ["区域代码", "区域", "指标代码", "指标"]
     assert len(table) == 1 + 27 * 11
+    with page.expect_download() as info:
+        page.click("p.exports a[data-format=xlsx]")  # the 报表, named in Chinese
+    assert info.value.suggested_filename == "武隆区2025年资源化利用情况报表.xlsx"
+    book = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+    assert book["利用率报表"]["A1"].value == "武隆区 2025年 资源化利用情况报表"
     page.goto(browser.url("/dashboard/handovers?status=refused"))
     total = page.inner_text("nav.pager .count")
     with page.expect_download() as info:
