@@ -412,6 +412,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The data: one row per region × indicator, for other programs",
     ),
     "export.print": ("打印", "Print"),
+    "export.print_hint": (
+        "打印本页或另存为 PDF（A4 横向，每页重复表头）",
+        "Print this page or save it as PDF (A4 landscape, the header row on every page)",
+    ),
     "error.title": ("出错了", "Something went wrong"),
     "error.403": ("无权查看", "Not allowed"),
     "error.404": ("未找到", "Not found"),
