@@ -12,13 +12,14 @@ from api.routes.handovers import ERRORS
 from wasteflow import exports
 from wasteflow.schemas_rates import (
     BalancePublic,
+    ComparisonPublic,
     FigurePublic,
     RecordsPublic,
     ReportPublic,
     SankeyPublic,
     SitesGeoJSON,
 )
-from wasteflow.services import flows, rates
+from wasteflow.services import comparisons, flows, rates
 
 router = APIRouter(prefix="/api/v1", tags=["rates"], default_response_class=FastJSON)
 
@@ -117,6 +118,23 @@ def rates_report(
         fmt=format,
         lang=lang,
         layout=layout,
+    )
+
+
+@router.get("/rates/compare", responses=ERRORS | _ok(ComparisonPublic))
+def rates_compare(
+    session: SessionDep,
+    account: CurrentAccount,
+    period: Period,
+    region: Annotated[
+        str | None, Query(description="a district (default) or township: it and its children")
+    ] = None,
+) -> Response:
+    """Every indicator × every township for a period against the same period a year before
+    (同比) and the period just before (环比), with ranks among the townships (排名) and a
+    flag on any rate above 100 % (a data check, never a target met)."""
+    return FastJSON(
+        comparisons.comparison(session=session, account=account, period=period, region=region)
     )
 
 

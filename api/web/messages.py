@@ -170,6 +170,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.missed": ("未达标", "missed"),
     "status.no_target": ("无目标", "no target"),
     "status.no_data": ("无数据", "no data"),
+    "status.check": ("超过100%，请核查数据", "over 100 %: check the data"),
     "chart.month": ("月份", "Month"),
     "chart.rate_pct": ("比率（%）", "Rate (%)"),
     "chart.quantity": ("数量（千克）", "Quantity (kg)"),
@@ -184,6 +185,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "townships.caption": ("各乡镇指标（{period}）", "Indicators by township ({period})"),
     "townships.township": ("乡镇", "Township"),
     "townships.district_total": ("全区", "District"),
+    "townships.rank": ("排名", "Rank"),
+    "townships.rank_hint": (
+        "按达标指标数排名，并列者名次相同；超过100%的比率需核查，不计入达标",
+        "By targets met; ties share a rank. A rate above 100 % needs checking and does not "
+        "count as met",
+    ),
+    "townships.rank_note": (
+        "排名按达标指标数，并列者名次相同；超过100%的比率需核查，不计入达标。",
+        "Rank: by targets met, ties sharing a rank; a rate above 100 % needs checking and "
+        "does not count as met.",
+    ),
+    "townships.met_of": ("达标 {met}/{of}", "{met} of {of} met"),
+    "townships.indicator_rank": ("本项第 {rank} 名", "{rank} on this indicator"),
+    "townships.yoy": ("同比", "YoY"),
+    "townships.mom": ("环比", "MoM"),
+    "townships.qoq": ("环比", "QoQ"),
+    "townships.yoy_title": ("与{period}相比", "against {period}"),
+    "townships.compare_note": (
+        "同比：与{yoy}相比{mom}。比率的变化以百分点计，数量的变化以百分比计。",
+        "YoY: against {yoy}{mom}. Rates change in percentage points, quantities in per cent.",
+    ),
+    "townships.compare_mom": ("；环比：与{period}相比", "; {kind}: against {period}"),
+    "townships.no_yoy": (
+        "{period}没有数据，无法计算同比。",
+        "{period} has no data: no year-on-year change.",
+    ),
+    "townships.checks": (
+        "{n} 个比率超过100%，已标为“请核查数据”，不作达标认定。",
+        "{n} rates are above 100 % and marked 'check the data', not met.",
+    ),
     "townships.sort_hint": ("按此列排序", "Sort by this column"),
     "township.title": ("{name}", "{name}"),
     "township.rates": ("指标", "Indicators"),

@@ -38,6 +38,8 @@ def shown_mass(kg: float | None) -> str:
 def status_of(figure: dict[str, Any]) -> str:
     if figure["status"] == "no_data":
         return "no_data"
+    if figure["rate"] is not None and figure["rate"] > 1:
+        return "check"  # above 100 %: a data check, never 达标
     return {True: "met", False: "missed", None: "no_target"}[figure["met"]]
 
 
@@ -84,7 +86,8 @@ def test_home_shows_the_apis_figures_and_trends(
             badge = card.locator(".badge")
             assert badge.get_attribute("data-status") == status_of(f), key
             # Met or missed is said in words and an icon, not by colour alone.
-            words = {"met": "达标", "missed": "未达标", "no_target": "无目标", "no_data": "无数据"}
+            words = {"met": "达标", "missed": "未达标", "no_target": "无目标", "no_data": "无数据",
+                     "check": "超过100%，请核查数据"}  # fmt: skip
             assert words[status_of(f)] in badge.inner_text()
         assert float(card.get_attribute("data-numerator-kg")) == f["numerator_kg"], key
         assert card.locator("a.records").get_attribute("href").startswith("/dashboard/records")
@@ -130,7 +133,7 @@ def test_township_table_equals_the_api_and_sorts(
     keys = [i["key"] for i in report["indicators"]]
     for code in [*TOWNSHIPS, report["region"]["code"]]:
         tr = page.locator(f"#indicator-table tr[data-region='{code}']")
-        cells = tr.locator("td")
+        cells = tr.locator("td.fig")
         for i, key in enumerate(keys):
             f, cell = rows[code]["figures"][key], cells.nth(i)
             if f["rate"] is not None:
@@ -140,7 +143,7 @@ def test_township_table_equals_the_api_and_sorts(
     film = page.locator("#indicator-table thead th[data-key='film_recovery'] button.sort")
 
     def film_rates() -> list[float]:
-        values = page.locator("#indicator-table tbody tr td:nth-of-type(1)").evaluate_all(
+        values = page.locator("#indicator-table tbody tr td.fig:nth-of-type(2)").evaluate_all(
             "cells => cells.map(c => c.getAttribute('data-sort'))"
         )
         return [float(v) for v in values if v]
@@ -154,9 +157,9 @@ def test_township_table_equals_the_api_and_sorts(
     assert th.get_attribute("aria-sort") == "ascending"
     assert film_rates() == sorted(film_rates())
     best = min(rows[c]["figures"]["film_recovery"]["rate"] or 9 for c in rows if c != "500156")
-    assert float(page.locator("#indicator-table tbody tr td").first.get_attribute("data-rate")) == (
-        best
-    )
+    assert float(
+        page.locator("#indicator-table tbody tr td.fig").first.get_attribute("data-rate")
+    ) == (best)
     name = page.locator("#indicator-table thead th").first.locator("button.sort")
     name.click()
     assert page.locator("#indicator-table tbody tr th").first.inner_text().strip()

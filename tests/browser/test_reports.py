@@ -89,3 +89,44 @@ def test_a_long_township_page_repeats_its_header_on_every_page(browser: Browser,
     for n, p in enumerate(reader.pages[1:], start=2):
         if "WL-" in words(p):  # rows of a sites table: its header is there too
             assert "代码名称" in words(p), f"page {n} has rows without a header"
+
+
+def test_townships_compare_rank_and_flag_rates_over_100(browser: Browser, page: Any) -> None:
+    """The townships page shows the API's comparison: a rank column, the change against the
+    month before, and 鸭江镇's 100.1 % film rate as a data check, not 达标."""
+    with browser.server.api() as api:
+        year = api.get("/rates/compare", params={"period": "2025"}).json()
+        june = api.get("/rates/compare", params={"period": "2025-06"}).json()
+    browser.login(page)
+    page.goto(browser.url("/dashboard/townships"))
+    ranks = {r["region"]["code"]: r["rank"] for r in year["rows"][1:]}
+    shown = page.locator("#indicator-table tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.dataset.region, r.querySelector('td.rank').dataset.rank])"
+    )
+    assert {code: int(rank) if rank else None for code, rank in shown} == ranks
+    assert page.locator("#indicator-table thead th.rank").inner_text().startswith("排名")
+    film = page.locator("#indicator-table tr[data-region='500156105'] td.fig").first
+    assert film.get_attribute("data-status") == "check"
+    assert "超过100%，请核查数据" in film.inner_text() and "✓" not in film.inner_text()
+    assert "2024年没有数据，无法计算同比" in page.inner_text(".compare-notes")
+    assert "1 个比率超过100%" in page.inner_text(".compare-notes")
+    # Sorting by rank puts the first first.
+    page.click("#indicator-table thead th.rank button.sort")
+    first = page.locator("#indicator-table tbody tr td.rank").first.get_attribute("data-rank")
+    assert first == "1"
+    browser.shoot(page, "32-townships-compare")
+    page.goto(browser.url("/dashboard/townships?period=2025-06"))
+    baima = next(r for r in june["rows"] if r["region"]["code"] == "500156101")
+    manure = baima["figures"]["manure_utilisation"]
+    cell = page.locator("#indicator-table tr[data-region='500156101'] td.fig").nth(1)
+    change = manure["mom"]["change"]
+    assert float(cell.locator(".delta").get_attribute("data-change")) == change
+    shown_points = f"{round(change * 100, 1):+.1f}".replace("-", "−")
+    assert cell.locator(".delta").inner_text() == f"环比 {shown_points}"
+    assert "环比：与2025年5月相比" in page.inner_text(".compare-notes")
+    browser.shoot(page, "33-townships-month")
+    page.click("a.lang-switch")
+    assert "MoM: against May 2025" in page.inner_text(".compare-notes")
+    assert page.locator("#indicator-table thead th.rank").inner_text().startswith("Rank")
+    browser.shoot(page, "34-townships-month-english")
+    page.click("a.lang-switch")
