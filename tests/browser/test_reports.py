@@ -130,3 +130,20 @@ def test_townships_compare_rank_and_flag_rates_over_100(browser: Browser, page: 
     assert page.locator("#indicator-table thead th.rank").inner_text().startswith("Rank")
     browser.shoot(page, "34-townships-month-english")
     page.click("a.lang-switch")
+
+
+@pytest.mark.parametrize(
+    ("path", "drawn"),
+    [("/docs", ".swagger-ui .info .title"), ("/redoc", "[role=main] h1, .api-info h1")],
+)
+def test_api_docs_render_with_no_internet(
+    browser: Browser, page: Any, path: str, drawn: str
+) -> None:
+    """The test browser reaches nothing but the test server (see conftest): a CDN script
+    would fail the test, and the page would stay blank."""
+    page.goto(browser.url(path))
+    page.wait_for_selector(drawn, timeout=30_000)
+    assert "wasteflow" in page.locator(drawn).first.inner_text()
+    # The first screen only: the whole document is some 50,000 pixels tall.
+    for d in browser.shots:
+        page.screenshot(path=str(d / f"35-api{path.replace('/', '-')}.png"))
