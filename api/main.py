@@ -16,6 +16,7 @@ from api.routes import (
     audit,
     auth,
     declarations,
+    docs,
     handovers,
     health,
     qr,
@@ -57,6 +58,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         description=DESCRIPTION,
         generate_unique_id_function=_operation_id,
         lifespan=checkpointer.lifespan,
+        # Served by api/routes/docs.py with local scripts: FastAPI's load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.engine = engine if engine is not None else get_engine()
     install_error_handlers(app)
@@ -77,6 +81,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         accounts,
         declarations,
         audit,
+        docs,
     ):
         app.include_router(module.router)
     app.include_router(dashboard_router)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from fastapi.responses import Response, StreamingResponse
@@ -32,8 +33,18 @@ class FastJSON(Response):
         return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
 
 
-def attachment(filename: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+def attachment(filename: str, fallback: str | None = None) -> dict[str, str]:
+    """A download's Content-Disposition. A name that is not plain ASCII (a Chinese 报表's)
+    goes in RFC 5987's ``filename*=UTF-8''…``, which browsers prefer, after an ASCII
+    ``filename`` for the few clients that read only that."""
+    if filename.isascii() and fallback is None:
+        return {"Content-Disposition": f'attachment; filename="{filename}"'}
+    plain = fallback or filename.encode("ascii", "replace").decode().replace("?", "_")
+    return {
+        "Content-Disposition": (
+            f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+        )
+    }
 
 
 def register_download(

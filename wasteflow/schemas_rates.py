@@ -230,3 +230,60 @@ class SitesGeoJSON(BaseModel):
     type: Literal["FeatureCollection"]
     period: str
     features: list[SiteFeature]
+
+
+class ChangePublic(BaseModel):
+    """A figure against an earlier period's."""
+
+    period: str = Field(description="the earlier period")
+    rate: float | None = Field(description="its rate (a fraction)")
+    numerator_kg: float | None
+    change: float | None = Field(
+        description="now − then: for a rate, of the rates (a fraction: 0.012 is 1.2 "
+        "percentage points); for an indicator without a rate, of the kg"
+    )
+    relative: float | None = Field(description="change ÷ then; null when then is 0 or missing")
+
+
+class ComparedFigure(BaseModel):
+    rate: float | None = Field(description="a fraction")
+    numerator_kg: float | None
+    denominator_kg: float | None
+    status: Literal["ok", "no_data"]
+    met: bool | None
+    target: float | None = Field(description="a fraction")
+    over_100: bool = Field(
+        description="the rate passes 100 %: the records or declarations need checking; "
+        "such a rate is neither ranked nor counted as a target met"
+    )
+    rank: int | None = Field(
+        description="among the townships by this rate (1 is best; ties share a rank); null "
+        "without a rate, for the region itself, and for indicators without a rate"
+    )
+    yoy: ChangePublic = Field(description="同比: the same period a year before")
+    mom: ChangePublic | None = Field(
+        description="环比: the month before a month, the quarter before a quarter; null for a "
+        "year or a range (a year's previous year is the year-on-year)"
+    )
+
+
+class ComparedRow(BaseModel):
+    region: RegionRef
+    rank: int | None = Field(
+        description="排名 among the townships by targets met (ties share a rank); null for "
+        "the region itself and for a township with no target to judge"
+    )
+    targets_met: int
+    targets_with_data: int = Field(description="targets that had a rate to judge")
+    figures: dict[str, ComparedFigure]
+
+
+class ComparisonPublic(BaseModel):
+    """Every indicator × every township against the year before and the period before."""
+
+    period: PeriodRef
+    previous_year: PeriodRef
+    previous_period: PeriodRef | None
+    region: RegionRef
+    indicators: list[IndicatorRef]
+    rows: list[ComparedRow] = Field(description="the region first, then its children")

@@ -6,18 +6,20 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, TypeAdapter
 
 from api.deps import CurrentAccount, Limit, Offset, SessionDep
+from api.reports import Layout, report_download
 from api.responses import FastJSON, attachment
 from api.routes.handovers import ERRORS
 from wasteflow import exports
 from wasteflow.schemas_rates import (
     BalancePublic,
+    ComparisonPublic,
     FigurePublic,
     RecordsPublic,
     ReportPublic,
     SankeyPublic,
     SitesGeoJSON,
 )
-from wasteflow.services import flows, rates
+from wasteflow.services import comparisons, flows, rates
 
 router = APIRouter(prefix="/api/v1", tags=["rates"], default_response_class=FastJSON)
 
@@ -91,16 +93,49 @@ def rates_report(
     source: Source = "totals",
     format: Literal["json", "csv", "xlsx"] = "json",
     lang: Lang = "zh",
+    layout: Annotated[
+        Layout,
+        Query(
+            description="xlsx only: report, the 报表 (townships × indicators, title, notes, "
+            "ready to print); records, one row per region × indicator as in the CSV"
+        ),
+    ] = "report",
 ) -> Response:
-    """Every indicator × every township for a period, with the district total (JSON, CSV,
-    XLSX; Chinese headers by default)."""
-    data = rates.report(
-        session=session, account=account, period=period, region=region, source=source
-    )
+    """Every indicator × every township for a period, with the district total: JSON; CSV
+    (one row per region × indicator); XLSX, the 报表 officials send upward. Chinese by
+    default."""
     if format == "json":
-        return FastJSON(data)
-    content, media, name = exports.report_file(data, format, lang)
-    return _download(content, media, name)
+        return FastJSON(
+            rates.report(
+                session=session, account=account, period=period, region=region, source=source
+            )
+        )
+    return report_download(
+        session=session,
+        account=account,
+        period=period,
+        region=region,
+        fmt=format,
+        lang=lang,
+        layout=layout,
+    )
+
+
+@router.get("/rates/compare", responses=ERRORS | _ok(ComparisonPublic))
+def rates_compare(
+    session: SessionDep,
+    account: CurrentAccount,
+    period: Period,
+    region: Annotated[
+        str | None, Query(description="a district (default) or township: it and its children")
+    ] = None,
+) -> Response:
+    """Every indicator × every township for a period against the same period a year before
+    (同比) and the period just before (环比), with ranks among the townships (排名) and a
+    flag on any rate above 100 % (a data check, never a target met)."""
+    return FastJSON(
+        comparisons.comparison(session=session, account=account, period=period, region=region)
+    )
 
 
 @router.get("/rates/trend", responses=ERRORS | _ok(list[FigurePublic]))

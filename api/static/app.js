@@ -5,6 +5,12 @@
 
   var lang = document.body.getAttribute("data-lang") || "zh";
 
+  /* --- printing: the print stylesheet (app.css) lays the page out for A4 landscape ---- */
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+
   /* --- sortable tables --------------------------------------------------------------- */
 
   function cellValue(row, index) {

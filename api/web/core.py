@@ -52,7 +52,12 @@ STATIC_DIR = WEB_ROOT / "static"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters.update(
-    pct=i18n.pct, mass=i18n.mass, number=i18n.number, target=i18n.target_text
+    pct=i18n.pct,
+    mass=i18n.mass,
+    number=i18n.number,
+    target=i18n.target_text,
+    points=i18n.points,
+    relative=i18n.relative,
 )
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True

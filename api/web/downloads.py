@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from api.reports import Layout, report_download
 from api.responses import attachment, register_download
 from api.web import views
 from api.web.core import STATIC_DIR, DashboardRoute, Page
@@ -64,15 +65,24 @@ def _officials(ctx: Page) -> None:
 
 @router.get("/dashboard/export/report")
 def export_report(
-    ctx: Page, format: Format = "csv", period: PeriodQ = None, region: str | None = None
+    ctx: Page,
+    format: Format = "xlsx",
+    period: PeriodQ = None,
+    region: str | None = None,
+    layout: Layout = "report",
 ) -> Response:
-    """The rates report (district or township and its children), as the API exports it."""
+    """The 报表 (xlsx) or the report's data (csv), as the API exports it."""
     _officials(ctx)
-    data = rates.report(
-        session=ctx.session, account=ctx.user, period=ctx.period(period), region=region
+    return report_download(
+        session=ctx.session,
+        account=ctx.user,
+        period=ctx.period(period),
+        region=region,
+        fmt=format,
+        lang=ctx.lang,
+        layout=layout,
+        extra_headers={"Cache-Control": "no-store"},
     )
-    content, media, name = exports.report_file(data, format, ctx.lang)
-    return Response(content, media_type=media, headers=_attachment(name))
 
 
 @router.get("/dashboard/export/handovers")

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.web.messages import MESSAGES
+from wasteflow.rates.compare import over_full
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
-STATUS_ICONS = {"met": "✓", "missed": "✗", "no_target": "–", "no_data": "…"}
+STATUS_ICONS = {"met": "✓", "missed": "✗", "no_target": "–", "no_data": "…", "check": "!"}
 
 # Anomaly reasons: one sentence per kind, filled from the anomaly's detail.
 _REASONS: dict[str, tuple[str, str]] = {
@@ -98,6 +99,22 @@ def number(value: float | int | None, digits: int = 3) -> str:
     return f"{value:,.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:,.0f}"
 
 
+def points(change: float | None) -> str:
+    """A change of rates in percentage points, signed: 0.0123 → ``+1.2``; ``—`` for none."""
+    if change is None:
+        return "—"
+    value = round(change * 100, 1)
+    return "±0.0" if value == 0 else f"{value:+.1f}".replace("-", "−")
+
+
+def relative(change: float | None) -> str:
+    """A relative change, signed: 0.123 → ``+12.3 %``; ``—`` for none."""
+    if change is None:
+        return "—"
+    value = round(change * 100, 1)
+    return "±0.0 %" if value == 0 else f"{value:+.1f} %".replace("-", "−")
+
+
 def target_text(target: Mapping[str, Any] | None) -> str | None:
     """``≥ 90 %`` from a target ``{"comparator": ">=", "value": 0.9}``."""
     if not target:
@@ -107,9 +124,12 @@ def target_text(target: Mapping[str, Any] | None) -> str | None:
 
 
 def figure_status(figure: Mapping[str, Any]) -> str:
-    """met, missed, no_target or no_data: what the badge of a figure says."""
+    """met, missed, no_target, no_data, or check: what the badge of a figure says. A rate
+    above 100 % is ``check`` whatever its target: it means wrong records, never success."""
     if figure.get("status") == "no_data":
         return "no_data"
+    if over_full(figure):
+        return "check"
     if figure.get("met") is True:
         return "met"
     if figure.get("met") is False:

@@ -170,6 +170,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.missed": ("未达标", "missed"),
     "status.no_target": ("无目标", "no target"),
     "status.no_data": ("无数据", "no data"),
+    "status.check": ("超过100%，请核查数据", "over 100 %: check the data"),
     "chart.month": ("月份", "Month"),
     "chart.rate_pct": ("比率（%）", "Rate (%)"),
     "chart.quantity": ("数量（千克）", "Quantity (kg)"),
@@ -184,6 +185,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "townships.caption": ("各乡镇指标（{period}）", "Indicators by township ({period})"),
     "townships.township": ("乡镇", "Township"),
     "townships.district_total": ("全区", "District"),
+    "townships.rank": ("排名", "Rank"),
+    "townships.rank_hint": (
+        "按达标指标数排名，并列者名次相同；超过100%的比率需核查，不计入达标",
+        "By targets met; ties share a rank. A rate above 100 % needs checking and does not "
+        "count as met",
+    ),
+    "townships.rank_note": (
+        "排名按达标指标数，并列者名次相同；超过100%的比率需核查，不计入达标。",
+        "Rank: by targets met, ties sharing a rank; a rate above 100 % needs checking and "
+        "does not count as met.",
+    ),
+    "townships.met_of": ("达标 {met}/{of}", "{met} of {of} met"),
+    "townships.indicator_rank": ("本项第 {rank} 名", "{rank} on this indicator"),
+    "townships.yoy": ("同比", "YoY"),
+    "townships.mom": ("环比", "MoM"),
+    "townships.qoq": ("环比", "QoQ"),
+    "townships.yoy_title": ("与{period}相比", "against {period}"),
+    "townships.compare_note": (
+        "同比：与{yoy}相比{mom}。比率的变化以百分点计，数量的变化以百分比计。",
+        "YoY: against {yoy}{mom}. Rates change in percentage points, quantities in per cent.",
+    ),
+    "townships.compare_mom": ("；环比：与{period}相比", "; {kind}: against {period}"),
+    "townships.no_yoy": (
+        "{period}没有数据，无法计算同比。",
+        "{period} has no data: no year-on-year change.",
+    ),
+    "townships.checks": (
+        "{n} 个比率超过100%，已标为“请核查数据”，不作达标认定。",
+        "{n} rates are above 100 % and marked 'check the data', not met.",
+    ),
     "townships.sort_hint": ("按此列排序", "Sort by this column"),
     "township.title": ("{name}", "{name}"),
     "township.rates": ("指标", "Indicators"),
@@ -400,6 +431,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "export.label": ("导出本页", "Export this page"),
     "export.csv": ("CSV", "CSV"),
     "export.xlsx": ("Excel", "Excel"),
+    "export.report_xlsx": ("报表（Excel）", "Report (Excel)"),
+    "export.report_hint": (
+        "上报用报表：各乡镇 × 各指标，含标题、统计期间、制表单位和说明，可直接打印（A4 横向）",
+        "The report to send upward: townships × indicators with title, period, maker and "
+        "notes, ready to print (A4 landscape)",
+    ),
+    "export.data_csv": ("数据（CSV）", "Data (CSV)"),
+    "export.data_hint": (
+        "明细数据：每个区域 × 指标一行，供其他程序使用",
+        "The data: one row per region × indicator, for other programs",
+    ),
+    "export.print": ("打印", "Print"),
+    "export.print_hint": (
+        "打印本页或另存为 PDF（A4 横向，每页重复表头）",
+        "Print this page or save it as PDF (A4 landscape, the header row on every page)",
+    ),
     "error.title": ("出错了", "Something went wrong"),
     "error.403": ("无权查看", "Not allowed"),
     "error.404": ("未找到", "Not found"),

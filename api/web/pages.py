@@ -30,7 +30,15 @@ from api.web.core import DashboardRoute, Page, PageContext, PublicPage, url_with
 from wasteflow.errors import Invalid, TooManyRequests, Unauthorized
 from wasteflow.rates import INDICATORS
 from wasteflow.schemas import SitePublic
-from wasteflow.services import accounts, catalogue, flows, handovers, rates, sites
+from wasteflow.services import (
+    accounts,
+    catalogue,
+    comparisons,
+    flows,
+    handovers,
+    rates,
+    sites,
+)
 from wasteflow.types import TREATING_KINDS, RegionLevel
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -180,6 +188,10 @@ def townships(ctx: Page, period: PeriodQ = None) -> HTMLResponse:
         return ctx.officials_only()
     label = ctx.period(period)
     report = rates.report(session=ctx.session, account=ctx.user, period=label)
+    compared = comparisons.comparison(session=ctx.session, account=ctx.user, period=label)
+    by_code = {r["region"]["code"]: r for r in compared["rows"]}
+    last_year = compared["rows"][0]["figures"]
+    before = compared["previous_period"]
     return ctx.render(
         "townships.html",
         period=label,
@@ -187,6 +199,15 @@ def townships(ctx: Page, period: PeriodQ = None) -> HTMLResponse:
         total=report["rows"][0],
         rows=report["rows"][1:],
         keys=list(INDICATORS),
+        compare=by_code,
+        previous_year=compared["previous_year"]["label"],
+        previous_period=before["label"] if before else None,
+        mom_label=ctx.t("townships.qoq" if "Q" in label else "townships.mom"),
+        # The district had no figure at all a year before: say so once, not in every cell.
+        no_yoy=all(
+            f["yoy"]["rate"] is None and not f["yoy"]["numerator_kg"] for f in last_year.values()
+        ),
+        checks=sum(f["over_100"] for r in compared["rows"][1:] for f in r["figures"].values()),
     )
 
 

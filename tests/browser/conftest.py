@@ -208,7 +208,13 @@ class Browser:
 @pytest.fixture(scope="session")
 def browser(demo_server: DemoServer, screenshot_dirs: list[Path]) -> Iterator[Browser]:
     """Headless Chromium from Debian's package; failing to start it fails the tests."""
-    ensure_debian_packages(Path(CHROMIUM).exists(), ["chromium", "fonts-wqy-microhei"], CHROMIUM)
+    # Without a Chinese font every page (and every printed PDF) shows empty boxes for 汉字.
+    chinese_font = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").exists()
+    ensure_debian_packages(
+        Path(CHROMIUM).exists() and chinese_font,
+        ["chromium", "fonts-wqy-microhei"],
+        "Chromium or its Chinese font",
+    )
     from playwright.sync_api import sync_playwright
 
     profile = tempfile.mkdtemp(prefix="wf-chromium-")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.browser.conftest import PHONE, Browser
 
@@ -37,6 +38,8 @@ def shown_mass(kg: float | None) -> str:
 def status_of(figure: dict[str, Any]) -> str:
     if figure["status"] == "no_data":
         return "no_data"
+    if figure["rate"] is not None and figure["rate"] > 1:
+        return "check"  # above 100 %: a data check, never 达标
     return {True: "met", False: "missed", None: "no_target"}[figure["met"]]
 
 
@@ -83,7 +86,8 @@ def test_home_shows_the_apis_figures_and_trends(
             badge = card.locator(".badge")
             assert badge.get_attribute("data-status") == status_of(f), key
             # Met or missed is said in words and an icon, not by colour alone.
-            words = {"met": "达标", "missed": "未达标", "no_target": "无目标", "no_data": "无数据"}
+            words = {"met": "达标", "missed": "未达标", "no_target": "无目标", "no_data": "无数据",
+                     "check": "超过100%，请核查数据"}  # fmt: skip
             assert words[status_of(f)] in badge.inner_text()
         assert float(card.get_attribute("data-numerator-kg")) == f["numerator_kg"], key
         assert card.locator("a.records").get_attribute("href").startswith("/dashboard/records")
@@ -129,7 +133,7 @@ def test_township_table_equals_the_api_and_sorts(
     keys = [i["key"] for i in report["indicators"]]
     for code in [*TOWNSHIPS, report["region"]["code"]]:
         tr = page.locator(f"#indicator-table tr[data-region='{code}']")
-        cells = tr.locator("td")
+        cells = tr.locator("td.fig")
         for i, key in enumerate(keys):
             f, cell = rows[code]["figures"][key], cells.nth(i)
             if f["rate"] is not None:
@@ -139,7 +143,7 @@ def test_township_table_equals_the_api_and_sorts(
     film = page.locator("#indicator-table thead th[data-key='film_recovery'] button.sort")
 
     def film_rates() -> list[float]:
-        values = page.locator("#indicator-table tbody tr td:nth-of-type(1)").evaluate_all(
+        values = page.locator("#indicator-table tbody tr td.fig:nth-of-type(2)").evaluate_all(
             "cells => cells.map(c => c.getAttribute('data-sort'))"
         )
         return [float(v) for v in values if v]
@@ -153,9 +157,9 @@ def test_township_table_equals_the_api_and_sorts(
     assert th.get_attribute("aria-sort") == "ascending"
     assert film_rates() == sorted(film_rates())
     best = min(rows[c]["figures"]["film_recovery"]["rate"] or 9 for c in rows if c != "500156")
-    assert float(page.locator("#indicator-table tbody tr td").first.get_attribute("data-rate")) == (
-        best
-    )
+    assert float(
+        page.locator("#indicator-table tbody tr td.fig").first.get_attribute("data-rate")
+    ) == (best)
     name = page.locator("#indicator-table thead th").first.locator("button.sort")
     name.click()
     assert page.locator("#indicator-table tbody tr th").first.inner_text().strip()
@@ -312,6 +316,11 @@ def test_csv_exports_download_with_the_cookie_session(browser: Browser, page: An
     table = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
     assert table[0][:4] == ["区域代码", "区域", "指标代码", "指标"]
     assert len(table) == 1 + 27 * 11
+    with page.expect_download() as info:
+        page.click("p.exports a[data-format=xlsx]")  # the 报表, named in Chinese
+    assert info.value.suggested_filename == "武隆区2025年资源化利用情况报表.xlsx"
+    book = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+    assert book["利用率报表"]["A1"].value == "武隆区 2025年 资源化利用情况报表"
     page.goto(browser.url("/dashboard/handovers?status=refused"))
     total = page.inner_text("nav.pager .count")
     with page.expect_download() as info:

@@ -8,6 +8,7 @@ import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -276,7 +277,9 @@ def test_exports_in_chinese_and_english(api) -> None:  # type: ignore[no-untyped
     assert rows[0][:2] == ["区域代码", "区域"] and len(rows) == 1 + 27 * 11
     assert any(row[1] == "白马镇" for row in rows)
     r = client.get(
-        "/api/v1/rates/report", params={"period": "2025", "format": "xlsx", "lang": "en"}, headers=h
+        "/api/v1/rates/report",
+        params={"period": "2025", "format": "xlsx", "lang": "en", "layout": "records"},
+        headers=h,
     )
     ws = load_workbook(io.BytesIO(r.content)).active
     assert ws is not None and ws["A1"].value == "region code" and ws.max_row == 1 + 27 * 11
@@ -289,6 +292,89 @@ def test_exports_in_chinese_and_english(api) -> None:  # type: ignore[no-untyped
     assert geo["type"] == "FeatureCollection" and len(geo["features"]) > 1000
     film = next(f for f in geo["features"] if f["properties"]["code"] == "WL-PR-FILM")
     assert film["properties"]["treated_kg"] > 0
+
+
+def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyped-def]
+    """The 报表: townships × indicators, numbers stored as numbers with their formats, a title
+    block, notes on what the figures rest on, frozen headers, a filter, and a page setup that
+    prints one A4 landscape page wide with the header rows on every page."""
+    client, h = api
+    report = client.get("/api/v1/rates/report", params={"period": "2025"}, headers=h).json()
+    r = client.get("/api/v1/rates/report", params={"period": "2025", "format": "xlsx"}, headers=h)
+    assert r.status_code == 200, r.text
+    disposition = r.headers["content-disposition"]
+    assert 'filename="wasteflow-report-500156-2025.xlsx"' in disposition
+    name = "武隆区2025年资源化利用情况报表.xlsx"
+    assert f"filename*=UTF-8''{quote(name)}" in disposition
+    book = load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == ["利用率报表", "利用量与产生量"]
+    ws = book["利用率报表"]
+    assert ws["A1"].value == "武隆区 2025年 资源化利用情况报表"
+    assert ws["A2"].value == "统计期间：2025年1月1日 至 2025年12月31日"
+    top_line = [c.value for c in ws[3] if c.value]
+    assert top_line[0] == "制表单位：武隆区生态环境局（示例）"  # the official's organisation
+    assert top_line[1].startswith("制表日期：") and top_line[2] == "计量单位：吨、%"
+    # Two header rows (indicator, then rate | target | verdict), frozen with the names.
+    assert [ws.cell(5, c).value for c in (1, 2, 3, 6)] == [
+        "乡镇（街道）", "区划代码", "农膜回收率", "畜禽粪污综合利用率"
+    ]  # fmt: skip
+    assert [ws.cell(6, c).value for c in (3, 4, 5)] == ["利用率", "目标（≥）", "达标情况"]
+    assert ws.freeze_panes == "C7"
+    last = ws.cell(6, ws.max_column).column_letter
+    assert ws.auto_filter.ref == f"A6:{last}32"  # the 26 townships; the total stays put
+    assert ws.print_title_rows == "$5:$6"
+    setup = ws.page_setup
+    assert (setup.orientation, int(setup.paperSize), setup.fitToWidth, setup.fitToHeight) == (
+        "landscape", 9, 1, 0
+    )  # fmt: skip
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    widths = {ws.column_dimensions[c].width for c in ("A", "B", "C", "E")}
+    assert len(widths) > 1  # not every column the default width
+    rows = {row["region"]["code"]: row for row in report["rows"]}
+    by_code = {ws.cell(n, 2).value: n for n in range(7, 34)}
+    assert set(by_code) == set(rows) and ws.cell(33, 1).value == "武隆区（合计）"
+    for code, n in by_code.items():
+        film = rows[code]["figures"]["film_recovery"]
+        rate, target, verdict = (ws.cell(n, c) for c in (3, 4, 5))
+        assert rate.value == film["rate"] and rate.number_format == "0.0%"
+        assert isinstance(target.value, float) and target.value == film["target"]["value"]
+        assert target.number_format == "0%"
+        expected = {True: "达标", False: "未达标"}[film["met"]]
+        if film["rate"] > 1:
+            expected = "超过100%，请核查数据"  # 鸭江镇's 100.1 % is a data check, not 达标
+        assert verdict.value == expected, code
+    assert ws.cell(by_code["500156105"], 5).value == "超过100%，请核查数据"
+    # The quantities that have no rate are tonnes with two decimals.
+    dismantled = next(
+        c for c in range(3, ws.max_column + 1) if ws.cell(5, c).value == "废弃电器电子产品拆解量"
+    )
+    cell = ws.cell(33, dismantled)
+    assert cell.value == round(rows["500156"]["figures"]["appliance_dismantled"]["numerator_kg"]
+                               / 1000, 6)  # fmt: skip
+    assert cell.number_format == "#,##0.00"
+    notes = "\n".join(str(c.value) for c in ws["A"][34:] if c.value)
+    assert "注：" in notes and "超过100%" in notes
+    assert "转化系数为占位值" in notes and "玉米草谷比" in notes  # placeholders, unverified
+    assert "合成演示数据" in notes
+    qs = book["利用量与产生量"]
+    assert [qs.cell(6, c).value for c in (3, 4)] == ["回收量（吨）", "使用量（吨）"]
+    film = rows["500156101"]["figures"]["film_recovery"]
+    n = next(n for n in range(7, 34) if qs.cell(n, 2).value == "500156101")
+    assert qs.cell(n, 3).value == round(film["numerator_kg"] / 1000, 6)
+    assert qs.cell(n, 4).value == round(film["denominator_kg"] / 1000, 6)
+    assert qs.cell(n, 4).number_format == "#,##0.00"
+    assert qs.freeze_panes == "C7" and qs.print_title_rows == "$5:$6"
+    # In English: English words, an ASCII file name.
+    r = client.get(
+        "/api/v1/rates/report", params={"period": "2025-Q2", "format": "xlsx", "lang": "en"},
+        headers=h,
+    )  # fmt: skip
+    assert r.headers["content-disposition"] == (
+        'attachment; filename="wasteflow-report-500156-2025-Q2.xlsx"'
+    )
+    book = load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == ["rates", "quantities"]
+    assert book["rates"]["A1"].value == "Wulong District: resource utilisation report, 2025 Q2"
 
 
 def test_the_demo_is_labelled_synthetic(demo: sa.Engine, api) -> None:  # type: ignore[no-untyped-def]

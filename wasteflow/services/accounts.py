@@ -254,3 +254,11 @@ def acting_site_ids(session: Session, account_id: int) -> set[int]:
         .all()
     )
     return set(direct)
+
+
+def organisation_name(*, session: Session, account: Account) -> str | None:
+    """The name of the organisation an account works for (a report's 制表单位), if any."""
+    if account.organisation_id is None:
+        return None
+    org = session.get(Organisation, account.organisation_id)
+    return org.name if org else None
