@@ -101,9 +101,10 @@
     var traces = [];
     if (kind === "quantity") {
       traces.push({
-        type: "bar", x: x, y: months.map(function (m) { return m.numerator_kg; }), customdata: labels,
+        // Tonnes, in plain numbers with separators: officials read 吨, never "60k".
+        type: "bar", x: x, y: months.map(function (m) { return m.numerator_kg / 1000; }), customdata: labels,
         marker: { color: "#0b5cab" }, name: el.getAttribute("data-y-title"),
-        hovertemplate: "%{customdata}: %{y:,.0f} kg<extra></extra>"
+        hovertemplate: "%{customdata}: %{y:,.2f} " + (el.getAttribute("data-unit") || "t") + "<extra></extra>"
       });
     } else {
       traces.push({
@@ -129,12 +130,13 @@
     }
     el.innerHTML = "";
     Plotly.newPlot(el, traces, {
-      title: { text: el.getAttribute("data-title"), font: { size: 12 }, x: 0, xanchor: "left" },
+      title: { text: el.getAttribute("data-title") + (kind === "quantity" ? " · " + (el.getAttribute("data-unit") || "t") : ""),
+               font: { size: 12 }, x: 0, xanchor: "left" },
       margin: { l: 44, r: 8, t: 26, b: 24 }, height: 170, font: font, showlegend: false,
       xaxis: { fixedrange: true, tickmode: "array", tickvals: ticks,
                ticktext: ticks.map(function (v) { return labels[v - 1]; }), tickfont: { size: 10 } },
       yaxis: { fixedrange: true, rangemode: "tozero", ticksuffix: kind === "quantity" ? "" : " %",
-               tickformat: kind === "quantity" ? "~s" : "", tickfont: { size: 10 } },
+               tickformat: kind === "quantity" ? ",.3~f" : "", separatethousands: true, tickfont: { size: 10 } },
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fafbfc"
     }, { displayModeBar: false, responsive: true });
   }

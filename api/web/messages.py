@@ -173,7 +173,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.check": ("超过100%，请核查数据", "over 100 %: check the data"),
     "chart.month": ("月份", "Month"),
     "chart.rate_pct": ("比率（%）", "Rate (%)"),
-    "chart.quantity": ("数量（千克）", "Quantity (kg)"),
+    "chart.quantity": ("数量（吨）", "Quantity (t)"),
+    "chart.tonnes": ("吨", "t"),
     "chart.target": ("目标", "target"),
     # townships
     "townships.title": ("各乡镇指标", "Indicators by township"),
