@@ -16,6 +16,7 @@ from api.routes import (
     audit,
     auth,
     declarations,
+    field,
     handovers,
     health,
     qr,
@@ -77,6 +78,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         accounts,
         declarations,
         audit,
+        field,
     ):
         app.include_router(module.router)
     app.include_router(dashboard_router)
