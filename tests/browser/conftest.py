@@ -206,31 +206,39 @@ class Browser:
 
 
 @pytest.fixture(scope="session")
-def browser(demo_server: DemoServer, screenshot_dirs: list[Path]) -> Iterator[Browser]:
-    """Headless Chromium from Debian's package; failing to start it fails the tests."""
+def playwright() -> Iterator[Any]:
+    """One Playwright driver for the session: its sync API cannot be started twice at once."""
     ensure_debian_packages(Path(CHROMIUM).exists(), ["chromium", "fonts-wqy-microhei"], CHROMIUM)
     from playwright.sync_api import sync_playwright
 
-    profile = tempfile.mkdtemp(prefix="wf-chromium-")
     with sync_playwright() as pw:
-        try:
-            context = pw.chromium.launch_persistent_context(
-                profile,
-                executable_path=CHROMIUM,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport=DESKTOP,
-                accept_downloads=True,
-                locale="zh-CN",
-                timezone_id="Asia/Shanghai",
-            )
-        except Exception as exc:
-            pytest.fail(f"headless Chromium did not start: {exc}")
-        try:
-            yield Browser(context, demo_server, screenshot_dirs)
-        finally:
-            context.close()
-            shutil.rmtree(profile, ignore_errors=True)
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(
+    playwright: Any, demo_server: DemoServer, screenshot_dirs: list[Path]
+) -> Iterator[Browser]:
+    """Headless Chromium from Debian's package; failing to start it fails the tests."""
+    profile = tempfile.mkdtemp(prefix="wf-chromium-")
+    try:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=DESKTOP,
+            accept_downloads=True,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+        )
+    except Exception as exc:
+        pytest.fail(f"headless Chromium did not start: {exc}")
+    try:
+        yield Browser(context, demo_server, screenshot_dirs)
+    finally:
+        context.close()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
