@@ -1203,6 +1203,7 @@ async function route() {
   const [head, arg] = location.hash.split("/");
   switch (head) {
     case "#scan":
+      banner(""); // the last save's note belongs to the last load
       if (arg === "manifest") {
         scanView("manifest", (scan) => receiveForm(scan.ident, scan.payload));
       } else {
