@@ -17,6 +17,7 @@ from api.routes import (
     auth,
     declarations,
     docs,
+    field,
     handovers,
     health,
     qr,
@@ -82,6 +83,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         declarations,
         audit,
         docs,
+        field,
     ):
         app.include_router(module.router)
     app.include_router(dashboard_router)

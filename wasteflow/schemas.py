@@ -293,3 +293,24 @@ class HandoverHistory(BaseModel):
     events: list[AuditEventPublic]
     corrected_by: str | None = None
     returned_by: list[str] = Field(default_factory=list)
+
+
+class FieldRound(BaseModel):
+    code: str
+    name: str
+    collection_point: SitePublic | None = Field(
+        description="where the round's loads go by default (the field app's preset destination)"
+    )
+    sources: list[SitePublic]
+
+
+class FieldBundle(BaseModel):
+    """What the field app keeps on the phone to work with no network."""
+
+    account: AccountPublic
+    sites: list[SitePublic] = Field(description="the sites the account acts for")
+    rounds: list[FieldRound]
+    materials: list[MaterialPublic]
+    routes: list[RoutePublic]
+    keys: list[dict[str, str | None]] = Field(description="as GET /qr/keys")
+    server_time: datetime

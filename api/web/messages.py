@@ -28,6 +28,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.username": ("用户名", "Username"),
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Log in"),
+    "login.field": (
+        "回收员和接收站点：用手机现场应用（可离线）",
+        "Collectors and receiving sites: the phone field app (works offline)",
+    ),
     "login.failed": ("用户名或密码错误。", "Wrong username or password."),
     "login.disabled": ("该账户已停用。", "This account is disabled."),
     "login.throttled": (

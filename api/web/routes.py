@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import downloads, pages
+from api.web import downloads, field, pages
 
 router = APIRouter(tags=["dashboard"])
 router.include_router(pages.router)
 router.include_router(downloads.router)
+router.include_router(field.router)

@@ -206,8 +206,8 @@ class Browser:
 
 
 @pytest.fixture(scope="session")
-def browser(demo_server: DemoServer, screenshot_dirs: list[Path]) -> Iterator[Browser]:
-    """Headless Chromium from Debian's package; failing to start it fails the tests."""
+def playwright() -> Iterator[Any]:
+    """One Playwright driver for the session: its sync API cannot be started twice at once."""
     # Without a Chinese font every page (and every printed PDF) shows empty boxes for 汉字.
     chinese_font = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").exists()
     ensure_debian_packages(
@@ -217,26 +217,34 @@ def browser(demo_server: DemoServer, screenshot_dirs: list[Path]) -> Iterator[Br
     )
     from playwright.sync_api import sync_playwright
 
-    profile = tempfile.mkdtemp(prefix="wf-chromium-")
     with sync_playwright() as pw:
-        try:
-            context = pw.chromium.launch_persistent_context(
-                profile,
-                executable_path=CHROMIUM,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport=DESKTOP,
-                accept_downloads=True,
-                locale="zh-CN",
-                timezone_id="Asia/Shanghai",
-            )
-        except Exception as exc:
-            pytest.fail(f"headless Chromium did not start: {exc}")
-        try:
-            yield Browser(context, demo_server, screenshot_dirs)
-        finally:
-            context.close()
-            shutil.rmtree(profile, ignore_errors=True)
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(
+    playwright: Any, demo_server: DemoServer, screenshot_dirs: list[Path]
+) -> Iterator[Browser]:
+    """Headless Chromium from Debian's package; failing to start it fails the tests."""
+    profile = tempfile.mkdtemp(prefix="wf-chromium-")
+    try:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=DESKTOP,
+            accept_downloads=True,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+        )
+    except Exception as exc:
+        pytest.fail(f"headless Chromium did not start: {exc}")
+    try:
+        yield Browser(context, demo_server, screenshot_dirs)
+    finally:
+        context.close()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
