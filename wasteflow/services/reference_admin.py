@@ -38,6 +38,15 @@ from wasteflow.services.idempotency import Request, once
 from wasteflow.services.targets import targets_for
 
 
+def _lock_region(session: Session, code: str) -> Region:
+    """The region, its row locked: a region's sets and targets are written one at a time, so
+    two admins cannot both make a year's set, or overlapping targets, each unseen by the
+    other (SQLite's writers take turns anyway)."""
+    region = get_region(session=session, code=code)
+    session.execute(sa.select(col(Region.id)).where(col(Region.id) == region.id).with_for_update())
+    return region
+
+
 def _region_codes(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -130,7 +139,7 @@ def create_from_latest(
     )
 
     def apply() -> CoefficientSetPublic:
-        region = get_region(session=session, code=data.region_code or str(DISTRICT["code"]))
+        region = _lock_region(session, data.region_code or str(DISTRICT["code"]))
         assert region.id is not None
         own = session.execute(
             sa.select(col(CoefficientSet.code)).where(
@@ -160,7 +169,12 @@ def create_from_latest(
             code=code, name=name[:128], year=year, region_id=region.id, source=source.source
         )
         session.add(new)
-        session.flush()
+        try:
+            session.flush()
+        except sa.exc.IntegrityError as exc:  # the same code, made by a request since
+            raise Conflict(
+                f"code: a coefficient set {code!r} already exists", field="code"
+            ) from exc
         values = session.execute(
             sa.select(Coefficient).where(col(Coefficient.set_id) == source.id)
         ).scalars()
@@ -342,7 +356,7 @@ def create_target(
     req = Request(actor.id, idempotency_key, "target.create", target, idempotency.digest(body))
 
     def apply() -> TargetPublic:
-        region = get_region(session=session, code=data.region_code or str(DISTRICT["code"]))
+        region = _lock_region(session, data.region_code or str(DISTRICT["code"]))
         row = Target.model_validate(
             data.model_dump(exclude={"region_code"}), update={"region_id": region.id}
         )
@@ -388,6 +402,9 @@ def update_target(
         ).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no target {target_id}")
+        session.execute(
+            sa.select(col(Region.id)).where(col(Region.id) == row.region_id).with_for_update()
+        )
         before = _target_views(session, [row])[0].model_dump(mode="json")
         for name in data.model_fields_set:
             setattr(row, name, getattr(data, name))
