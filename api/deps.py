@@ -11,7 +11,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from wasteflow.db import new_session
-from wasteflow.errors import Unauthorized
+from wasteflow.errors import Forbidden, Unauthorized
 from wasteflow.models import Account
 from wasteflow.services.accounts import account_for_token
 
@@ -37,10 +37,22 @@ Limit = Annotated[int, Query(ge=1, le=500, description="rows to return")]
 RowId = Annotated[int, Path(ge=1, le=MAX_INT, description="the record's id")]
 
 
-def current_account(session: Session, token: str | None) -> Account:
+PASSWORD_URL = "/api/v1/auth/password"
+
+
+def current_account(session: Session, token: str | None, *, pending_ok: bool = False) -> Account:
+    """The account of the bearer token. One whose password an admin reset may do nothing but
+    change it (``pending_ok``: the operations that allow it)."""
     if not token:
         raise Unauthorized("missing bearer token: log in at " + TOKEN_URL)
-    return account_for_token(session=session, token=token)
+    account = account_for_token(session=session, token=token)
+    if account.must_change_password and not pending_ok:
+        raise Forbidden(
+            "password: an administrator reset this account's password; change it with "
+            f"POST {PASSWORD_URL} before anything else",
+            field="password",
+        )
+    return account
 
 
 def get_current_account(
@@ -49,7 +61,15 @@ def get_current_account(
     return current_account(session, token)
 
 
+def get_account_pending_password(
+    session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Account:
+    return current_account(session, token, pending_ok=True)
+
+
 CurrentAccount = Annotated[Account, Depends(get_current_account)]
+# For changing one's password and logging out: allowed while a reset waits to be changed.
+AccountPendingPassword = Annotated[Account, Depends(get_account_pending_password)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 

@@ -141,11 +141,19 @@ class SiteRoute(SQLModel, table=True):
 
 
 class RoundSite(SQLModel, table=True):
-    """The sources on a collection round."""
+    """The sources on a collection round: a source is on one round at most."""
 
     __tablename__ = "round_site"
     round_id: int = Field(foreign_key="collection_round.id", primary_key=True)
-    site_id: int = Field(foreign_key="site.id", primary_key=True, index=True)
+    site_id: int = Field(foreign_key="site.id", primary_key=True, index=True, unique=True)
+
+
+class RoundRegion(SQLModel, table=True):
+    """The villages a collection round covers (its sources lie in them)."""
+
+    __tablename__ = "round_region"
+    round_id: int = Field(foreign_key="collection_round.id", primary_key=True)
+    region_id: int = Field(foreign_key="region.id", primary_key=True)
 
 
 class Account(SQLModel, table=True):
@@ -157,6 +165,10 @@ class Account(SQLModel, table=True):
     password_hash: str = Field(max_length=256)
     active: bool = True
     created_at: datetime = _ts(default_factory=utcnow)
+    must_change_password: bool = Field(
+        default=False, description="set by an admin's reset: every call but the change is 403"
+    )
+    last_login_at: datetime | None = _ts(default=None)
 
 
 class AccountSite(SQLModel, table=True):

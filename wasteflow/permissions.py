@@ -23,6 +23,10 @@ class Action(StrEnum):
     record_declaration = "record_declaration"
     manage_sites = "manage_sites"
     manage_accounts = "manage_accounts"
+    manage_organisations = "manage_organisations"
+    manage_rounds = "manage_rounds"
+    manage_reference = "manage_reference"  # coefficient sets and targets
+    read_site_history = "read_site_history"
     manage_keys = "manage_keys"
     verify_audit = "verify_audit"
     sign_checkpoint = "sign_checkpoint"
@@ -42,6 +46,10 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.record_declaration: frozenset({Role.admin}),
     Action.manage_sites: frozenset({Role.admin}),
     Action.manage_accounts: frozenset({Role.admin}),
+    Action.manage_organisations: frozenset({Role.admin}),
+    Action.manage_rounds: frozenset({Role.admin}),
+    Action.manage_reference: frozenset({Role.admin}),
+    Action.read_site_history: frozenset({Role.official, Role.admin}),
     Action.manage_keys: frozenset({Role.admin}),
     Action.verify_audit: frozenset({Role.official, Role.admin}),
     Action.sign_checkpoint: frozenset({Role.admin}),

@@ -123,6 +123,7 @@ class SitePublic(BaseModel):
     capacity_kg: float | None
     materials: list[str]
     routes: list[str]
+    round_code: str | None = Field(default=None, description="a source's collection round")
     active: bool
     synthetic: bool
 
@@ -147,6 +148,10 @@ class AccountPublic(BaseModel):
     rounds: list[str]
     active: bool
     created_at: datetime
+    last_login_at: datetime | None = None
+    must_change_password: bool = Field(
+        default=False, description="reset by an admin: only changing the password is allowed"
+    )
 
 
 class TokenResponse(BaseModel):

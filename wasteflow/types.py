@@ -92,6 +92,14 @@ class SiteKind(StrEnum):
     disposal = "disposal"
 
 
+class OrganisationKind(StrEnum):
+    government = "government"  # a township government, its sanitation office, a bureau
+    enterprise = "enterprise"
+    cooperative = "cooperative"
+    household = "household"
+    other = "other"
+
+
 class Role(StrEnum):
     collector = "collector"
     site_operator = "site_operator"

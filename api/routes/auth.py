@@ -2,12 +2,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import BearerToken, CurrentAccount, SessionDep
+from api.deps import (
+    AccountPendingPassword,
+    BearerToken,
+    CurrentAccount,
+    OptIdemKey,
+    SessionDep,
+    answered,
+)
 from wasteflow.schemas import AccountPublic, ErrorBody, TokenResponse
-from wasteflow.services import accounts
+from wasteflow.schemas_admin import PasswordChange
+from wasteflow.services import account_admin, accounts
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -39,7 +47,7 @@ def login(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(session: SessionDep, account: CurrentAccount, token: BearerToken) -> None:
+def logout(session: SessionDep, account: AccountPendingPassword, token: BearerToken) -> None:
     """Revoke the bearer token this request carries."""
     assert token is not None  # CurrentAccount already refused a missing token
     accounts.revoke_token(session=session, token=token)
@@ -49,3 +57,36 @@ def logout(session: SessionDep, account: CurrentAccount, token: BearerToken) -> 
 def me(session: SessionDep, account: CurrentAccount) -> AccountPublic:
     """The account the bearer token belongs to, with the sites it acts for."""
     return accounts.account_public(session, account)
+
+
+@router.post(
+    "/password",
+    response_model=AccountPublic,
+    responses={
+        409: {"model": ErrorBody},
+        429: {"model": ErrorBody, "description": "too many wrong passwords; see Retry-After"},
+    },
+)
+def change_password(
+    request: Request,
+    session: SessionDep,
+    account: AccountPendingPassword,
+    token: BearerToken,
+    body: PasswordChange,
+    response: Response,
+    idempotency_key: OptIdemKey = None,
+) -> AccountPublic:
+    """Change one's own password, giving the current one: the only call an account whose
+    password an admin reset may make. Its other tokens are revoked; this one keeps working.
+    A wrong current password counts as a failed login."""
+    assert token is not None  # the dependency already refused a missing token
+    changed, made = account_admin.change_password(
+        session=session,
+        account=account,
+        token=token,
+        data=body,
+        client=request.client.host if request.client else None,
+        idempotency_key=idempotency_key,
+    )
+    answered(response, made)
+    return changed

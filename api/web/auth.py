@@ -108,9 +108,12 @@ def account_from_cookie(request: Request, session: Session) -> Account:
     if not token:
         raise LoginRequired(here)
     try:
-        return account_for_token(session=session, token=token)
+        account = account_for_token(session=session, token=token)
     except Unauthorized as exc:
         raise LoginRequired(here, reason="session") from exc
+    if account.must_change_password:  # reset since this session began
+        raise LoginRequired(here, reason="session")
+    return account
 
 
 def safe_next(value: str | None) -> str:

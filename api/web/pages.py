@@ -105,7 +105,7 @@ def login_submit(
         return _login_page(ctx, safe_next(next), None, "login.expired_form", 400)
     request = ctx.request
     try:
-        token, expires, _ = accounts.login(
+        token, expires, account = accounts.login(
             session=ctx.session,
             username=username.strip(),
             password=password,
@@ -121,6 +121,10 @@ def login_submit(
         )
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
+    if account.must_change_password:
+        # The dashboard has no password form yet: the API's forced change comes first.
+        accounts.revoke_token(session=ctx.session, token=token)
+        return _login_page(ctx, safe_next(next), None, "login.must_change_password", 403)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, ctx.request, token, expires)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)

@@ -70,8 +70,13 @@ class Api:
         self.auth = {"Authorization": f"Bearer {district.server.token(username)}"}
 
     def post(self, c: httpx.Client, path: str, body: Any, key: str | None = None) -> httpx.Response:
+        return self.send(c, "POST", path, body, key)
+
+    def send(
+        self, c: httpx.Client, method: str, path: str, body: Any, key: str | None = None
+    ) -> httpx.Response:
         headers = self.auth | ({"Idempotency-Key": key} if key else {})
-        return c.post(self.base + path, json=body, headers=headers)
+        return c.request(method, self.base + path, json=body, headers=headers)
 
     def ok(self, path: str, body: Any, key: str | None = None) -> dict[str, Any]:
         with httpx.Client(timeout=60) as c:
@@ -280,3 +285,60 @@ def test_declarations_and_admin_changes(district: District) -> None:
     assert made["username"] == user["username"]
     names = [a["username"] for a in admin.get("/accounts")]
     assert names.count(user["username"]) == 1
+
+
+def test_administration(district: District) -> None:
+    """Edits of sites, rounds, accounts, coefficient sets and targets, retried and rivalled."""
+    admin = Api(district, "admin")
+    tag = uuid.uuid4().hex[:4].upper()
+    site = {"code": f"WL-CP-ADM{tag}", "name": "p", "kind": "collection_point",
+            "region_code": VILLAGE, "materials": ["film.agri"]}  # fmt: skip
+    admin.ok("/sites", site)
+    sources = [
+        admin.ok("/sites", site | {"code": f"WL-SR-ADM{tag}{i}", "kind": "source"})["code"]
+        for i in range(N)
+    ]
+    path = f"/sites/{site['code']}"
+    key = uuid.uuid4().hex
+    edit = {"capacity_kg": 1234, "name": "edited"}
+    assert (
+        retried(race(N, lambda c, i: admin.send(c, "PATCH", path, edit, key)), made=200)[
+            "capacity_kg"
+        ]
+        == 1234
+    )
+    rivals(race(N, lambda c, i: admin.post(c, path + "/deactivate", {}, uuid.uuid4().hex)))
+    history = admin.get(path + "/history")["events"]
+    assert [e["action"] for e in history] == ["site.create", "site.update", "site.deactivate"]
+    admin.ok(path + "/reactivate", {})
+
+    # Rounds claiming one source at once: one gets it.
+    def claim(c: httpx.Client, i: int) -> httpx.Response:
+        body = {"code": f"RD-ADM{tag}{i}", "name": "r", "collection_point": site["code"],
+                "sources": [sources[0]]}  # fmt: skip
+        return admin.post(c, "/rounds", body, uuid.uuid4().hex)
+
+    rivals(race(N, claim))
+
+    # Accounts: a disable raced by rivals, a reset retried.
+    name = f"race.adm{tag.lower()}"
+    admin.ok("/accounts", {"username": name, "display_name": "r", "role": "collector",
+             "password": "a long enough password"})  # fmt: skip
+    rivals(race(N, lambda c, i: admin.post(c, f"/accounts/{name}/disable", {}, uuid.uuid4().hex)))
+    key = uuid.uuid4().hex
+    reset = {"password": "temporary password"}
+    made = retried(
+        race(N, lambda c, i: admin.post(c, f"/accounts/{name}/password-reset", reset, key)),
+        made=200,
+    )
+    assert made["must_change_password"]
+
+    # One year's coefficient set, however many admins make it at once; targets that would
+    # overlap, likewise.
+    new_set = "/coefficient-sets/2029/from-latest"
+    made = rivals(race(N, lambda c, i: admin.post(c, new_set, {"code": f"S{i}"}, uuid.uuid4().hex)))
+    assert made.json()["year"] == 2029
+    assert len(admin.get("/coefficient-sets", year=2029)) == 1
+    target = {"indicator": "film_recovery", "year_from": 2029, "year_to": 2030,
+              "comparator": ">=", "value": 0.92, "source": "race plan"}  # fmt: skip
+    rivals(race(N, lambda c, i: admin.post(c, "/targets", target, uuid.uuid4().hex)))

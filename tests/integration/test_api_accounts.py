@@ -26,7 +26,8 @@ def test_admin_creates_an_operator_bound_to_a_site_who_can_log_in(
         },
     )
     assert r.status_code == 201, r.text
-    assert r.json()["sites"] == [site.code] and "password" not in r.text
+    assert r.json()["sites"] == [site.code] and PASSWORD not in r.text
+    assert "password_hash" not in r.text and "argon2" not in r.text
     login = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
     assert login.status_code == 200 and login.json()["account"]["sites"] == [site.code]
     listed = client.get("/api/v1/accounts", headers=admin(session).headers).json()

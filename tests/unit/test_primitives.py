@@ -54,6 +54,10 @@ EXPECTED = {  # the product's access rules, cell by cell (DESIGN.md, issue 3)
     Action.manage_keys: {Role.admin},
     Action.record_declaration: {Role.admin},
     Action.read_sites: set(Role),
+    Action.manage_organisations: {Role.admin},
+    Action.manage_rounds: {Role.admin},
+    Action.manage_reference: {Role.admin},
+    Action.read_site_history: {Role.official, Role.admin},
 }
 
 
@@ -97,3 +101,14 @@ def test_audit_values_read_back_exactly_as_stored(value: object) -> None:
     from wasteflow.services.audit import _plain
 
     assert _plain(value) == json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def test_credit_codes_are_checked_by_their_check_character() -> None:
+    from wasteflow.schemas_admin import check_credit_code
+
+    # Published codes (GB 32100-2015): the check character is right, in any case.
+    assert check_credit_code("91110108551385082q") == "91110108551385082Q"
+    assert check_credit_code("91350100M000100Y43") == "91350100M000100Y43"
+    for mistyped in ("91110108551385082R", "91110108551385O82Q", "9111010855138508"):
+        with pytest.raises(ValueError):
+            check_credit_code(mistyped)

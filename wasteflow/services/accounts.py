@@ -26,10 +26,10 @@ from wasteflow.security import dummy_hash, hash_password, new_token, token_hash,
 from wasteflow.services import cache, idempotency, logins
 from wasteflow.services.audit import record_event
 from wasteflow.services.idempotency import Request, once
-from wasteflow.types import utcnow
+from wasteflow.types import TREATING_KINDS, Role, SiteKind, utcnow
 
 
-def _ids_by_code(
+def ids_by_code(
     session: Session,
     model: type[Organisation | Site | CollectionRound],
     codes: list[str],
@@ -82,9 +82,10 @@ def _create(session: Session, actor: Account | None, data: AccountCreate) -> Acc
     org_id = None
     if data.organisation_code:
         codes = [data.organisation_code]
-        org_id = _ids_by_code(session, Organisation, codes, "organisation_code")[0]
-    site_ids = _ids_by_code(session, Site, data.sites, "sites")
-    round_ids = _ids_by_code(session, CollectionRound, data.rounds, "rounds")
+        org_id = ids_by_code(session, Organisation, codes, "organisation_code")[0]
+    site_ids = ids_by_code(session, Site, data.sites, "sites")
+    round_ids = ids_by_code(session, CollectionRound, data.rounds, "rounds")
+    check_bindings(session, data.role, site_ids, round_ids)
     account = Account(
         username=data.username,
         display_name=data.display_name,
@@ -145,6 +146,8 @@ def account_public(session: Session, account: Account) -> AccountPublic:
         rounds=list(rounds),
         active=account.active,
         created_at=account.created_at,
+        last_login_at=account.last_login_at,
+        must_change_password=account.must_change_password,
     )
 
 
@@ -175,13 +178,18 @@ def login(
         raise Unauthorized("this account is disabled")
     logins.succeeded(session, keys)
     token = new_token()
-    expires = utcnow() + timedelta(hours=get_settings().token_ttl_hours)
+    now = utcnow()
+    expires = now + timedelta(hours=get_settings().token_ttl_hours)
     with unit_of_work(session):
         session.add(
             ApiToken(
                 account_id=account.id, token_hash=token_hash(token), label=label, expires_at=expires
             )
         )
+        session.execute(
+            sa.update(Account).where(col(Account.id) == account.id).values(last_login_at=now)
+        )
+    account.last_login_at = now
     return token, expires, account
 
 
@@ -205,6 +213,11 @@ def account_for_token(*, session: Session, token: str) -> Account:
         return Account.model_validate(row[0]), row[1], row[2]
 
     found = cache.token(session, digest, load)
+    if found is not None and found[0].must_change_password:
+        # Rare, and it must end the moment the password is changed (on any worker): read
+        # afresh rather than trusting a copy up to five seconds old.
+        cache.forget_token(session, digest)
+        found = cache.token(session, digest, load)
     if found is None:
         raise Unauthorized("unknown or malformed token")
     account, expires_at, revoked_at = found
@@ -215,6 +228,68 @@ def account_for_token(*, session: Session, token: str) -> Account:
     if not account.active:
         raise Unauthorized("this account is disabled")
     return account
+
+
+# What each role may be bound to: the kinds of site it acts for, and whether it works rounds.
+BINDABLE_KINDS: dict[Role, frozenset[SiteKind]] = {
+    Role.collector: frozenset({SiteKind.source}),
+    Role.site_operator: frozenset(
+        {SiteKind.source, SiteKind.collection_point, SiteKind.transfer_station}
+    ),
+    Role.processor: frozenset(TREATING_KINDS),
+    Role.official: frozenset(),
+    Role.admin: frozenset(),
+}
+WORKS_ROUNDS = frozenset({Role.collector})
+
+
+def check_bindings(session: Session, role: Role, site_ids: list[int], round_ids: list[int]) -> None:
+    """Refuse (422, naming ``sites`` or ``rounds``) bindings that make no sense for the role:
+    a processor acts for processors and disposal sites, a site operator for collection
+    points, transfer stations and sources (a factory's waste manager), a collector for
+    sources and rounds; officials and admins act for no site. Only collectors work rounds."""
+    role = Role(role)
+    if site_ids:
+        kinds = BINDABLE_KINDS[role]
+        if not kinds:
+            codes = session.execute(
+                sa.select(col(Site.code)).where(col(Site.id).in_(site_ids)).order_by(col(Site.code))
+            ).scalars()
+            raise Invalid(
+                f"sites: an {role.value} acts for every site through the role, for none by "
+                f"binding; remove {', '.join(codes)}",
+                field="sites",
+            )
+        wrong = session.execute(
+            sa.select(col(Site.code), col(Site.kind))
+            .where(col(Site.id).in_(site_ids), col(Site.kind).not_in(list(kinds)))
+            .order_by(col(Site.code))
+        ).all()
+        if wrong:
+            named = ", ".join(f"{code} ({SiteKind(kind).value})" for code, kind in wrong)
+            allowed_kinds = ", ".join(sorted(k.value for k in kinds))
+            raise Invalid(
+                f"sites: a {role.value} acts for {allowed_kinds} sites, not {named}",
+                field="sites",
+            )
+    if round_ids and role not in WORKS_ROUNDS:
+        hint = (
+            " (the rounds of the collection points it runs come with them)"
+            if role == Role.site_operator
+            else ""
+        )
+        raise Invalid(f"rounds: only collectors work collection rounds{hint}", field="rounds")
+
+
+def account_token_digests(session: Session, account_id: int) -> list[str]:
+    """The digests of an account's tokens that have not expired (to forget their cache)."""
+    return list(
+        session.execute(
+            sa.select(col(ApiToken.token_hash)).where(
+                col(ApiToken.account_id) == account_id, col(ApiToken.expires_at) > utcnow()
+            )
+        ).scalars()
+    )
 
 
 def revoke_token(*, session: Session, token: str) -> None:
@@ -238,9 +313,27 @@ def get_account(*, session: Session, username: str) -> Account:
     return account
 
 
-def list_accounts(*, session: Session, actor: Account) -> list[AccountPublic]:
+def list_accounts(
+    *,
+    session: Session,
+    actor: Account,
+    role: Role | None = None,
+    active: bool | None = None,
+    organisation: str | None = None,
+) -> list[AccountPublic]:
+    """Every account (admins), by username, with its bindings and last login; filtered by
+    role, by whether it is active, and by organisation code."""
     require(actor.role, Action.manage_accounts)
-    accounts = session.execute(sa.select(Account).order_by(col(Account.username))).scalars().all()
+    stmt = sa.select(Account).order_by(col(Account.username))
+    if role is not None:
+        stmt = stmt.where(col(Account.role) == role)
+    if active is not None:
+        stmt = stmt.where(col(Account.active) == active)
+    if organisation is not None:
+        stmt = stmt.join(Organisation, col(Organisation.id) == Account.organisation_id).where(
+            col(Organisation.code) == organisation
+        )
+    accounts = session.execute(stmt).scalars().all()
     return [account_public(session, a) for a in accounts]
 
 

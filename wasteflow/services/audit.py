@@ -26,7 +26,7 @@ from sqlmodel import Session, col
 
 from wasteflow.bulk import bulk_insert
 from wasteflow.db import core
-from wasteflow.models import AuditEvent, Handover
+from wasteflow.models import Account, AuditEvent, Handover
 from wasteflow.types import UTCDateTime, utcnow
 
 GENESIS = "0" * 64
@@ -267,3 +267,37 @@ def history(session: Session, *, entity: str, entity_id: Any) -> list[AuditEvent
             .order_by(col(AuditEvent.id))
         ).scalars()
     )
+
+
+def changes(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields an edit changed: their values before and after (both empty: no change)."""
+    keys = [k for k in after if before.get(k) != after[k]]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def event_views(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
+    """Events as the API shows them: who by username, when, what, before → after."""
+    ids = {e.account_id for e in events if e.account_id is not None}
+    names = (
+        dict(
+            session.execute(
+                sa.select(col(Account.id), col(Account.username)).where(col(Account.id).in_(ids))
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    return [
+        {
+            "id": e.id,
+            "at": e.at,
+            "account": names.get(e.account_id),
+            "action": e.action,
+            "before": e.before,
+            "after": e.after,
+            "hash": e.hash,
+        }
+        for e in events
+    ]

@@ -198,12 +198,30 @@ def acting(session: Session, account_id: int, load: Callable[[], frozenset[int]]
     return acting_cache.get((_db(session), account_id), load)
 
 
+def forget_acting(session: Session, account_id: int) -> None:
+    acting_cache.drop((_db(session), account_id))
+
+
+def forget_acting_all() -> None:
+    """After a round changed: whose sources are whose is read afresh (every account)."""
+    acting_cache.clear()
+
+
 def token(session: Session, digest: str, load: Callable[[], Any]) -> Any:
     return tokens_cache.get((_db(session), digest), load)
 
 
 def forget_token(session: Session, digest: str) -> None:
     tokens_cache.drop((_db(session), digest))
+
+
+def forget_account(session: Session, account_id: int, digests: list[str]) -> None:
+    """After an account changed (disabled, role, sites, password): its tokens' cached copies
+    of it and the sites it acts for are read afresh by this process's next request."""
+    db = _db(session)
+    for digest in digests:
+        tokens_cache.drop((db, digest))
+    acting_cache.drop((db, account_id))
 
 
 def clear_all() -> None:

@@ -13,9 +13,11 @@ from wasteflow.errors import Conflict, Invalid, NotFound
 from wasteflow.models import (
     Account,
     AccountSite,
+    CollectionRound,
     Material,
     Organisation,
     Region,
+    RoundSite,
     Site,
     SiteMaterial,
     SiteRoute,
@@ -30,9 +32,9 @@ from wasteflow.services.idempotency import Request, once
 from wasteflow.types import TREATING_KINDS, RegionLevel, SiteKind
 
 
-def _codes_to_ids(
+def codes_to_ids(
     session: Session,
-    model: type[Organisation | Material | TreatmentRoute],
+    model: type[Organisation | Material | TreatmentRoute | CollectionRound | Site],
     codes: Sequence[str],
     field: str,
 ) -> list[int]:
@@ -50,7 +52,7 @@ def _codes_to_ids(
     return [found[c] for c in codes]
 
 
-def _check_routes_fit(session: Session, material_ids: list[int], routes: Sequence[str]) -> None:
+def check_routes_fit(session: Session, material_ids: list[int], routes: Sequence[str]) -> None:
     """A treating site must operate at least one route that one of its materials may take:
     a film plant that only composts could never confirm a receipt. (Routes that fit none of
     its materials are allowed beside one that fits: each receipt is checked on its own.)"""
@@ -104,13 +106,13 @@ def _create(session: Session, actor: Account, data: SiteCreate) -> SitePublic:
     region = get_region(session=session, code=data.region_code)
     org_id = None
     if data.organisation_code:
-        org_id = _codes_to_ids(
-            session, Organisation, [data.organisation_code], "organisation_code"
-        )[0]
-    material_ids = _codes_to_ids(session, Material, data.materials, "materials")
-    route_ids = _codes_to_ids(session, TreatmentRoute, data.routes, "routes")
+        org_id = codes_to_ids(session, Organisation, [data.organisation_code], "organisation_code")[
+            0
+        ]
+    material_ids = codes_to_ids(session, Material, data.materials, "materials")
+    route_ids = codes_to_ids(session, TreatmentRoute, data.routes, "routes")
     if data.kind in TREATING_KINDS:
-        _check_routes_fit(session, material_ids, data.routes)
+        check_routes_fit(session, material_ids, data.routes)
     site = Site.model_validate(
         data.model_dump(exclude={"region_code", "organisation_code", "materials", "routes"}),
         update={"region_id": region.id, "organisation_id": org_id},
@@ -172,6 +174,13 @@ def site_public(session: Session, sites: Sequence[Site]) -> list[SitePublic]:
         .order_by(col(Material.sort_order))
     ):
         materials[sid].append(code)
+    on_round: dict[int, str] = dict(
+        session.execute(
+            sa.select(col(RoundSite.site_id), col(CollectionRound.code))
+            .join(CollectionRound, col(CollectionRound.id) == RoundSite.round_id)
+            .where(col(RoundSite.site_id).in_(ids))
+        ).all()
+    )
     routes: dict[int, list[str]] = defaultdict(list)
     for sid, code in session.execute(
         sa.select(col(SiteRoute.site_id), col(TreatmentRoute.code))
@@ -201,6 +210,7 @@ def site_public(session: Session, sites: Sequence[Site]) -> list[SitePublic]:
                 capacity_kg=s.capacity_kg,
                 materials=materials[s.id],
                 routes=routes[s.id],
+                round_code=on_round.get(s.id),
                 active=s.active,
                 synthetic=s.synthetic,
             )
@@ -258,8 +268,12 @@ def account_sites(session: Session, account: Account) -> list[SitePublic]:
     return site_public(session, rows)
 
 
-def get_site(*, session: Session, code: str) -> Site:
-    site = session.execute(sa.select(Site).where(col(Site.code) == code)).scalar_one_or_none()
+def get_site(*, session: Session, code: str, lock: bool = False) -> Site:
+    """The site with this code, or NotFound; ``lock``: its row, locked for an edit."""
+    stmt = sa.select(Site).where(col(Site.code) == code)
+    if lock:
+        stmt = stmt.with_for_update()
+    site = session.execute(stmt).scalar_one_or_none()
     if site is None:
         raise NotFound(f"no site with code {code!r}")
     return site
