@@ -6,7 +6,9 @@ clear "officials only" page where the services reserve the data for officials.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,6 +29,7 @@ from api.web.auth import (
     set_session_cookie,
 )
 from api.web.core import DashboardRoute, Page, PageContext, PublicPage, url_with
+from wasteflow.config import get_settings
 from wasteflow.errors import Invalid, TooManyRequests, Unauthorized
 from wasteflow.rates import INDICATORS
 from wasteflow.schemas import SitePublic
@@ -164,14 +167,7 @@ def home(ctx: Page, period: PeriodQ = None) -> HTMLResponse:
     """The district's indicators against targets, each with its trend over the months."""
     label = ctx.period(period)
     if not ctx.officials:
-        own, rounds = _own_sites(ctx)
-        materials = views.by_code(catalogue.list_materials(session=ctx.session))
-        return ctx.render(
-            "home_own.html",
-            period=label,
-            own_sites=views.site_rows(own, ctx.t, materials),
-            rounds=rounds,
-        )
+        return _home_own(ctx, label)
     report = rates.report(session=ctx.session, account=ctx.user, period=label)
     district = report["rows"][0]
     return ctx.render(
@@ -182,6 +178,29 @@ def home(ctx: Page, period: PeriodQ = None) -> HTMLResponse:
         rate_figures=[district["figures"][k] for k in views.rate_keys()],
         quantity_figures=[district["figures"][k] for k in views.quantity_keys()],
         materials=views.by_code(catalogue.list_materials(session=ctx.session)),
+    )
+
+
+def _home_own(ctx: PageContext, label: str) -> HTMLResponse:
+    """A collector's, operator's or processor's home: the loads on their way to their sites,
+    what they recorded today, their sites and rounds, and the way to the field app."""
+    own, rounds = _own_sites(ctx)
+    materials = views.by_code(catalogue.list_materials(session=ctx.session))
+    tz = ZoneInfo(get_settings().timezone)
+    today = datetime.now(tz).date()
+    work = handovers.own_work(session=ctx.session, account=ctx.user, day=today)
+    codes = {h.from_site for h in work.awaiting + work.today}
+    codes |= {h.to_site for h in work.awaiting + work.today}
+    return ctx.render(
+        "home_own.html",
+        period=label,
+        own_sites=views.site_rows(own, ctx.t, materials),
+        rounds=rounds,
+        work=work,
+        today=today,
+        site_names=sites.names_by_code(ctx.session, codes),
+        material_names=materials,
+        local=lambda when: when.astimezone(tz),
     )
 
 

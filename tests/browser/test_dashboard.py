@@ -334,8 +334,18 @@ def test_csv_exports_download_with_the_cookie_session(browser: Browser, page: An
 def test_other_roles_see_their_own_sites_only(browser: Browser, page: Any) -> None:
     browser.login(page, "operator.baima")
     page.goto(browser.url("/dashboard"))
-    assert "仅限官员" in page.inner_text("main")
-    assert "WL-CP-500156101001" in page.inner_text("main table")
+    # Their own work first: the loads on their way to their sites, oldest first, as the API
+    # lists them; the field app one tap away; no lock card.
+    assert "仅限官员" not in page.inner_text("main")
+    assert page.locator("main a[href='/field/']").count() == 1
+    shown = page.locator("#awaiting tbody tr").evaluate_all("rows => rows.map(r => r.dataset.code)")
+    own = page.locator("main table").last.locator("a.code").all_inner_texts()
+    assert "WL-CP-500156101001" in own
+    with browser.server.api("operator.baima") as api:
+        loads = [api.get(f"/handovers/{code}").json() for code in shown]
+    assert loads and all(h["status"] == "in_transit" and h["to_site"] in own for h in loads)
+    times = [h["recorded_at"] for h in loads]
+    assert times == sorted(times)  # oldest first
     assert page.locator("nav a[href='/dashboard/townships']").count() == 0
     browser.shoot(page, "13-home-site-operator")
     response = page.goto(browser.url("/dashboard/townships"))

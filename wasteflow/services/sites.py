@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -277,3 +277,12 @@ def get_site(*, session: Session, code: str, lock: bool = False) -> Site:
     if site is None:
         raise NotFound(f"no site with code {code!r}")
     return site
+
+
+def names_by_code(session: Session, codes: Iterable[str]) -> dict[str, SitePublic]:
+    """Public views of the sites with these codes, by code (for pages that name sites)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    rows = session.execute(sa.select(Site).where(col(Site.code).in_(wanted))).scalars().all()
+    return {s.code: s for s in site_public(session, rows)}

@@ -21,6 +21,7 @@ from wasteflow.services.handovers.reading import (
     history,
     iter_register,
     list_handovers,
+    own_work,
     read_handover,
     register_query,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "iter_register",
     "list_handovers",
     "own_sites",
+    "own_work",
     "read_handover",
     "receipt_hash",
     "record_batch",

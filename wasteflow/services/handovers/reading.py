@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -14,9 +15,9 @@ from wasteflow.models import Account, Handover, Material, Site, TreatmentRoute
 from wasteflow.permissions import Action, allowed
 from wasteflow.schemas import HandoverPublic
 from wasteflow.services import keys
-from wasteflow.services.handovers.rules import acting_sites
+from wasteflow.services.handovers.rules import acting_sites, own_sites
 from wasteflow.services.handovers.store import get_handover
-from wasteflow.types import HandoverStatus, g_to_kg
+from wasteflow.types import WITHDRAWN, HandoverStatus, g_to_kg
 
 # --- reading -------------------------------------------------------------------------------
 
@@ -273,3 +274,52 @@ def iter_register(
             return
         yield from handover_views(session, rows, with_manifest=False)
         last = rows[-1].id
+
+
+@dataclass(frozen=True)
+class OwnWork:
+    """What a collector's, operator's or processor's day holds: the loads on their way to the
+    account's sites (oldest first), and the loads it recorded today (newest first)."""
+
+    awaiting: list[HandoverPublic]
+    awaiting_total: int
+    awaiting_kg: float
+    today: list[HandoverPublic]
+    today_total: int
+    today_kg: float
+
+
+def own_work(*, session: Session, account: Account, day: date, limit: int = 20) -> OwnWork:
+    """A field account's own work for its home page."""
+    mine = own_sites(session, account)
+    waiting = sa.and_(
+        col(Handover.to_site_id).in_(mine), col(Handover.status) == HandoverStatus.in_transit
+    )
+    recorded = sa.and_(
+        col(Handover.recorded_by_id) == account.id,
+        col(Handover.day) == day,
+        col(Handover.status).not_in(WITHDRAWN),
+    )
+
+    def summary(where: Any) -> tuple[int, float]:
+        n, grams = session.execute(
+            sa.select(
+                sa.func.count(), sa.func.coalesce(sa.func.sum(Handover.declared_mass_g), 0)
+            ).where(where)
+        ).one()
+        return int(n), float(g_to_kg(int(grams)))
+
+    def rows(where: Any, order: Any) -> list[HandoverPublic]:
+        found = session.execute(sa.select(Handover).where(where).order_by(order).limit(limit))
+        return handover_views(session, list(found.scalars()))
+
+    awaiting_total, awaiting_kg = summary(waiting)
+    today_total, today_kg = summary(recorded)
+    return OwnWork(
+        awaiting=rows(waiting, col(Handover.recorded_at)),
+        awaiting_total=awaiting_total,
+        awaiting_kg=awaiting_kg,
+        today=rows(recorded, col(Handover.recorded_at).desc()),
+        today_total=today_total,
+        today_kg=today_kg,
+    )
