@@ -366,6 +366,8 @@ def test_other_roles_see_their_own_sites_only(browser: Browser, page: Any) -> No
             for a in api.get("/flows/balance", params={"period": "2025"}).json()["anomalies"]
         }
     shown = page.inner_text("main")
+    # No export button that would answer 403 (the district's anomaly export is officials').
+    assert page.locator("main a[href^='/dashboard/export/anomalies']").count() == 0
     assert not [
         code
         for code in all_sites
