@@ -9,6 +9,7 @@ snapshot to a write.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -91,6 +92,16 @@ def core(session: Session, stmt: Any, params: Any = None) -> Any:
     """
     conn = session.connection()
     return conn.execute(stmt) if params is None else conn.execute(stmt, params)
+
+
+def grouped(session: Session, stmt: Any) -> defaultdict[Any, list[Any]]:
+    """The (key, value) rows of ``stmt`` gathered into a list per key, in the rows' order
+    (e.g. each site's material codes for many sites in one query); a key with no row reads
+    as an empty list."""
+    out: defaultdict[Any, list[Any]] = defaultdict(list)
+    for key, value in session.execute(stmt):
+        out[key].append(value)
+    return out
 
 
 def insert_skipping(dialect: str, table: sa.Table, keys: list[str], *returning: Any) -> Any:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -208,19 +208,18 @@ class ChainReport:
     ok: bool
     first_bad_id: int | None = None
     reason: str | None = None
+    # For each event id asked for (checkpoints' heads) that the walk passed: the events
+    # counted up to and including it, and its stored hash.
+    heads: dict[int, tuple[int, str]] = field(default_factory=dict)
 
 
 def verify_chain(
-    session: Session, *, batch: int = 5000, marks: dict[int, tuple[int, str]] | None = None
+    session: Session, *, batch: int = 5000, heads: Collection[int] = ()
 ) -> ChainReport:
-    """Recompute every hash in id order; report the first event that does not match.
-
-    ``marks`` maps event ids (checkpoints' heads) to be filled with (events counted up to and
-    including it, its stored hash) as the walk passes them.
-    """
-    marks = marks if marks is not None else {}
-    wanted = set(marks)
-    marks.clear()
+    """Recompute every hash in id order; report the first event that does not match, and
+    where the chain stood at each of ``heads`` (event ids, e.g. checkpoints' heads)."""
+    wanted = set(heads)
+    seen: dict[int, tuple[int, str]] = {}
     prev = GENESIS
     count = 0
     last_id = 0
@@ -235,7 +234,7 @@ def verify_chain(
             .limit(batch),
         ).all()
         if not rows:
-            return ChainReport(events=count, ok=True)
+            return ChainReport(events=count, ok=True, heads=seen)
         for ev_id, at, account_id, action, entity, entity_id, before, after, prev_hash, h in rows:
             if prev_hash != prev:
                 return ChainReport(count, False, ev_id, "prev_hash does not match the event before")
@@ -255,7 +254,7 @@ def verify_chain(
             count += 1
             last_id = ev_id
             if last_id in wanted:
-                marks[last_id] = (count, h)
+                seen[last_id] = (count, h)
 
 
 def history(session: Session, *, entity: str, entity_id: Any) -> list[AuditEvent]:

@@ -60,11 +60,10 @@ def verify(
     """Verify the chain, its checkpoints (with an archive's, if given) and the records."""
     stored = checkpoints.stored_marks(session)
     marks = stored + list(archive or [])
-    seen: dict[int, tuple[int, str]] = {m.last_event_id: (0, "") for m in marks}
-    chain = verify_chain(session, marks=seen)
+    chain = verify_chain(session, heads={m.last_event_id for m in marks})
     trusted = {k for k in (checkpoints.own_public_key(),) if k}
     trusted |= {m.public_key for m in archive or []}
-    problems = checkpoints.check_marks(marks, seen, trusted) if chain.ok else []
+    problems = checkpoints.check_marks(marks, chain.heads, trusted) if chain.ok else []
     newest = max(stored, key=lambda m: m.last_event_id, default=None)
     report_records = None
     if records:

@@ -9,11 +9,10 @@ outbox shows, never a wrong record.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from wasteflow.db import grouped
 from wasteflow.models import Account, AccountRound, AccountSite, CollectionRound, RoundSite, Site
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import FieldBundle, FieldRound
@@ -43,14 +42,12 @@ def bundle(*, session: Session, account: Account) -> FieldBundle:
     """The account's offline bundle (see the module's text)."""
     require(account.role, Action.read_sites)
     rounds = _rounds(session, account)
-    members: dict[int, list[int]] = defaultdict(list)
-    if rounds:
-        for round_id, site_id in session.execute(
-            sa.select(col(RoundSite.round_id), col(RoundSite.site_id)).where(
-                col(RoundSite.round_id).in_([r.id for r in rounds])
-            )
-        ):
-            members[round_id].append(site_id)
+    members = grouped(
+        session,
+        sa.select(col(RoundSite.round_id), col(RoundSite.site_id)).where(
+            col(RoundSite.round_id).in_([r.id for r in rounds])
+        ),
+    )
     wanted = {sid for ids in members.values() for sid in ids}
     wanted |= {r.collection_point_id for r in rounds if r.collection_point_id is not None}
     rows = (

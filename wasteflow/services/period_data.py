@@ -80,86 +80,7 @@ def _grain(start: date, end: date | None = None) -> Grain:
     return "day"
 
 
-@dataclass(frozen=True)
-class Family:
-    """One kind of totals: its tables by grain, the columns that key a row after the date,
-    the columns summed, and the row tuple the rates read."""
-
-    name: str
-    tables: dict[Grain, Any]
-    keys: tuple[str, ...]
-    values: tuple[str, ...]
-    row: Callable[..., NamedTuple]
-
-    def table(self, grain: Grain) -> tuple[Any, Any]:
-        """The totals of that grain, with the column that dates a row."""
-        table = self.tables[grain]
-        return table, col(getattr(table, grain))
-
-    def raw_sums(self) -> RawSums:
-        """How the family's totals are summed from the handover rows themselves."""
-        return _RAW_SUMS[self.name]()
-
-
-FLOWS = Family(
-    "flows",
-    {"day": FlowDaily, "month": FlowMonthly, "year": FlowYearly},
-    ("from_site_id", "to_site_id", "material_id"),
-    FlowRow._fields[3:],
-    FlowRow,
-)
-TREATMENTS = Family(
-    "treatments",
-    {"day": TreatmentDaily, "month": TreatmentMonthly, "year": TreatmentYearly},
-    ("site_id", "from_site_id", "material_id", "route_id"),
-    TreatmentRow._fields[4:],
-    TreatmentRow,
-)
-RETURNS = Family(
-    "returns",
-    {"day": ReturnDaily, "month": ReturnMonthly, "year": ReturnYearly},
-    ("sender_site_id", "from_site_id", "to_site_id", "material_id"),
-    ReturnRow._fields[4:],
-    ReturnRow,
-)
-
-
-def _sum(column: Any) -> Any:
-    # SUM of a BIGINT is NUMERIC on PostgreSQL (Decimal in Python): cast back, so rows are
-    # plain ints on both backends without converting every value in Python.
-    return sa.cast(sa.func.sum(column), sa.BigInteger)
-
-
-def _one_row_each(grain: Grain, start: date, end: date) -> bool:
-    """Whether the period is one unit of the grain (a year of yearly totals…): then each key
-    has one row, and there is nothing to sum."""
-    if grain == "year":
-        return start.year == end.year
-    if grain == "month":
-        return (start.year, start.month) == (end.year, end.month)
-    return start == end
-
-
-def from_totals(session: Session, family: Family, start: date, end: date) -> list[Any]:
-    """The family's rows of the period, summed per key from its coarsest exact totals."""
-    grain = _grain(start, end)
-    t, when = family.table(grain)
-    keys = [getattr(t, k) for k in family.keys]
-    values = [getattr(t, v) for v in family.values]
-    if _one_row_each(grain, start, end):
-        # Read in the primary key's order without GROUP BY: a third of the time on SQLite.
-        stmt = sa.select(*keys, *values).where(when == start, t.handovers > 0)
-    else:
-        stmt = (
-            sa.select(*keys, *map(_sum, values))
-            .where(when >= start, when <= end)
-            .group_by(*keys)
-            .having(sa.func.sum(t.handovers) > 0)
-        )
-    return [family.row._make(r) for r in core(session, stmt).all()]  # type: ignore[attr-defined]
-
-
-# --- the same rows from the raw handovers (the check on the totals) -------------------------
+# How each family's totals are summed from live handover rows (the check on the totals).
 
 _H = Handover
 _RECEIVED = col(_H.status).in_(
@@ -227,11 +148,83 @@ def _return_sums() -> RawSums:
     )
 
 
-_RAW_SUMS: dict[str, Callable[[], RawSums]] = {
-    "flows": _flow_sums,
-    "treatments": _treatment_sums,
-    "returns": _return_sums,
-}
+@dataclass(frozen=True)
+class Family:
+    """One kind of totals: its tables by grain, the columns that key a row after the date,
+    the columns summed, and the row tuple the rates read."""
+
+    tables: dict[Grain, Any]
+    keys: tuple[str, ...]
+    values: tuple[str, ...]
+    row: Callable[..., NamedTuple]
+    raw_sums: Callable[[], RawSums]  # how its totals are summed from the handover rows
+
+    def table(self, grain: Grain) -> tuple[Any, Any]:
+        """The totals of that grain, with the column that dates a row."""
+        table = self.tables[grain]
+        return table, col(getattr(table, grain))
+
+
+FLOWS = Family(
+    {"day": FlowDaily, "month": FlowMonthly, "year": FlowYearly},
+    ("from_site_id", "to_site_id", "material_id"),
+    FlowRow._fields[3:],
+    FlowRow,
+    _flow_sums,
+)
+TREATMENTS = Family(
+    {"day": TreatmentDaily, "month": TreatmentMonthly, "year": TreatmentYearly},
+    ("site_id", "from_site_id", "material_id", "route_id"),
+    TreatmentRow._fields[4:],
+    TreatmentRow,
+    _treatment_sums,
+)
+RETURNS = Family(
+    {"day": ReturnDaily, "month": ReturnMonthly, "year": ReturnYearly},
+    ("sender_site_id", "from_site_id", "to_site_id", "material_id"),
+    ReturnRow._fields[4:],
+    ReturnRow,
+    _return_sums,
+)
+
+
+def _sum(column: Any) -> Any:
+    # SUM of a BIGINT is NUMERIC on PostgreSQL (Decimal in Python): cast back, so rows are
+    # plain ints on both backends without converting every value in Python.
+    return sa.cast(sa.func.sum(column), sa.BigInteger)
+
+
+def _one_row_each(grain: Grain, start: date, end: date) -> bool:
+    """Whether the period is one unit of the grain (a year of yearly totals…): then each key
+    has one row, and there is nothing to sum."""
+    if grain == "year":
+        return start.year == end.year
+    if grain == "month":
+        return (start.year, start.month) == (end.year, end.month)
+    return start == end
+
+
+def from_totals(session: Session, family: Family, start: date, end: date) -> list[Any]:
+    """The family's rows of the period, summed per key from its coarsest exact totals."""
+    grain = _grain(start, end)
+    t, when = family.table(grain)
+    keys = [getattr(t, k) for k in family.keys]
+    values = [getattr(t, v) for v in family.values]
+    if _one_row_each(grain, start, end):
+        # Read in the primary key's order without GROUP BY: a third of the time on SQLite.
+        stmt = sa.select(*keys, *values).where(when == start, t.handovers > 0)
+    else:
+        stmt = (
+            sa.select(*keys, *map(_sum, values))
+            .where(when >= start, when <= end)
+            .group_by(*keys)
+            .having(sa.func.sum(t.handovers) > 0)
+        )
+    return [family.row._make(r) for r in core(session, stmt).all()]  # type: ignore[attr-defined]
+
+
+# --- the same rows from the raw handovers (the check on the totals) -------------------------
+
 FAMILIES = (FLOWS, TREATMENTS, RETURNS)
 
 

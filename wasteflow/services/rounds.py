@@ -3,12 +3,12 @@ one collection point. A source is on one round at most (a unique index keeps it 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from wasteflow.db import grouped
 from wasteflow.errors import Conflict, Forbidden, Invalid, NotFound
 from wasteflow.models import (
     Account,
@@ -50,30 +50,27 @@ def round_views(session: Session, rounds: Sequence[CollectionRound]) -> list[Rou
             )
         ).all()
     )
-    villages: dict[int, list[str]] = defaultdict(list)
-    for rid, code in session.execute(
+    villages = grouped(
+        session,
         sa.select(col(RoundRegion.round_id), col(Region.code))
         .join(Region, col(Region.id) == RoundRegion.region_id)
         .where(col(RoundRegion.round_id).in_(ids))
-        .order_by(col(Region.code))
-    ):
-        villages[rid].append(code)
-    sources: dict[int, list[str]] = defaultdict(list)
-    for rid, code in session.execute(
+        .order_by(col(Region.code)),
+    )
+    sources = grouped(
+        session,
         sa.select(col(RoundSite.round_id), col(Site.code))
         .join(Site, col(Site.id) == RoundSite.site_id)
         .where(col(RoundSite.round_id).in_(ids))
-        .order_by(col(Site.code))
-    ):
-        sources[rid].append(code)
-    collectors: dict[int, list[str]] = defaultdict(list)
-    for rid, name in session.execute(
+        .order_by(col(Site.code)),
+    )
+    collectors = grouped(
+        session,
         sa.select(col(AccountRound.round_id), col(Account.username))
         .join(Account, col(Account.id) == AccountRound.account_id)
         .where(col(AccountRound.round_id).in_(ids))
-        .order_by(col(Account.username))
-    ):
-        collectors[rid].append(name)
+        .order_by(col(Account.username)),
+    )
     out = []
     for r in rounds:
         assert r.id is not None

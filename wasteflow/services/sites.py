@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from wasteflow.db import grouped
 from wasteflow.errors import Conflict, Invalid, NotFound
 from wasteflow.models import (
     Account,
@@ -166,14 +166,13 @@ def site_public(session: Session, sites: Sequence[Site]) -> list[SitePublic]:
         if org_ids
         else {}
     )
-    materials: dict[int, list[str]] = defaultdict(list)
-    for sid, code in session.execute(
+    materials = grouped(
+        session,
         sa.select(col(SiteMaterial.site_id), col(Material.code))
         .join(Material, col(Material.id) == SiteMaterial.material_id)
         .where(col(SiteMaterial.site_id).in_(ids))
-        .order_by(col(Material.sort_order))
-    ):
-        materials[sid].append(code)
+        .order_by(col(Material.sort_order)),
+    )
     on_round: dict[int, str] = dict(
         session.execute(
             sa.select(col(RoundSite.site_id), col(CollectionRound.code))
@@ -181,14 +180,13 @@ def site_public(session: Session, sites: Sequence[Site]) -> list[SitePublic]:
             .where(col(RoundSite.site_id).in_(ids))
         ).all()
     )
-    routes: dict[int, list[str]] = defaultdict(list)
-    for sid, code in session.execute(
+    routes = grouped(
+        session,
         sa.select(col(SiteRoute.site_id), col(TreatmentRoute.code))
         .join(TreatmentRoute, col(TreatmentRoute.id) == SiteRoute.route_id)
         .where(col(SiteRoute.site_id).in_(ids))
-        .order_by(col(TreatmentRoute.code))
-    ):
-        routes[sid].append(code)
+        .order_by(col(TreatmentRoute.code)),
+    )
     out = []
     for s in sites:
         code, level, pcode = regions[s.region_id]

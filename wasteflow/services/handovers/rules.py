@@ -250,7 +250,10 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
         distance = round(distance_m(data.lat, data.lon, from_site.lat, from_site.lon), 1)
     returns_id = returns_sender_id = None
     if data.returns and check_return:
-        returns_id, returns_sender_id = _check_return(s, data.returns, from_site, material, mass_g)
+        refused = _lock_refused(s, data.returns)
+        returns_id, returns_sender_id = _check_return(
+            s, data.returns, refused, from_site, material, mass_g
+        )
     day = data.device_time.astimezone(_tz()).date()
     row = {
         "from_site_id": from_site.id,
@@ -272,21 +275,29 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
     return _Validated(row, from_site, to_site, material, data.returns)
 
 
-def _check_return(
-    session: Session, code: str, from_site: cache.SiteRef, material: cache.MaterialRef, mass_g: int
-) -> tuple[int, int]:
-    """The refused load a return takes back: its id and its sender (whose lot it drains).
-
-    The refused load's row is locked until the return's transaction ends: two returns of it
-    at once take turns, so the second counts what the first sent back (on PostgreSQL, where
-    they would otherwise both see nothing returned yet; SQLite's writers take turns anyway).
-    """
-    refused = session.execute(
+def _lock_refused(session: Session, code: str) -> Handover | None:
+    """The refused load a return names, its row locked until the return's transaction ends:
+    two returns of it at once take turns, so the second counts what the first sent back (on
+    PostgreSQL, where they would otherwise both see nothing returned yet; SQLite's writers
+    take turns anyway)."""
+    return session.execute(
         sa.select(Handover)
         .where(col(Handover.code) == code)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
+
+
+def _check_return(
+    session: Session,
+    code: str,
+    refused: Handover | None,
+    from_site: cache.SiteRef,
+    material: cache.MaterialRef,
+    mass_g: int,
+) -> tuple[int, int]:
+    """The refused load a return takes back (``refused``, locked by :func:`_lock_refused`):
+    its id and its sender (whose lot it drains)."""
     if refused is None:
         raise Invalid(f"returns: no handover {code}", field="returns")
     if refused.status not in _REFUSED:

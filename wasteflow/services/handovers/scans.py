@@ -29,6 +29,7 @@ from wasteflow.services import keys
 from wasteflow.services.handovers.reading import handover_views
 from wasteflow.services.handovers.rules import (
     _check_return,
+    _lock_refused,
     _Lookups,
     _validate,
     _Validated,
@@ -204,21 +205,22 @@ def _record_alone(
             with unit_of_work(session):
                 # The insert itself says whether the key was taken (ON CONFLICT DO NOTHING):
                 # no lookup first, except for a return, whose check must not refuse a retry.
+                # Returns of one refused load take turns on its row, so the key is looked up
+                # once the turn is ours: a retry racing its first try then finds the first's
+                # row (and replays) instead of finding nothing left to send back.
                 if data.returns:
+                    refused = _lock_refused(session, data.returns)
                     if _by_key(session, account.id, key) is not None:
                         return _TAKEN
                     v = validated
-                    try:
-                        v.row["returns_id"], v.row["returns_sender_id"] = _check_return(
-                            session, data.returns, v.from_site, v.material, v.row["declared_mass_g"]
-                        )
-                    except Invalid:
-                        # The check waited for the refused load's lock: if what held it was
-                        # this very return sent before (a retry racing its first try), the
-                        # mass it took is why nothing is left, and the answer is a replay.
-                        if _by_key(session, account.id, key) is not None:
-                            return _TAKEN
-                        raise
+                    v.row["returns_id"], v.row["returns_sender_id"] = _check_return(
+                        session,
+                        data.returns,
+                        refused,
+                        v.from_site,
+                        v.material,
+                        v.row["declared_mass_g"],
+                    )
                 inserted = _record_rows(
                     session, account, [(key, digest, validated)], channel, savepoint=False
                 )
