@@ -111,14 +111,51 @@ def _set_aside(path: Path) -> Path:
 
 
 def _read(src: sqlite3.Connection, table: str) -> tuple[list[dict[str, Any]], bool]:
-    """The rows of ``table`` that can be read, in rowid order, and whether that was all."""
+    """The rows of ``table`` that can be read, in rowid order, and whether that was all.
+
+    Past a damaged page the scan seeks further on, in growing steps, so the rows after it
+    are still found; a row that cannot be read is skipped. Each round moves past at least
+    one row, so it ends.
+    """
     rows: list[dict[str, Any]] = []
-    try:
-        for row in src.execute(f"SELECT * FROM {table} ORDER BY rowid"):
-            rows.append(dict(row))
-    except sqlite3.DatabaseError:
-        return rows, False
-    return rows, True
+    whole, after = True, 0
+    select = f"SELECT rowid AS _rowid, * FROM {table}"
+    while True:
+        try:
+            for row in src.execute(f"{select} WHERE rowid > ? ORDER BY rowid", (after,)):
+                data = dict(row)
+                after = int(data.pop("_rowid"))
+                rows.append(data)
+            return rows, whole
+        except sqlite3.DatabaseError:
+            whole = False
+        found = _next_readable(src, table, after)
+        if found is None:
+            return rows, whole
+        try:
+            row = src.execute(f"{select} WHERE rowid = ?", (found,)).fetchone()
+            if row is not None:
+                data = dict(row)
+                data.pop("_rowid")
+                rows.append(data)
+        except sqlite3.DatabaseError:
+            pass  # this one is lost; the next round starts after it
+        after = found
+
+
+def _next_readable(src: sqlite3.Connection, table: str, after: int) -> int | None:
+    step = 1
+    while step < 2**40:
+        try:
+            row = src.execute(
+                f"SELECT rowid FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT 1",
+                (after + step,),
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            step *= 2
+            continue
+        return None if row is None else int(row[0])
+    return None
 
 
 def _salvage(kept: Path, store: Store, recovery: Recovery) -> None:
@@ -130,6 +167,9 @@ def _salvage(kept: Path, store: Store, recovery: Recovery) -> None:
             shutil.copyfile(wal, Path(tmp) / "state.db-wal")
         try:
             src = sqlite3.connect(copy)
+            # Lets SQLite load a schema that names pages the file no longer has (a truncated
+            # copy), so the tables that are intact can still be read. A temporary copy.
+            src.execute("PRAGMA writable_schema = ON")
         except sqlite3.DatabaseError:
             recovery.unreadable = list(SALVAGED)
             return

@@ -101,6 +101,7 @@ class CorruptState(Exception):
     """SQLite says the state file is damaged (or not a database at all)."""
 
     def __init__(self, path: Path, detail: str):
+        detail = " ".join(detail.replace("*** in database main ***", "").split())  # one line
         super().__init__(f"{path}: {detail}")
         self.path = path
         self.detail = detail
@@ -146,14 +147,15 @@ def open_db(path: Path) -> sqlite3.Connection:
         raise _cannot_open(path, str(exc)) from None
     try:
         db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed scan survives the phone losing power, not only the app crashing.
-        db.execute("PRAGMA synchronous=FULL")
         # Reads every page (not the indexes' contents): milliseconds for a phone's outbox,
         # and a damaged file is caught here rather than in the middle of a sync.
         found = [str(r[0]) for r in db.execute("PRAGMA quick_check(5)")]
         if found != ["ok"]:
             raise CorruptState(path, "; ".join(found))
+        _version(db, path)  # before anything is written: another program's file stays as it is
+        db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed scan survives the phone losing power, not only the app crashing.
+        db.execute("PRAGMA synchronous=FULL")
         _ensure_schema(db, path)
     except sqlite3.DatabaseError as exc:
         db.close()
@@ -171,17 +173,27 @@ def _tables(db: sqlite3.Connection) -> set[str]:
     return {str(r[0]) for r in rows} - {"sqlite_sequence"}
 
 
-def _ensure_schema(db: sqlite3.Connection, path: Path) -> None:
-    if _tables(db) and "meta" not in _tables(db):
+def _version(db: sqlite3.Connection, path: Path) -> int | None:
+    """The file's schema version (None: a new file); UserError for a file that is not this
+    client's, or is a newer client's."""
+    tables = _tables(db)
+    if not tables:
+        return None
+    row = None
+    if "meta" in tables:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if row is None or not str(row[0]).isdigit():
         raise UserError("state.foreign", file=str(path))
+    version = int(row[0])
+    if version > SCHEMA_VERSION:
+        raise UserError("state.newer", file=str(path), version=version)
+    return version
+
+
+def _ensure_schema(db: sqlite3.Connection, path: Path) -> None:
     with tx(db):
-        tables = _tables(db)  # again, inside the lock: another process may have created it
-        row = None
-        if "meta" in tables:
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        version = int(row[0]) if row is not None else None
-        if version is not None and version > SCHEMA_VERSION:
-            raise UserError("state.newer", file=str(path), version=version)
+        # Again, inside the write lock: another process may have just created or upgraded it.
+        version = _version(db, path)
         if version == 1:
             _upgrade_from_1(db)
         for statement in _TABLES:
