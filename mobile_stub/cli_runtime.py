@@ -10,6 +10,7 @@ is :data:`mobile_stub.messages.MESSAGES`.
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -121,14 +122,18 @@ def _usage_message(exc: Any) -> str:
     if kind == "BadOptionUsage" and "requires an argument" in exc.message:
         return t("usage.needs_value", name=getattr(exc, "option_name", "?"))
     if kind == "BadParameter" and param is not None:
-        type_name = getattr(param.type, "name", "")
-        if type_name in ("integer", "float"):
+        wanted = {"int": "integer", "integer": "integer", "float": "float"}
+        type_name = wanted.get(str(getattr(param.type, "name", "")))
+        if type_name:
             return t(f"usage.want_{type_name}", name=_param_name(param))
         return t("usage.bad_value", name=_param_name(param), detail=exc.message)
-    found = re.match(r"No such command '(.+)'", exc.message)
+    found = re.match(r"No such command '([^']+)'", exc.message)
     if found:
         ctx = getattr(exc, "ctx", None)
         commands = sorted(getattr(ctx.command, "commands", {})) if ctx else []
+        close = difflib.get_close_matches(found.group(1), commands, n=1)
+        if close:
+            return t("usage.no_such_command_close", name=found.group(1), close=close[0])
         return t("usage.no_such_command", name=found.group(1), commands=", ".join(commands))
     if "Got unexpected extra argument" in exc.message:
         return t("usage.extra_argument", detail=exc.message.split("(", 1)[-1].rstrip(")"))

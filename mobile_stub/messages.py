@@ -186,6 +186,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "没有命令“{name}”；可用的命令：{commands}。",
         "no such command {name!r}; the commands are: {commands}",
     ),
+    "usage.no_such_command_close": (
+        "没有命令“{name}”；是不是 {close}？",
+        "no such command {name!r} (did you mean {close}?)",
+    ),
     "usage.extra_argument": ("多余的参数：{detail}", "unexpected extra argument: {detail}"),
     "usage.other": ("{detail}", "{detail}"),
     "usage.bad_lang": (

@@ -8,6 +8,7 @@ forged; they never replace the server's checks, which have the last word.
 from __future__ import annotations
 
 import errno
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -223,26 +224,38 @@ def receipt_problems(body: Mapping[str, Any]) -> list[Msg]:
 # --- catalogue words ---------------------------------------------------------------------
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", text.casefold())
+
+
 def resolve(text: str, catalogue: Mapping[str, tuple[str, str]], what: str, option: str) -> str:
-    """The code a user means by ``text``: a code, a Chinese or English name, or a part of one
-    that only one entry has. ``catalogue`` maps code → (name_zh, name_en); when it is empty
-    (never fetched) the text is taken as a code and the server decides.
+    """The code a user means by ``text``: a code or a Chinese or English name, or part of
+    one that only one entry matches (characters of a Chinese name, beginnings of the words of
+    a code or an English name: ``农膜``, ``paper``). ``catalogue`` maps code → (name_zh,
+    name_en); when it is empty (never fetched) the text is taken as a code, for the server.
 
     UserError ``{what}.ambiguous`` or ``{what}.unknown``, listing the choices, otherwise.
     """
     text = text.strip()
     if not catalogue or text in catalogue:
         return text
-    folded = text.casefold()
+    folded, typed = text.casefold(), _words(text)
 
-    def names(code: str) -> tuple[str, ...]:
+    def exact(code: str) -> bool:
         zh, en = catalogue[code]
-        return code.casefold(), zh.casefold(), en.casefold()
+        return folded in (code.casefold(), zh.casefold(), en.casefold())
 
-    for matches in (
-        [c for c in catalogue if folded in names(c)],
-        [c for c in catalogue if any(folded in n for n in names(c))],
-    ):
+    def partial(code: str) -> bool:
+        zh, en = catalogue[code]
+        if folded in zh.casefold():
+            return True
+        return any(
+            typed and all(any(w.startswith(t) for w in _words(name)) for t in typed)
+            for name in (code, en)
+        )
+
+    for test in (exact, partial):
+        matches = [c for c in catalogue if test(c)]
         if len(matches) == 1:
             return matches[0]
         if matches:
