@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from mobile_stub.i18n import has, language_from_argv, language_from_env, set_language, t
+from mobile_stub.i18n import has, language_from_env, set_language, split_lang, t
 
 PROG = "wasteflow-mobile"
 
@@ -142,8 +142,8 @@ def _usage_message(exc: Any) -> str:
 
 def run(app: typer.Typer, argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: this process's) and return its exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    set_language(language_from_argv(args) or language_from_env())
+    lang, args = split_lang(list(sys.argv[1:] if argv is None else argv))
+    set_language(lang or language_from_env())
     command = localise(typer.main.get_command(app))
     try:
         result = command.main(args=args, prog_name=PROG, standalone_mode=False)

@@ -33,22 +33,35 @@ def language_from_env(env: Mapping[str, str] | None = None) -> str:
     return "en"
 
 
-def language_from_argv(argv: Sequence[str]) -> str | None:
-    """The value of ``--lang`` on a command line, when it is one of :data:`LANGS`.
+def split_lang(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """``--lang zh|en`` (or ``--lang=…``) taken out of a command line, wherever it stands, and
+    the rest of the command line.
 
-    Read before the command line is parsed, because ``--help`` must already be in it.
+    Read before the command line is parsed, because ``--help`` must already be in that
+    language. A value that is not a language is left in place for the parser to refuse.
     """
-    for i, arg in enumerate(argv):
+    lang: str | None = None
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
         if arg == "--":
+            rest += argv[i:]
             break
-        value = None
-        if arg == "--lang" and i + 1 < len(argv):
-            value = argv[i + 1]
-        elif arg.startswith("--lang="):
-            value = arg.partition("=")[2]
-        if value in LANGS:
-            return value
-    return None
+        if arg == "--lang" and i + 1 < len(argv) and argv[i + 1] in LANGS:
+            lang, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--lang=") and arg.partition("=")[2] in LANGS:
+            lang, i = arg.partition("=")[2], i + 1
+            continue
+        rest.append(arg)
+        i += 1
+    return lang, rest
+
+
+def language_from_argv(argv: Sequence[str]) -> str | None:
+    """The value of ``--lang`` on a command line, when it is one of :data:`LANGS`."""
+    return split_lang(argv)[0]
 
 
 def set_language(lang: str) -> None:

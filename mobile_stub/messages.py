@@ -521,15 +521,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # --- sync --------------------------------------------------------------------------------
     "sync.progress": ("  进度 {done} / {total}", "  {done} / {total}"),
     "sync.sent": (
-        "已发送 {sent}（新 {created}，服务器已有 {duplicates}）",
+        "交接已发送 {sent}（新 {created}，服务器已有 {duplicates}）",
         "sent {sent} ({created} new, {duplicates} already there)",
     ),
     "sync.refused": (
         "被拒绝 {n}（见 `wasteflow-mobile outbox`）",
         "refused {n} (see `wasteflow-mobile outbox`)",
     ),
-    "sync.receipts": ("收货 {n}，被拒绝 {refused}", "receipts {n}, refused {refused}"),
-    "sync.corrections": ("更正 {n}，被拒绝 {refused}", "corrections {n}, refused {refused}"),
+    "sync.receipts": ("收货已确认 {n}，被拒绝 {refused}", "receipts {n}, refused {refused}"),
+    "sync.corrections": (
+        "收货更正 {n}，被拒绝 {refused}",
+        "corrections {n}, refused {refused}",
+    ),
     "sync.waiting": ("等待 {n}", "{n} waiting"),
     "sync.held": ("暂不发送 {n}（待改正）", "{n} held until fixed"),
     "sync.busy": (

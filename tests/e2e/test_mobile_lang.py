@@ -52,6 +52,7 @@ def test_help_is_in_the_language_of_the_locale_unless_lang_says_otherwise(tmp_pa
     messages_zh = EN | {"LC_MESSAGES": "zh_CN.UTF-8"}
     assert cli(state, "--help", env=messages_zh).stdout.startswith("用法：")
     assert cli(state, "--lang", "zh", "--help", env=EN).stdout.startswith("用法：")
+    assert cli(state, "sync", "--help", "--lang", "zh", env=EN).stdout.startswith("用法：")
     assert not state.exists(), "help opens no state file"
 
 
@@ -126,7 +127,7 @@ def test_a_collectors_day_in_chinese_with_materials_by_name_and_progress(
     synced = cli(state, "sync", "--chunk", "2")
     progress = [line.strip() for line in synced.stderr.splitlines()]
     assert progress == ["进度 2 / 6", "进度 4 / 6", "进度 6 / 6"]
-    assert synced.stdout.strip() == "已发送 6（新 6，服务器已有 0）；等待 0"
+    assert synced.stdout.strip() == "交接已发送 6（新 6，服务器已有 0）；等待 0"
     listing = cli(state, "outbox").stdout.splitlines()
     assert len(listing) == 6
     assert all(re.search(r"\[已验证\]  已发送 HO-\d{8}-\w{5}（新记录）$", line) for line in listing)

@@ -18,6 +18,7 @@ from mobile_stub.i18n import (
     language_from_env,
     msg,
     set_language,
+    split_lang,
     t,
 )
 from mobile_stub.messages import MESSAGES
@@ -78,6 +79,9 @@ def test_lang_on_the_command_line_wins() -> None:
     assert language_from_argv(["--lang=zh", "sync"]) == "zh"
     assert language_from_argv(["--lang", "fr", "sync"]) is None
     assert language_from_argv(["scan", "--", "--lang", "zh"]) is None
+    # Anywhere on the line: taken out before the parser sees it.
+    assert split_lang(["sync", "--lang", "zh", "--json"]) == ("zh", ["sync", "--json"])
+    assert split_lang(["--lang", "fr", "sync"]) == (None, ["--lang", "fr", "sync"])
 
 
 def test_a_message_renders_in_either_language_and_keeps_its_parameters() -> None:
