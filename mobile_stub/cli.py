@@ -1,69 +1,88 @@
-"""The ``wasteflow-mobile`` command: the field client from a terminal.
+"""The ``wasteflow-mobile`` command: the field client from a terminal, in Chinese or English.
 
 Exit codes: 0 done; 1 the server could not be reached or refused a whole request (nothing is
-lost: the outbox keeps everything); 2 bad usage or not logged in; 3 a scan was kept ``held``
-because the server would certainly refuse it (fix it with ``outbox --retry``, or ``drop``).
+lost: the outbox keeps everything); 2 bad usage, an unreadable file, not logged in; 3 a scan
+was kept ``held`` because the server would certainly refuse it (fix it with ``outbox
+--retry``, or ``drop``); 4 another ``sync`` of the same state file is running; 5 a receipt (or
+correction) of that load is already in the outbox (``--force`` queues another anyway).
+
+Help texts below are keys of :data:`mobile_stub.messages.MESSAGES`; :mod:`mobile_stub.cli_runtime`
+puts them in the run's language.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import sqlite3
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from mobile_stub import cli_runtime
 from mobile_stub.client import ApiError, RetryPolicy, Unreachable
-from mobile_stub.phone import STATE_ENV, NotLoggedIn, Phone, default_state_path
-from mobile_stub.scanning import ScanError
+from mobile_stub.i18n import LANGS, UserError, has, language, msg, t
+from mobile_stub.phone import STATE_ENV, SYNC_LOCK_WAIT_S, Phone, default_state_path
+from mobile_stub.scanning import BY_CODE, INVALID, UNVERIFIED, VERIFIED, image_bytes, qr_reason
 from mobile_stub.store import STATES, OutboxItem
 from mobile_stub.sync import DEFAULT_CHUNK, SyncReport
 
-app = typer.Typer(
-    help="wasteflow-mobile: the offline-first field client (scan, queue, sync).",
+typer_app = typer.Typer(
+    help="h.app",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 StatePath = Annotated[
     Path | None,
-    typer.Option(
-        "--state",
-        envvar=STATE_ENV,
-        help="The SQLite state file (default ~/.wasteflow-mobile.db).",
-        show_default=False,
-    ),
+    typer.Option("--state", envvar=STATE_ENV, help="h.opt.state", show_default=False),
 ]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="h.opt.lang", show_default=False)]
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    typer.secho(t("error", message=message), fg=typer.colors.RED, err=True)
     return typer.Exit(code)
 
 
-@app.callback()
-def main(ctx: typer.Context, state: StatePath = None) -> None:
+def _warn(message: str) -> None:
+    typer.secho(message, fg=typer.colors.YELLOW, err=True)
+
+
+@typer_app.callback()
+def main(ctx: typer.Context, state: StatePath = None, lang: LangOpt = None) -> None:
     """Every command works on one state file: the session, caches and the outbox."""
+    if lang is not None and lang not in LANGS:
+        raise _fail(t("usage.bad_lang", value=lang, choices=", ".join(LANGS)), 2)
     ctx.obj = {"state": state or default_state_path()}
 
 
 @contextmanager
 def _phone(ctx: typer.Context, retry: RetryPolicy | None = None) -> Iterator[Phone]:
-    phone = Phone(ctx.obj["state"], retry=retry)
+    """The phone of this state file; every failure becomes one message and an exit code."""
+    phone: Phone | None = None
     try:
+        phone = Phone(ctx.obj["state"], retry=retry)
+        if phone.recovered is not None:
+            for line in phone.recovered.messages():
+                _warn(t("warning", message=line.text()))
         yield phone
-    except NotLoggedIn as exc:
-        raise _fail(str(exc), 2) from exc
-    except (ScanError, ValueError, KeyError) as exc:
-        raise _fail(str(exc).strip("'\""), 2) from exc
+    except UserError as exc:
+        raise _fail(exc.text(), exc.exit_code) from exc
     except ApiError as exc:
-        raise _fail(f"the server said {exc}") from exc
+        raise _fail(t("api.refused", status=exc.status, detail=exc.detail)) from exc
     except Unreachable as exc:
-        raise _fail(f"server unreachable: {exc}") from exc
+        raise _fail(t("api.unreachable", detail=str(exc))) from exc
+    except sqlite3.Error as exc:
+        raise _fail(t("state.error", file=str(ctx.obj["state"]), detail=str(exc))) from exc
     finally:
-        phone.close()
+        if phone is not None:
+            phone.close()
 
 
 def _echo_json(data: Any) -> None:
@@ -73,107 +92,215 @@ def _echo_json(data: Any) -> None:
 # --- session --------------------------------------------------------------------------------
 
 
-@app.command()
+@typer_app.command(help="h.login")
 def login(
     ctx: typer.Context,
-    server_url: Annotated[str, typer.Argument(help="e.g. http://127.0.0.1:8000")],
-    username: Annotated[str, typer.Argument()],
+    server_url: Annotated[str, typer.Argument(help="h.arg.server_url")],
+    username: Annotated[str, typer.Argument(help="h.arg.username")],
     password: Annotated[
-        str | None,
-        typer.Option(envvar="WASTEFLOW_MOBILE_PASSWORD", help="Asked for when not given."),
+        str | None, typer.Option(envvar="WASTEFLOW_MOBILE_PASSWORD", help="h.opt.password")
     ] = None,
 ) -> None:
-    """Log in (online, once) and cache the signing keys and the materials catalogue."""
-    password = password or typer.prompt("password", hide_input=True)
+    password = password or typer.prompt(t("prompt.password"), hide_input=True)
     with _phone(ctx, RetryPolicy(attempts=3, base_delay=0.5, deadline=30)) as phone:
         s = phone.login(server_url, username, password)
         who = phone.whoami()
     typer.echo(
-        f"logged in to {s.server} as {s.username} ({s.account.get('role')}); "
-        f"{who['keys_cached']} signing key(s) cached"
+        t(
+            "login.done",
+            server=s.server,
+            username=s.username,
+            role=msg(f"role.{s.account.get('role')}"),
+            keys=who["keys_cached"],
+        )
     )
 
 
-@app.command()
+@typer_app.command(help="h.logout")
 def logout(ctx: typer.Context) -> None:
-    """Forget the token (revoked on the server when reachable); the outbox stays."""
     with _phone(ctx) as phone:
         s = phone.session()
         phone.logout()
-    typer.echo(f"logged out {s.username} from {s.server}")
+    typer.echo(t("logout.done", username=s.username, server=s.server))
 
 
-@app.command()
-def whoami(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """The current session and the outbox of its account (works offline)."""
+@typer_app.command(help="h.whoami")
+def whoami(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="h.opt.json")] = False
+) -> None:
     with _phone(ctx) as phone:
         who = phone.whoami()
     if as_json:
         _echo_json(who)
         return
-    box = ", ".join(f"{n} {s}" for s, n in who["outbox"].items() if n) or "empty"
+    sep = "、" if language() == "zh" else ", "
+    box = sep.join(
+        t("count.state", n=n, state=t(f"state.{s}")) for s, n in who["outbox"].items() if n
+    )
     typer.echo(
-        f"{who['username']} ({who['role']}) on {who['server']}\n"
-        f"  sites: {', '.join(who['sites']) or '-'}; rounds: {', '.join(who['rounds']) or '-'}\n"
-        f"  token expires {who['token_expires_at']}; {who['keys_cached']} key(s) cached "
-        f"at {who['keys_fetched_at']}\n"
-        f"  outbox: {box}"
+        t(
+            "whoami.text",
+            username=who["username"],
+            role=msg(f"role.{who['role']}"),
+            server=who["server"],
+            sites=sep.join(who["sites"]) or "-",
+            rounds=sep.join(who["rounds"]) or "-",
+            expires=_local(who["token_expires_at"]),
+            keys=who["keys_cached"],
+            fetched=_local(who["keys_fetched_at"]),
+            outbox=box or t("outbox.empty_word"),
+        )
     )
 
 
-@app.command()
+@typer_app.command(help="h.refresh")
 def refresh(ctx: typer.Context) -> None:
-    """Fetch the server's public keys and materials catalogue now."""
     with _phone(ctx) as phone:
         keys, materials = phone.refresh()
-    typer.echo(f"cached {keys} signing key(s) and {materials} materials")
+    typer.echo(t("refresh.done", keys=keys, materials=materials))
+
+
+# --- what an outbox item says ----------------------------------------------------------------
+
+
+def _local(iso: str | None) -> str:
+    """A stored UTC time as this machine's local time, to the minute."""
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+class _Words:
+    """Material and route names of the servers whose items are shown (cached, offline)."""
+
+    def __init__(self, phone: Phone):
+        self.phone = phone
+        self.materials: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def material(self, server: str, code: str) -> str:
+        if server not in self.materials:
+            cached = self.phone.store.materials(server)
+            self.materials[server] = {c: (m.name_zh, m.name_en) for c, m in cached.items()}
+        zh, _ = self.materials[server].get(code, ("", ""))
+        return zh if zh and language() == "zh" else code
+
+    def describe(self, item: OutboxItem) -> str:
+        b = item.body
+        if item.kind == "handover":
+            units = t("describe.units", n=b["units"]) if b.get("units") is not None else ""
+            material = self.material(item.server, b["material"])
+            return t(
+                "describe.handover",
+                subject=item.subject,
+                kg=b["declared_mass_kg"],
+                material=material,
+                units=units,
+            )
+        refused = t("describe.refused", kg=b["refused_mass_kg"]) if b.get("refused_mass_kg") else ""
+        route = t("describe.route", route=b["route"]) if b.get("route") else ""
+        if item.kind == "correction":
+            return t(
+                "describe.correction",
+                subject=item.subject,
+                kg=b["received_mass_kg"],
+                refused=refused,
+                route=route,
+                why=b.get("reason", ""),
+            )
+        return t(
+            "describe.receipt",
+            subject=item.subject,
+            kg=b["received_mass_kg"],
+            refused=refused,
+            route=route,
+        )
+
+
+def _check(label: str) -> str:
+    if label in (VERIFIED, UNVERIFIED, BY_CODE):
+        return t(f"check.{label.replace(' ', '_')}")
+    if label.startswith(INVALID):
+        return t("check.invalid", why=qr_reason(label.partition(": ")[2]))
+    return label
+
+
+def _reason(item: OutboxItem) -> str:
+    """Why an item is held (its problems, in the run's language) or refused (the server's)."""
+    if item.problems:
+        return "; ".join(p.text() for p in item.problems)
+    reason = item.reason or ""
+    if item.reason_field and language() == "zh":
+        key = f"field.{item.reason_field}"
+        label = msg(key).text() if has(key) else item.reason_field
+        return f"（{label}）{reason}"
+    return reason
+
+
+def _state(item: OutboxItem) -> str:
+    if item.state == "sent":
+        result = t(f"result.{item.result}") if has(f"result.{item.result}") else item.result
+        return t("line.sent", code=item.code, result=result)
+    if item.state in ("refused", "held"):
+        return t(f"line.{item.state}", reason=_reason(item))
+    if item.last_error:
+        return t("line.last_try", state=t(f"state.{item.state}"), error=item.last_error)
+    return t(f"state.{item.state}")
+
+
+def _line(words: _Words, item: OutboxItem) -> str:
+    return (
+        f"#{item.id:<5} {_local(item.created_at)}  {words.describe(item)}  "
+        f"[{_check(item.scan_check)}]  {_state(item)}"
+    )
+
+
+def _report_queued(phone: Phone, item: OutboxItem) -> None:
+    what = _Words(phone).describe(item)
+    if item.state == "held":
+        typer.secho(t("queued.held", id=item.id, what=what), fg=typer.colors.YELLOW)
+        _warn(t("queued.held_why", reason=_reason(item)))
+        typer.echo(t("queued.held_fix", id=item.id), err=True)
+        raise typer.Exit(3)
+    typer.echo(
+        t(
+            "queued.done",
+            id=item.id,
+            key=item.idempotency_key,
+            what=what,
+            check=_check(item.scan_check),
+        )
+    )
+    if item.scan_check == UNVERIFIED:
+        typer.echo("  " + t("note.unverified"), err=True)
 
 
 # --- scanning -------------------------------------------------------------------------------
 
-ImageOpt = Annotated[
-    Path | None, typer.Option("--image", help="A photo or image file of the QR code.")
-]
-PayloadOpt = Annotated[str | None, typer.Option("--payload", help="The QR's text, typed.")]
+ImageOpt = Annotated[Path | None, typer.Option("--image", help="h.opt.image")]
+PayloadOpt = Annotated[str | None, typer.Option("--payload", help="h.opt.payload")]
 
 
-def _report_queued(item: OutboxItem) -> None:
-    what = _describe(item)
-    if item.state == "held":
-        typer.secho(f"held #{item.id}: {what}", fg=typer.colors.YELLOW)
-        typer.secho(f"  not sent until fixed: {item.reason}", fg=typer.colors.YELLOW, err=True)
-        typer.echo(
-            f"  fix it with `wasteflow-mobile outbox --retry {item.id} ...` "
-            f"or give it up with `wasteflow-mobile drop {item.id}`",
-            err=True,
-        )
-        raise typer.Exit(3)
-    typer.echo(f"queued #{item.id} (key {item.idempotency_key}): {what} [{item.scan_check}]")
-    if item.note:
-        typer.echo(f"  {item.note}", err=True)
-
-
-@app.command()
+@typer_app.command(help="h.scan")
 def scan(
     ctx: typer.Context,
-    to: Annotated[str, typer.Option("--to", help="Code of the receiving site.")],
-    material: Annotated[str, typer.Option(help="Material code, e.g. film.agri.")],
-    kg: Annotated[str, typer.Option("--kg", help="Mass in kg, at most 3 decimals.")],
+    to: Annotated[str, typer.Option("--to", help="h.opt.to")],
+    material: Annotated[str, typer.Option(help="h.opt.material")],
+    kg: Annotated[str, typer.Option("--kg", help="h.opt.kg")],
     image: ImageOpt = None,
     payload: PayloadOpt = None,
-    units: Annotated[int | None, typer.Option(help="Number of items (appliances).")] = None,
-    estimated: Annotated[bool, typer.Option(help="The mass was estimated, not weighed.")] = False,
-    time: Annotated[
-        str | None, typer.Option("--time", help="Device time, ISO 8601 (default: now).")
-    ] = None,
-    lat: Annotated[float | None, typer.Option()] = None,
-    lon: Annotated[float | None, typer.Option()] = None,
-    returns: Annotated[
-        str | None, typer.Option(help="Code of the refused load this sends back.")
-    ] = None,
+    units: Annotated[int | None, typer.Option(help="h.opt.units")] = None,
+    estimated: Annotated[bool, typer.Option(help="h.opt.estimated")] = False,
+    time: Annotated[str | None, typer.Option("--time", help="h.opt.time")] = None,
+    lat: Annotated[float | None, typer.Option(help="h.opt.lat")] = None,
+    lon: Annotated[float | None, typer.Option(help="h.opt.lon")] = None,
+    returns: Annotated[str | None, typer.Option(help="h.opt.returns")] = None,
 ) -> None:
-    """Scan a site's plaque and queue the handover (works offline)."""
     with _phone(ctx) as phone:
+        if image is not None:
+            image_bytes(image)  # a missing or unreadable file is said before anything else
         item = phone.scan_handover(
             to_site=to,
             material=material,
@@ -187,82 +314,72 @@ def scan(
             lon=lon,
             returns=returns,
         )
-    _report_queued(item)
+        _report_queued(phone, item)
 
 
-@app.command()
+@typer_app.command(help="h.receive")
 def receive(
     ctx: typer.Context,
-    received_kg: Annotated[str, typer.Option("--received-kg", help="Weighed mass, kg.")],
+    received_kg: Annotated[str, typer.Option("--received-kg", help="h.opt.received_kg")],
     image: ImageOpt = None,
     payload: PayloadOpt = None,
-    refused_kg: Annotated[str | None, typer.Option("--refused-kg")] = None,
-    reason: Annotated[str | None, typer.Option(help="Why mass was refused.")] = None,
-    route: Annotated[str | None, typer.Option(help="Treatment route (processors).")] = None,
-    received_units: Annotated[int | None, typer.Option("--received-units")] = None,
+    refused_kg: Annotated[str | None, typer.Option("--refused-kg", help="h.opt.refused_kg")] = None,
+    reason: Annotated[str | None, typer.Option(help="h.opt.reason")] = None,
+    route: Annotated[str | None, typer.Option(help="h.opt.route")] = None,
+    received_units: Annotated[
+        int | None, typer.Option("--received-units", help="h.opt.received_units")
+    ] = None,
+    correct: Annotated[
+        str | None, typer.Option("--correct", metavar="REASON", help="h.opt.correct")
+    ] = None,
+    code: Annotated[str | None, typer.Option("--code", help="h.opt.code")] = None,
+    force: Annotated[bool, typer.Option("--force", help="h.opt.force")] = False,
 ) -> None:
-    """Scan a load's manifest and queue the confirmation of its intake (works offline)."""
     with _phone(ctx) as phone:
-        item = phone.scan_receipt(
-            payload=payload,
-            image=image,
-            received_kg=received_kg,
-            refused_kg=refused_kg,
-            reason=reason,
-            route=route,
-            received_units=received_units,
-        )
-    _report_queued(item)
+        if image is not None:
+            image_bytes(image)
+        if correct is None and code is not None:
+            raise UserError("receive.code_needs_correct")
+        intake: dict[str, Any] = {
+            "received_kg": received_kg,
+            "payload": payload,
+            "image": image,
+            "refused_kg": refused_kg,
+            "reason": reason,
+            "route": route,
+            "received_units": received_units,
+            "force": force,
+        }
+        if correct is not None:
+            item = phone.correct_receipt(why=correct, code=code, **intake)
+        else:
+            item = phone.scan_receipt(**intake)
+        _report_queued(phone, item)
 
 
 # --- outbox ---------------------------------------------------------------------------------
 
 
-def _describe(item: OutboxItem) -> str:
-    b = item.body
-    if item.kind == "handover":
-        units = f" ({b['units']} units)" if b.get("units") is not None else ""
-        return f"{item.subject}, {b['declared_mass_kg']} kg {b['material']}{units}"
-    refused = f", refused {b['refused_mass_kg']} kg" if b.get("refused_mass_kg") else ""
-    return f"receipt of {item.subject}: {b['received_mass_kg']} kg{refused}"
-
-
-def _line(item: OutboxItem) -> str:
-    state = item.state
-    if state == "sent":
-        state = f"sent {item.code} ({item.result})"
-    elif state in ("refused", "held"):
-        state = f"{state}: {item.reason}"
-    elif item.last_error:
-        state = f"{state} (last try: {item.last_error})"
-    return f"#{item.id:<5} {item.created_at}  {_describe(item)}  [{item.scan_check}]  {state}"
-
-
-@app.command()
+@typer_app.command(help="h.outbox")
 def outbox(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    state: Annotated[
-        list[str] | None,
-        typer.Option("--only", help=f"Only items in this state (repeat): {STATES}."),
+    as_json: Annotated[bool, typer.Option("--json", help="h.opt.json")] = False,
+    state: Annotated[list[str] | None, typer.Option("--only", help="h.opt.only")] = None,
+    everyone: Annotated[bool, typer.Option("--all", help="h.opt.all")] = False,
+    retry: Annotated[int | None, typer.Option(metavar="ID", help="h.opt.retry")] = None,
+    kg: Annotated[str | None, typer.Option("--kg", help="h.opt.fix")] = None,
+    units: Annotated[int | None, typer.Option(help="h.opt.fix")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="h.opt.fix")] = None,
+    material: Annotated[str | None, typer.Option(help="h.opt.fix")] = None,
+    time: Annotated[str | None, typer.Option("--time", help="h.opt.fix")] = None,
+    received_kg: Annotated[str | None, typer.Option("--received-kg", help="h.opt.fix")] = None,
+    refused_kg: Annotated[str | None, typer.Option("--refused-kg", help="h.opt.fix")] = None,
+    reason: Annotated[str | None, typer.Option(help="h.opt.fix")] = None,
+    route: Annotated[str | None, typer.Option(help="h.opt.fix")] = None,
+    correct: Annotated[
+        str | None, typer.Option("--correct", metavar="REASON", help="h.opt.fix_correct")
     ] = None,
-    everyone: Annotated[
-        bool, typer.Option("--all", help="Items of every account in this file.")
-    ] = False,
-    retry: Annotated[
-        int | None, typer.Option(help="Queue this held or refused item again (fixed with:)")
-    ] = None,
-    kg: Annotated[str | None, typer.Option("--kg")] = None,
-    units: Annotated[int | None, typer.Option()] = None,
-    to: Annotated[str | None, typer.Option("--to")] = None,
-    material: Annotated[str | None, typer.Option()] = None,
-    time: Annotated[str | None, typer.Option("--time")] = None,
-    received_kg: Annotated[str | None, typer.Option("--received-kg")] = None,
-    refused_kg: Annotated[str | None, typer.Option("--refused-kg")] = None,
-    reason: Annotated[str | None, typer.Option()] = None,
-    route: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """List queued, sent and refused items; or requeue one with --retry ID (and fixes)."""
     with _phone(ctx) as phone:
         if retry is not None:
             item = phone.retry(
@@ -276,109 +393,111 @@ def outbox(
                 refused_kg=refused_kg,
                 reason=reason,
                 route=route,
+                why=correct,
             )
-            typer.echo(f"requeued #{item.id} (key {item.idempotency_key}): {_describe(item)}")
+            what = _Words(phone).describe(item)
+            typer.echo(t("requeued", id=item.id, key=item.idempotency_key, what=what))
             return
         for s in state or []:
             if s not in STATES:
-                raise ValueError(f"--only {s!r}: one of {', '.join(STATES)}")
+                raise UserError("outbox.bad_state", value=s, choices=", ".join(STATES))
         items = phone.outbox(states=state, everyone=everyone)
-    if as_json:
-        _echo_json([i.as_dict() for i in items])
-        return
-    for item in items:
-        typer.echo(_line(item))
+        if as_json:
+            _echo_json([i.as_dict() for i in items])
+            return
+        words = _Words(phone)
+        for item in items:
+            typer.echo(_line(words, item))
     if not items:
-        typer.echo("the outbox is empty")
+        typer.echo(t("outbox.empty"))
 
 
-@app.command()
-def drop(ctx: typer.Context, item_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
-    """Give up a held, queued or refused item (it stays listed as dropped, never sent)."""
+@typer_app.command(help="h.drop")
+def drop(
+    ctx: typer.Context, item_id: Annotated[int, typer.Argument(metavar="ID", help="h.arg.id")]
+) -> None:
     with _phone(ctx) as phone:
         item = phone.drop(item_id)
-    typer.echo(f"dropped #{item.id}: {_describe(item)}")
+        typer.echo(t("dropped", id=item.id, what=_Words(phone).describe(item)))
 
 
 # --- sync -----------------------------------------------------------------------------------
 
 
 def _summary(report: SyncReport) -> str:
-    parts = [f"sent {report.sent} ({report.created} new, {report.duplicates} already there)"]
+    parts = [t("sync.sent", sent=report.sent, created=report.created, duplicates=report.duplicates)]
     if report.refused:
-        parts.append(f"refused {report.refused} (see `wasteflow-mobile outbox`)")
+        parts.append(t("sync.refused", n=report.refused))
     if report.receipts or report.receipts_refused:
-        parts.append(f"receipts {report.receipts}, refused {report.receipts_refused}")
-    parts.append(f"{report.pending} waiting")
+        parts.append(t("sync.receipts", n=report.receipts, refused=report.receipts_refused))
+    if report.corrections or report.corrections_refused:
+        parts.append(
+            t("sync.corrections", n=report.corrections, refused=report.corrections_refused)
+        )
+    parts.append(t("sync.waiting", n=report.pending))
     if report.held:
-        parts.append(f"{report.held} held until fixed")
-    return "; ".join(parts)
+        parts.append(t("sync.held", n=report.held))
+    return t("list.sep").join(parts)
 
 
-@app.command()
+@typer_app.command(help="h.sync")
 def sync(
     ctx: typer.Context,
-    chunk: Annotated[int, typer.Option(help="Items per batch request (1-5000).")] = DEFAULT_CHUNK,
-    attempts: Annotated[int, typer.Option(help="Tries per request.")] = 6,
-    base_delay: Annotated[float, typer.Option(help="First backoff wait, s.")] = 0.5,
-    max_delay: Annotated[float, typer.Option(help="Longest backoff wait, s.")] = 20.0,
-    deadline: Annotated[float, typer.Option(help="Give a request up after, s.")] = 120.0,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+    chunk: Annotated[int, typer.Option(help="h.opt.chunk")] = DEFAULT_CHUNK,
+    attempts: Annotated[int, typer.Option(help="h.opt.attempts")] = 6,
+    base_delay: Annotated[float, typer.Option(help="h.opt.base_delay")] = 0.5,
+    max_delay: Annotated[float, typer.Option(help="h.opt.max_delay")] = 20.0,
+    deadline: Annotated[float, typer.Option(help="h.opt.deadline")] = 120.0,
+    wait: Annotated[float, typer.Option(help="h.opt.wait")] = SYNC_LOCK_WAIT_S,
+    as_json: Annotated[bool, typer.Option("--json", help="h.opt.json")] = False,
+    quiet: Annotated[bool, typer.Option(help="h.opt.quiet")] = False,
 ) -> None:
-    """Send the outbox: batches of handovers, then receipts; retried with backoff."""
     policy = RetryPolicy(
         attempts=attempts, base_delay=base_delay, max_delay=max_delay, deadline=deadline
     )
 
     def progress(r: SyncReport) -> None:
         if not quiet and not as_json:
-            typer.echo(f"  batch {r.batches}: {r.sent} sent, {r.refused} refused", err=True)
+            typer.echo(t("sync.progress", done=r.done, total=r.total), err=True)
 
+    if not 1 <= chunk <= 5000:
+        raise _fail(t("usage.chunk"), 2)
     with _phone(ctx, policy) as phone:
-        report = phone.sync(chunk=chunk, progress=progress)
+        report = phone.sync(chunk=chunk, progress=progress, lock_wait=wait)
     if as_json:
         _echo_json(report.as_dict())
     else:
         typer.echo(_summary(report))
     if report.stopped:
-        raise _fail(report.stopped)
+        why = report.stopped_msg.text() if report.stopped_msg else report.stopped
+        raise _fail(why)
 
 
 # --- simulate -------------------------------------------------------------------------------
 
 
-@app.command()
+@typer_app.command(help="h.simulate")
 def simulate(
-    server_url: Annotated[str, typer.Argument(help="A server with the demo district.")],
-    seed: Annotated[int, typer.Option()] = 2025,
-    collectors: Annotated[int, typer.Option(help="Collectors to play (a seeded pick).")] = 3,
-    collector: Annotated[
-        list[str] | None, typer.Option(help="Play this collector account (repeat).")
-    ] = None,
-    days: Annotated[int, typer.Option(help="Days to play, ending today.")] = 1,
-    scans_per_day: Annotated[int, typer.Option(help="Scans per collector per day.")] = 20,
-    offline_probability: Annotated[
-        float, typer.Option(help="Chance a scan starts a stretch without signal.")
-    ] = 0.3,
+    server_url: Annotated[str, typer.Argument(help="h.arg.demo_server")],
+    seed: Annotated[int, typer.Option(help="h.opt.seed")] = 2025,
+    collectors: Annotated[int, typer.Option(help="h.opt.collectors")] = 3,
+    collector: Annotated[list[str] | None, typer.Option(help="h.opt.collector")] = None,
+    days: Annotated[int, typer.Option(help="h.opt.days")] = 1,
+    scans_per_day: Annotated[int, typer.Option(help="h.opt.scans_per_day")] = 20,
+    offline_probability: Annotated[float, typer.Option(help="h.opt.offline_probability")] = 0.3,
     lost_response_probability: Annotated[
-        float, typer.Option(help="Chance a response is lost after the server committed.")
+        float, typer.Option(help="h.opt.lost_response_probability")
     ] = 0.02,
-    concurrency: Annotated[int, typer.Option(help="Threads (phones in parallel).")] = 4,
-    chunk: Annotated[int, typer.Option(help="Items per batch request.")] = DEFAULT_CHUNK,
-    admin: Annotated[str, typer.Option(help="Account that lists the others.")] = "admin",
+    concurrency: Annotated[int, typer.Option(help="h.opt.concurrency")] = 4,
+    chunk: Annotated[int, typer.Option(help="h.opt.chunk")] = DEFAULT_CHUNK,
+    admin: Annotated[str, typer.Option(help="h.opt.admin")] = "admin",
     password: Annotated[
-        str, typer.Option(envvar="WASTEFLOW_MOBILE_PASSWORD", help="Password of every account.")
+        str, typer.Option(envvar="WASTEFLOW_MOBILE_PASSWORD", help="h.opt.sim_password")
     ] = "wulong-demo-2025",
-    admin_password: Annotated[
-        str | None, typer.Option(help="The admin's password, when not the same.")
-    ] = None,
-    workdir: Annotated[
-        Path | None, typer.Option(help="Keep the phones' state files here (default: temp).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    admin_password: Annotated[str | None, typer.Option(help="h.opt.admin_password")] = None,
+    workdir: Annotated[Path | None, typer.Option(help="h.opt.workdir")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="h.opt.json")] = False,
 ) -> None:
-    """Play collectors', operators' and processors' days against a demo server."""
     from mobile_stub.simulate import SimulationConfig, run_simulation
 
     config = SimulationConfig(
@@ -399,8 +518,12 @@ def simulate(
     )
     try:
         summary = run_simulation(config, log=None if as_json else _log)
+    except UserError as exc:
+        raise _fail(exc.text(), exc.exit_code) from exc
     except (ApiError, Unreachable, ValueError) as exc:
         raise _fail(str(exc)) from exc
+    except OSError as exc:
+        raise _fail(t("file.error", file=exc.filename, detail=exc.strerror or str(exc)), 2) from exc
     if as_json:
         _echo_json(summary.as_dict())
     else:
@@ -409,3 +532,13 @@ def simulate(
 
 def _log(message: str) -> None:
     typer.echo(message, err=True)
+
+
+class _Main:
+    """What ``wasteflow-mobile`` runs (the console script points at ``app``)."""
+
+    def __call__(self, argv: Sequence[str] | None = None) -> None:
+        sys.exit(cli_runtime.run(typer_app, argv))
+
+
+app = _Main()

@@ -189,6 +189,18 @@ class Api:
         )
         return response.json(), response.headers.get("Idempotent-Replayed") == "true"
 
+    def post_correction(
+        self, code: str, body: dict[str, Any], key: str
+    ) -> tuple[dict[str, Any], bool]:
+        """Correct the confirmed receipt of ``code``; returns (the new record, replayed)."""
+        response = self.request(
+            "POST",
+            f"/handovers/{code}/receipt/correct",
+            json=body,
+            headers={"Idempotency-Key": key},
+        )
+        return response.json(), response.headers.get("Idempotent-Replayed") == "true"
+
     def pages(self, path: str, page_size: int = 500, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a paginated listing (``{"items", "total", ...}``)."""
         offset = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -20,7 +21,11 @@ from typing import Any
 import httpx
 
 from mobile_stub.client import Api, ApiError, RetryPolicy, Unreachable, normalise_server
+from mobile_stub.i18n import Msg, Msgs, UserError, msg
+from mobile_stub.locking import exclusive
+from mobile_stub.recovery import Recovery, open_store
 from mobile_stub.scanning import (
+    BY_CODE,
     INVALID,
     UNVERIFIED,
     VERIFIED,
@@ -30,23 +35,48 @@ from mobile_stub.scanning import (
     json_kg,
     parse_kg,
     public_keys,
+    qr_reason,
     read_image,
     receipt_problems,
+    resolve,
 )
-from mobile_stub.store import OutboxItem, Session, Store, now_iso
+from mobile_stub.store import OutboxItem, Session, now_iso
 from mobile_stub.sync import DEFAULT_CHUNK, SyncReport, sync_outbox
 
 STATE_ENV = "WASTEFLOW_MOBILE_STATE"
 DEFAULT_STATE = "~/.wasteflow-mobile.db"
 # Public keys and materials older than this are refreshed before a sync.
 REFRESH_AFTER_S = 15 * 60
+# How long a second sync of one state file waits for the first before giving up.
+SYNC_LOCK_WAIT_S = 5.0
 _ONE_TRY = RetryPolicy(attempts=1)
+HANDOVER_CODE = re.compile(r"^HO-\d{8}-[0-9A-HJKMNP-TV-Z]{5}$")
 
 Image = str | Path | bytes
 
 
-class NotLoggedIn(Exception):
+class NotLoggedIn(UserError):
     """No session in the state file: log in once, while online."""
+
+    def __init__(self) -> None:
+        super().__init__("session.none")
+
+
+class AlreadyQueued(UserError):
+    """This outbox already holds a receipt (or a correction) of the same load."""
+
+    exit_code = 5
+
+    def __init__(self, key: str, item: OutboxItem):
+        super().__init__(
+            key,
+            id=item.id,
+            code=item.subject,
+            state=msg(f"state.{item.state}"),
+            sent_as=item.code or "",
+            reason=item.reason or "",
+        )
+        self.item = item
 
 
 def default_state_path() -> Path:
@@ -62,9 +92,7 @@ def parse_device_time(value: datetime | str | None) -> datetime:
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(
-                f"time {value!r} is not ISO 8601 (e.g. 2025-06-01T09:30:00+08:00)"
-            ) from None
+            raise UserError("time.not_iso", value=value) from None
     return value if value.tzinfo is not None else value.astimezone()
 
 
@@ -81,7 +109,10 @@ class Phone:
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.store = Store(state if state is not None else default_state_path())
+        path = Path(state).expanduser() if state is not None else default_state_path()
+        # A damaged file is kept aside and a fresh one started: ``recovered`` says so.
+        self.recovered: Recovery | None
+        self.store, self.recovered = open_store(path)
         self.retry_policy = retry or RetryPolicy()
         self.timeout = timeout
         self.transport = transport
@@ -109,7 +140,7 @@ class Phone:
         """The current session; NotLoggedIn when there is none."""
         s = self.store.current_session()
         if s is None:
-            raise NotLoggedIn("not logged in: run `wasteflow-mobile login SERVER_URL USERNAME`")
+            raise NotLoggedIn()
         return s
 
     def _new_api(self, server: str, token: str | None) -> Api:
@@ -174,15 +205,18 @@ class Phone:
     # -- reference caches -------------------------------------------------------------------
 
     def refresh(self, retry: RetryPolicy | None = None) -> tuple[int, int]:
-        """Fetch the signing keys and the materials catalogue; returns their numbers.
+        """Fetch the signing keys, the materials catalogue and the treatment routes; returns
+        the numbers of keys and materials.
 
         Then re-checks pending scans that were unverified offline against the new keys.
         """
         api, server = self.api(), self.session().server
         keys = api.request("GET", "/qr/keys", retry=retry).json()
         materials = api.request("GET", "/materials", retry=retry).json()
+        routes = api.request("GET", "/routes", retry=retry).json()
         self.store.replace_keys(server, keys)
         self.store.replace_materials(server, materials)
+        self.store.replace_routes(server, routes)
         self._recheck_unverified(server)
         return len(keys), len(materials)
 
@@ -208,10 +242,22 @@ class Phone:
 
     # -- scanning ---------------------------------------------------------------------------
 
+    def material(self, text: str, server: str | None = None) -> str:
+        """The material code meant by ``text`` (a code, or a Chinese or English name)."""
+        cached = self.store.materials(server or self.session().server)
+        catalogue = {c: (m.name_zh, m.name_en) for c, m in cached.items()}
+        return resolve(text, catalogue, "material", "--material")
+
+    def route(self, text: str, server: str | None = None) -> str:
+        """The treatment route code meant by ``text`` (a code or a name)."""
+        cached = self.store.routes(server or self.session().server)
+        catalogue = {c: (r.name_zh, r.name_en) for c, r in cached.items()}
+        return resolve(text, catalogue, "route", "--route")
+
     def read(self, *, payload: str | None, image: Image | None, kind: str) -> Scan:
         """Decode (if an image) and check a QR offline against the cached keys."""
         if (payload is None) == (image is None):
-            raise ValueError("give either a payload or an image, not both or neither")
+            raise UserError("scan.image_or_payload")
         text = read_image(image) if image is not None else payload
         assert text is not None
         return check_payload(text, public_keys(self.store.keys(self.session().server)), kind)
@@ -242,12 +288,13 @@ class Phone:
         s = self.session()
         mass = parse_kg(kg)
         if (lat is None) != (lon is None):
-            raise ValueError("give both --lat and --lon, or neither")
+            raise UserError("scan.lat_lon")
+        material = self.material(material, s.server)
         scan = self.read(payload=payload, image=image, kind="site")
         body: dict[str, Any] = {
             "source_plaque": scan.payload,
             "to_site": to_site.strip(),
-            "material": material.strip(),
+            "material": material,
             "declared_mass_kg": json_kg(mass),
             "mass_method": "estimated" if estimated else "weighed",
             "device_time": parse_device_time(device_time).isoformat(timespec="seconds"),
@@ -278,23 +325,116 @@ class Phone:
         reason: str | None = None,
         route: str | None = None,
         received_units: int | None = None,
+        force: bool = False,
     ) -> OutboxItem:
-        """Queue the confirmation of a load from its scanned manifest (same rules as a scan)."""
+        """Queue the confirmation of a load from its scanned manifest (same rules as a scan).
+
+        A load is confirmed once: when this outbox already has a receipt of it (waiting, sent,
+        held or refused), AlreadyQueued says which, and nothing is queued unless ``force``.
+        """
         s = self.session()
         scan = self.read(payload=payload, image=image, kind="handover")
-        body: dict[str, Any] = {
-            "manifest": scan.payload,
-            "received_mass_kg": json_kg(parse_kg(received_kg)),
-        }
+        body = self._intake(s, received_kg, refused_kg, reason, route, received_units)
+        body = {"manifest": scan.payload} | body
+        if not force and scan.ident is not None:
+            earlier = self.store.items(
+                kind="receipt", subject=scan.ident, server=s.server, username=s.username
+            )
+            for item in reversed(earlier):
+                if item.state != "dropped":
+                    raise AlreadyQueued(f"receipt.already_{item.state}", item)
+        return self._enqueue("receipt", s, body, scan.ident or "?", scan, receipt_problems(body))
+
+    def correct_receipt(
+        self,
+        *,
+        why: str,
+        received_kg: str | float | Decimal,
+        payload: str | None = None,
+        image: Image | None = None,
+        code: str | None = None,
+        refused_kg: str | float | Decimal | None = None,
+        reason: str | None = None,
+        route: str | None = None,
+        received_units: int | None = None,
+        force: bool = False,
+    ) -> OutboxItem:
+        """Queue the correction of a confirmed receipt, with ``why`` (sent after receipts).
+
+        The load is named by its manifest (``payload``/``image``) or ``code``. The correction
+        is the whole intake as it should have been: what is not given (route, refused mass and
+        its reason, units) is taken from this outbox's latest receipt or correction of the
+        load. A load corrected from this phone before is corrected on its newest record (the
+        server answers each correction with a new code). A correction of it that waits to be
+        sent raises AlreadyQueued unless ``force``.
+        """
+        s = self.session()
+        if len((why or "").strip()) < 3:
+            raise UserError("correct.reason_short")
+        scan: Scan | None = None
+        if code is not None and (payload is not None or image is not None):
+            raise UserError("correct.one_load")
+        if code is None:
+            scan = self.read(payload=payload, image=image, kind="handover")
+            if scan.ident is None:
+                raise UserError("correct.no_code")
+            code = scan.ident
+        code = code.strip().upper()
+        if not HANDOVER_CODE.match(code):
+            raise UserError("correct.bad_code", code=code)
+        receipts = self.store.items(
+            kind="receipt", subject=code, states=["sent"], server=s.server, username=s.username
+        )
+        last = receipts[-1] if receipts else None
+        while True:  # along this phone's own corrections of the load, to its newest record
+            later = self.store.items(
+                kind="correction", subject=code, server=s.server, username=s.username
+            )
+            waiting = [i for i in later if i.state in ("held", "queued", "sending")]
+            if waiting and not force:
+                raise AlreadyQueued("correct.already_waiting", waiting[-1])
+            done = [i for i in later if i.state == "sent" and i.code]
+            if not done:
+                break
+            last, code = done[-1], str(done[-1].code)
+        prior = last.body if last is not None else {}
+        if refused_kg is None:
+            refused_kg = prior.get("refused_mass_kg")
+            reason = reason if reason is not None else prior.get("refusal_reason")
+        elif reason is None and parse_kg(refused_kg) > 0:
+            reason = prior.get("refusal_reason")
+        body = self._intake(
+            s,
+            received_kg,
+            refused_kg,
+            reason,
+            route if route is not None else prior.get("route"),
+            received_units if received_units is not None else prior.get("received_units"),
+        )
+        body["reason"] = why.strip()
+        if scan is None:
+            scan = Scan(code, "handover", code, None, BY_CODE)
+        return self._enqueue("correction", s, body, code, scan, receipt_problems(body))
+
+    def _intake(
+        self,
+        s: Session,
+        received_kg: str | float | Decimal,
+        refused_kg: str | float | Decimal | None,
+        reason: str | None,
+        route: str | None,
+        received_units: int | None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"received_mass_kg": json_kg(parse_kg(received_kg))}
         if refused_kg is not None:
             body["refused_mass_kg"] = json_kg(parse_kg(refused_kg))
         if reason is not None:
             body["refusal_reason"] = reason
         if route is not None:
-            body["route"] = route
+            body["route"] = self.route(route, s.server)
         if received_units is not None:
             body["received_units"] = received_units
-        return self._enqueue("receipt", s, body, scan.ident or "?", scan, receipt_problems(body))
+        return body
 
     def _enqueue(
         self,
@@ -303,11 +443,11 @@ class Phone:
         body: dict[str, Any],
         subject: str,
         scan: Scan,
-        problems: list[str],
+        problems: list[Msg],
     ) -> OutboxItem:
         check = scan.check if scan.check != INVALID else f"{INVALID}: {scan.reason}"
         if scan.check == INVALID:
-            problems = [f"QR code: {scan.message}", *problems]
+            problems = [msg("problem.qr", why=qr_reason(scan.reason)), *problems]
         return self.store.enqueue(
             kind=kind,
             server=s.server,
@@ -315,7 +455,7 @@ class Phone:
             body=body,
             subject=subject,
             scan_check=check,
-            held_reason="; ".join(problems) or None,
+            held=problems,
             note=scan.message if scan.check == UNVERIFIED else None,
         )
 
@@ -341,20 +481,21 @@ class Phone:
         refused_kg: str | float | Decimal | None = None,
         reason: str | None = None,
         route: str | None = None,
+        why: str | None = None,
     ) -> OutboxItem:
         """Queue a held or refused item again, optionally fixed (a fixed item gets a new key).
 
         With no change, the item is sent as it was (for a refusal that depended on the server:
         an account or site since fixed by an administrator, or a plaque held offline that the
         user wants the server to judge). A fix is checked offline like a new scan first;
-        ValueError if it would still be refused.
+        UserError if it would still be refused. ``why``: a correction's reason.
         """
         item = self.store.get(item_id)
         handover_fix = {
             "declared_mass_kg": None if kg is None else json_kg(parse_kg(kg)),
             "units": units,
             "to_site": to_site,
-            "material": material,
+            "material": None if material is None else self.material(material, item.server),
             "device_time": None
             if device_time is None
             else parse_device_time(device_time).isoformat(timespec="seconds"),
@@ -363,13 +504,19 @@ class Phone:
             "received_mass_kg": None if received_kg is None else json_kg(parse_kg(received_kg)),
             "refused_mass_kg": None if refused_kg is None else json_kg(parse_kg(refused_kg)),
             "refusal_reason": reason,
-            "route": route,
+            "route": None if route is None else self.route(route, item.server),
         }
+        if item.kind == "correction":
+            if why is not None and len(why.strip()) < 3:
+                raise UserError("correct.reason_short")
+            receipt_fix["reason"] = None if why is None else why.strip()
         mine, other = (
             (handover_fix, receipt_fix) if item.kind == "handover" else (receipt_fix, handover_fix)
         )
-        if any(v is not None for v in other.values()):
-            raise ValueError(f"item {item_id} is a {item.kind}: those options do not apply to it")
+        if any(v is not None for v in other.values()) or (
+            why is not None and item.kind != "correction"
+        ):
+            raise UserError("retry.wrong_options", id=item_id, kind=msg(f"kind.{item.kind}"))
         changes = {k: v for k, v in mine.items() if v is not None}
         if not changes:
             # As it was: the user overrides a local hold, or the cause was on the server side.
@@ -386,7 +533,7 @@ class Phone:
             problems = receipt_problems(body)
         if problems:
             # The item keeps its state and reason: nothing is half-fixed.
-            raise ValueError(f"item {item_id} would still be refused: {'; '.join(problems)}")
+            raise UserError("retry.still_refused", id=item_id, problems=Msgs(problems))
         return self.store.requeue(item_id, body=body, note=f"fixed and requeued at {now_iso()}")
 
     def drop(self, item_id: int) -> OutboxItem:
@@ -401,16 +548,20 @@ class Phone:
         chunk: int = DEFAULT_CHUNK,
         refresh: bool | None = None,
         progress: Callable[[SyncReport], None] | None = None,
+        lock_wait: float = SYNC_LOCK_WAIT_S,
     ) -> SyncReport:
         """Send the outbox of the current account (see :func:`mobile_stub.sync.sync_outbox`).
 
         ``refresh``: fetch keys and materials first (None: when older than 15 minutes). A
-        refresh that fails does not stop the sync: sending matters more.
+        refresh that fails does not stop the sync: sending matters more. One sync of a state
+        file at a time (:func:`mobile_stub.locking.exclusive`): another one waits up to
+        ``lock_wait`` seconds, then raises :class:`mobile_stub.locking.Busy`.
         """
         s = self.session()
-        if refresh or (refresh is None and self._stale(s.server)):
-            with contextlib.suppress(ApiError, Unreachable):
-                self.refresh(retry=_ONE_TRY)
-        return sync_outbox(
-            self.store, self.api(), username=s.username, chunk=chunk, progress=progress
-        )
+        with exclusive(self.store.path, lock_wait):
+            if refresh or (refresh is None and self._stale(s.server)):
+                with contextlib.suppress(ApiError, Unreachable):
+                    self.refresh(retry=_ONE_TRY)
+            return sync_outbox(
+                self.store, self.api(), username=s.username, chunk=chunk, progress=progress
+            )

@@ -25,69 +25,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from mobile_stub.i18n import Msg, UserError
+from mobile_stub.store_schema import KINDS, SCHEMA_VERSION, open_db
+from mobile_stub.store_schema import tx as _tx
+
+__all__ = [
+    "KINDS",
+    "PENDING",
+    "SCHEMA_VERSION",
+    "STATES",
+    "CachedMaterial",
+    "CachedRoute",
+    "OutboxItem",
+    "Session",
+    "Store",
+]
+
 STATES = ("held", "queued", "sending", "sent", "refused", "dropped")
 PENDING = ("queued", "sending")
-KINDS = ("handover", "receipt")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS session (
-    server       TEXT NOT NULL,
-    username     TEXT NOT NULL,
-    token        TEXT NOT NULL,
-    expires_at   TEXT,
-    account      TEXT NOT NULL,
-    logged_in_at TEXT NOT NULL,
-    PRIMARY KEY (server, username)
-);
-CREATE TABLE IF NOT EXISTS signing_key (
-    server     TEXT NOT NULL,
-    kid        TEXT NOT NULL,
-    public_key TEXT NOT NULL,
-    status     TEXT NOT NULL,
-    fetched_at TEXT NOT NULL,
-    PRIMARY KEY (server, kid)
-);
-CREATE TABLE IF NOT EXISTS material (
-    server          TEXT NOT NULL,
-    code            TEXT NOT NULL,
-    counts_units    INTEGER NOT NULL,
-    max_handover_kg REAL NOT NULL,
-    max_load_kg     REAL NOT NULL,
-    name_zh         TEXT NOT NULL,
-    PRIMARY KEY (server, code)
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind            TEXT NOT NULL CHECK (kind IN ('handover', 'receipt')),
-    server          TEXT NOT NULL,
-    username        TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    body            TEXT NOT NULL,
-    subject         TEXT NOT NULL,
-    state           TEXT NOT NULL
-        CHECK (state IN ('held', 'queued', 'sending', 'sent', 'refused', 'dropped')),
-    scan_check      TEXT NOT NULL,
-    note            TEXT,
-    created_at      TEXT NOT NULL,
-    updated_at      TEXT NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    result          TEXT,
-    code            TEXT,
-    status          TEXT,
-    manifest        TEXT,
-    reason          TEXT,
-    reason_field    TEXT,
-    http_status     INTEGER,
-    last_error      TEXT,
-    history         TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (server, username, kind, state, id);
-"""
 
 
 def now_iso() -> str:
@@ -126,10 +81,13 @@ class OutboxItem:
     http_status: int | None
     last_error: str | None
     history: list[dict[str, Any]]
+    problems: list[Msg] | None = None  # why a held item is held, to show in either language
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view (``outbox --json``)."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["problems"] = None if self.problems is None else [str(p) for p in self.problems]
+        return out
 
 
 @dataclass(frozen=True)
@@ -151,6 +109,14 @@ class CachedMaterial:
     max_handover_kg: float
     max_load_kg: float
     name_zh: str
+    name_en: str = ""
+
+
+@dataclass(frozen=True)
+class CachedRoute:
+    code: str
+    name_zh: str
+    name_en: str
 
 
 class Store:
@@ -159,25 +125,13 @@ class Store:
     One ``Store`` must not be used by two threads at once; it may move between threads (the
     simulator hands a phone from one worker to the next), hence ``check_same_thread=False``.
     Several processes may open the same file: writes take the lock (``BEGIN IMMEDIATE``).
+    Opening checks the file (:func:`mobile_stub.store_schema.open_db`): a damaged one raises
+    :class:`~mobile_stub.store_schema.CorruptState`.
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: every write below opens its own explicit transaction, so what is
-        # committed (and therefore survives a kill) is exactly what the code says.
-        self.db = sqlite3.connect(
-            self.path, isolation_level=None, timeout=30, check_same_thread=False
-        )
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed scan survives the phone losing power, not only the app crashing.
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)  # idempotent (IF NOT EXISTS); commits on its own
-        with self.tx():
-            self.db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
-            )
+        self.db = open_db(self.path)
 
     def close(self) -> None:
         self.db.close()
@@ -191,13 +145,8 @@ class Store:
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken immediately so two processes never interleave."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        with _tx(self.db) as db:
+            yield db
 
     # -- meta and session ---------------------------------------------------------------
 
@@ -272,7 +221,7 @@ class Store:
             db.execute("DELETE FROM material WHERE server = ?", (server,))
             db.executemany(
                 "INSERT INTO material (server, code, counts_units, max_handover_kg,"
-                " max_load_kg, name_zh) VALUES (?, ?, ?, ?, ?, ?)",
+                " max_load_kg, name_zh, name_en) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         server,
@@ -281,10 +230,26 @@ class Store:
                         m["max_handover_kg"],
                         m["max_load_kg"],
                         m["name_zh"],
+                        m.get("name_en") or "",
                     )
                     for m in materials
                 ],
             )
+
+    def replace_routes(self, server: str, routes: Iterable[dict[str, Any]]) -> None:
+        """Replace the cached treatment routes of a server."""
+        with self.tx() as db:
+            db.execute("DELETE FROM route WHERE server = ?", (server,))
+            db.executemany(
+                "INSERT INTO route (server, code, name_zh, name_en) VALUES (?, ?, ?, ?)",
+                [(server, r["code"], r["name_zh"], r["name_en"]) for r in routes],
+            )
+
+    def routes(self, server: str) -> dict[str, CachedRoute]:
+        rows = self.db.execute(
+            "SELECT code, name_zh, name_en FROM route WHERE server = ? ORDER BY code", (server,)
+        ).fetchall()
+        return {r["code"]: CachedRoute(r["code"], r["name_zh"], r["name_en"]) for r in rows}
 
     def materials(self, server: str) -> dict[str, CachedMaterial]:
         rows = self.db.execute("SELECT * FROM material WHERE server = ?", (server,)).fetchall()
@@ -295,6 +260,7 @@ class Store:
                 max_handover_kg=r["max_handover_kg"],
                 max_load_kg=r["max_load_kg"],
                 name_zh=r["name_zh"],
+                name_en=r["name_en"],
             )
             for r in rows
         }
@@ -310,18 +276,21 @@ class Store:
         body: dict[str, Any],
         subject: str,
         scan_check: str,
-        held_reason: str | None = None,
+        held: Sequence[Msg] = (),
         note: str | None = None,
     ) -> OutboxItem:
-        """Commit a scan to the outbox with a fresh idempotency key; returns the new row."""
+        """Commit a scan to the outbox with a fresh idempotency key; returns the new row.
+
+        With ``held`` problems the row is kept ``held`` (not sent) with them as its reason.
+        """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
         at = now_iso()
         with self.tx() as db:
             cur = db.execute(
                 "INSERT INTO outbox (kind, server, username, idempotency_key, body, subject,"
-                " state, scan_check, note, reason, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " state, scan_check, note, reason, problems, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     kind,
                     server,
@@ -329,10 +298,11 @@ class Store:
                     new_key(),
                     json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                     subject,
-                    "held" if held_reason else "queued",
+                    "held" if held else "queued",
                     scan_check,
                     note,
-                    held_reason,
+                    "; ".join(str(p) for p in held) or None,
+                    _problems_json(held),
                     at,
                     at,
                 ),
@@ -342,35 +312,46 @@ class Store:
         return self.get(item_id)
 
     def get(self, item_id: int) -> OutboxItem:
-        """One row by id; KeyError when there is none."""
+        """One row by id; UserError when there is none."""
         row = self.db.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)).fetchone()
         if row is None:
-            raise KeyError(f"no outbox item #{item_id}")
+            raise UserError("outbox.no_item", id=item_id)
         return _item(row)
 
     def items(
         self,
         *,
         states: Sequence[str] | None = None,
-        kind: str | None = None,
+        kind: str | Sequence[str] | None = None,
         server: str | None = None,
         username: str | None = None,
+        subject: str | None = None,
+        up_to: int | None = None,
         limit: int | None = None,
     ) -> list[OutboxItem]:
-        """Rows in id order (oldest first), filtered."""
+        """Rows in id order (oldest first), filtered (``up_to``: ids at most this)."""
         sql, args = "SELECT * FROM outbox WHERE 1 = 1", list[Any]()
-        if states:
-            sql += f" AND state IN ({','.join('?' * len(states))})"
-            args += list(states)
-        for column, value in (("kind", kind), ("server", server), ("username", username)):
+        kinds = [kind] if isinstance(kind, str) else kind
+        for column, values in (("state", states), ("kind", kinds)):
+            if values:
+                sql += f" AND {column} IN ({','.join('?' * len(values))})"
+                args += list(values)
+        for column, value in (("server", server), ("username", username), ("subject", subject)):
             if value is not None:
                 sql += f" AND {column} = ?"
                 args.append(value)
+        if up_to is not None:
+            sql += " AND id <= ?"
+            args.append(up_to)
         sql += " ORDER BY id"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
         return [_item(r) for r in self.db.execute(sql, args).fetchall()]
+
+    def last_id(self) -> int:
+        """The newest row's id (0 for an empty outbox)."""
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM outbox").fetchone()[0])
 
     def counts(self, *, server: str | None = None, username: str | None = None) -> dict[str, int]:
         """Number of rows per state."""
@@ -403,7 +384,8 @@ class Store:
             db.executemany(
                 "UPDATE outbox SET state = 'sent', result = ?, code = ?, status = ?,"
                 " manifest = COALESCE(?, manifest), http_status = ?, reason = NULL,"
-                " reason_field = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
+                " problems = NULL, reason_field = NULL, last_error = NULL, updated_at = ?"
+                " WHERE id = ?",
                 [
                     (
                         r["result"],
@@ -462,9 +444,7 @@ class Store:
         """
         item = self.get(item_id)
         if item.state not in ("held", "refused"):
-            raise ValueError(
-                f"item {item_id} is {item.state}; only held or refused items can be retried"
-            )
+            raise UserError("outbox.cannot_retry", id=item_id, state=Msg(f"state.{item.state}"))
         entry = {
             "at": now_iso(),
             "state": item.state,
@@ -478,6 +458,7 @@ class Store:
             db.execute(
                 "UPDATE outbox SET state = 'queued', body = ?, idempotency_key = ?,"
                 " reason = NULL, reason_field = NULL, http_status = NULL, result = NULL,"
+                " problems = NULL,"
                 " last_error = NULL, note = COALESCE(?, note), history = ?, updated_at = ?"
                 " WHERE id = ?",
                 (
@@ -499,10 +480,7 @@ class Store:
         """Mark a held, queued or refused row as dropped by the user (kept, never sent)."""
         item = self.get(item_id)
         if item.state not in ("held", "refused", "queued"):
-            raise ValueError(
-                f"item {item_id} is {item.state}; only held, queued or refused items can be "
-                "dropped (a sending item may already be on the server)"
-            )
+            raise UserError("outbox.cannot_drop", id=item_id, state=Msg(f"state.{item.state}"))
         history = [*item.history, {"at": now_iso(), "state": item.state, "reason": item.reason}]
         with self.tx() as db:
             db.execute(
@@ -512,10 +490,18 @@ class Store:
         return self.get(item_id)
 
 
+def _problems_json(problems: Sequence[Msg]) -> str | None:
+    if not problems:
+        return None
+    return json.dumps([p.as_json() for p in problems], ensure_ascii=False)
+
+
 def _item(row: sqlite3.Row) -> OutboxItem:
     data = dict(row)
     data["body"] = json.loads(data["body"])
     data["history"] = json.loads(data["history"])
+    raw = data.get("problems")
+    data["problems"] = None if raw is None else [Msg.from_json(p) for p in json.loads(raw)]
     return OutboxItem(**data)
 
 

@@ -27,6 +27,14 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the client's English words; a Chinese locale would change them."""
+    for var in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 def _outbox(state: Path) -> list[dict[str, Any]]:
     return json.loads(mobile(state, "outbox", "--json").stdout)  # type: ignore[no-any-return]
 

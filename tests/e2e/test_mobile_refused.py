@@ -15,6 +15,14 @@ from tests.e2e.conftest import CP, DEMO_PASSWORD, E2E, mobile
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the client's English words; a Chinese locale would change them."""
+    for var in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 def _outbox(state: Path) -> dict[float, dict[str, Any]]:
     """The outbox by declared mass (each scan of this test has its own)."""
     items = json.loads(mobile(state, "outbox", "--json").stdout)
