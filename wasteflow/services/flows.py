@@ -23,7 +23,7 @@ from wasteflow.config import get_settings
 from wasteflow.errors import Invalid
 from wasteflow.models import FlowDaily, Handover
 from wasteflow.permissions import Action, require
-from wasteflow.rates import PeriodData, RateEngine, parse_period
+from wasteflow.rates import Period, PeriodData, RateEngine, parse_period
 from wasteflow.services.rates import period_engine
 from wasteflow.types import DeclarationKind, HandoverStatus
 
@@ -135,7 +135,6 @@ def balance(
     Officials see every site; other accounts the sites they act for.
     """
     require(account.role, Action.read_own_records)
-    settings = get_settings()
     p = parse_period(period)
     engine = period_engine(session, p)
     data = engine.d
@@ -173,7 +172,7 @@ def balance(
                 "generated_kg": round(float(arrays.generated[i]), 3),
             }
         )
-    anomalies = _anomalies(session, data, engine, p.start, p.end, settings)
+    anomalies = find_anomalies(session, p)
     if in_region is not None or mine is not None:
         codes = {
             s.code
@@ -192,6 +191,12 @@ def balance(
         "sites": rows,
         "anomalies": anomalies,
     }
+
+
+def find_anomalies(session: Session, p: Period) -> list[dict[str, Any]]:
+    """Every anomaly of the period in the district (no one's view of it applied)."""
+    engine = period_engine(session, p)
+    return _anomalies(session, engine.d, engine, p.start, p.end, get_settings())
 
 
 def _visible_sites(session: Session, account: Any) -> set[int] | None:
