@@ -149,6 +149,11 @@ def anomaly_rows(
                 "reason": t.anomaly_reason(a, materials),
                 "handovers": list(a.get("handovers") or []),
                 "register": register,
+                # The work on it, when the rows come from ``anomaly_work.list_anomalies``.
+                "id": a.get("id"),
+                "state": a.get("state"),
+                "assignee": a.get("assignee"),
+                "found": a.get("found", True),
             }
         )
     # Errors first, then by kind and site, so the page reads the same way every time.
@@ -165,6 +170,8 @@ def anomaly_table(rows: list[dict[str, Any]], t: Translator) -> tuple[list[str],
         t("anomalies.material"),
         t("anomalies.reason"),
         t("anomalies.records"),
+        t("awork.col_state"),
+        t("awork.col_assignee"),
     ]
     body = [
         [
@@ -175,6 +182,8 @@ def anomaly_table(rows: list[dict[str, Any]], t: Translator) -> tuple[list[str],
             r["material_text"],
             r["reason"],
             " ".join(r["handovers"]),
+            t(f"awork.state.{r['state']}") if r["state"] else "",
+            (r["assignee"] or {}).get("display_name") or "",
         ]
         for r in rows
     ]
