@@ -23,7 +23,7 @@ from api.web import views
 from api.web.core import STATIC_DIR, DashboardRoute, Page
 from wasteflow import exports
 from wasteflow.errors import Forbidden, Invalid, NotFound
-from wasteflow.services import anomaly_work, catalogue, flows, plaques, rates
+from wasteflow.services import anomaly_work, catalogue, flow_sankey, flows, plaques, rates
 from wasteflow.types import RegionLevel, SiteKind
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -134,12 +134,28 @@ def export_flows(
 ) -> Response:
     _officials(ctx)
     label = ctx.period(period)
-    sankey = flows.sankey_data(
+    sankey = flow_sankey.sankey_data(
         session=ctx.session, account=ctx.user, period=label, material=material, lang=ctx.lang
     )
     t = ctx.t
-    header = [t("flows.from"), t("flows.to"), t("flows.kg")]
-    rows = [[r["from"], r["to"], r["kg"]] for r in views.sankey_rows(sankey)]
+    materials = views.by_code(catalogue.list_materials(session=ctx.session))
+    header = [
+        t("flows.from"),
+        t("flows.to"),
+        t("flows.material_col"),
+        t("flows.t_col"),
+        t("flows.kind_col"),
+    ]
+    rows = [
+        [
+            r["from"],
+            r["to"],
+            r["material"],
+            round(r["t"], 3),
+            t("flows.returned") if r["returned"] else "",
+        ]
+        for r in views.sankey_rows(sankey, t, materials)
+    ]
     sheet = "流向" if ctx.lang == "zh" else "flows"
     return _table(header, rows, format, f"wasteflow-flows-{material}-{label}", sheet)
 

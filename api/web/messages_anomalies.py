@@ -108,6 +108,8 @@ ANOMALY_MESSAGES: dict[str, tuple[str, str]] = {
     "flows.table_first": ("流向表", "Flows as a table"),
     "flows.material_col": ("物料", "Material"),
     "flows.t": ("吨", "t"),
+    "flows.t_col": ("重量（吨）", "Mass (t)"),
+    "flows.kind_col": ("说明", "Note"),
     "flows.returned": ("退回", "sent back"),
     "flows.return_row": ("退回", "sent back"),
     "flows.legend": ("图例", "Legend"),

@@ -6,6 +6,7 @@ clear "officials only" page where the services reserve the data for officials.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -38,6 +39,7 @@ from wasteflow.services import (
     anomaly_work,
     catalogue,
     comparisons,
+    flow_sankey,
     flows,
     handovers,
     rates,
@@ -317,7 +319,7 @@ def flows_page(ctx: Page, period: PeriodQ = None, material: str = "film") -> HTM
         return ctx.officials_only()
     label = ctx.period(period)
     materials = catalogue.list_materials(session=ctx.session)
-    sankey = flows.sankey_data(
+    sankey = flow_sankey.sankey_data(
         session=ctx.session, account=ctx.user, period=label, material=material, lang=ctx.lang
     )
     chosen = next((m for m in materials if m.code == material), None)
@@ -329,8 +331,10 @@ def flows_page(ctx: Page, period: PeriodQ = None, material: str = "film") -> HTM
         material_text=material_text,
         choices=views.FLOW_CHOICES,
         materials=materials,
-        plot=views.sankey_plot(sankey),
-        rows=views.sankey_rows(sankey),
+        plot=views.sankey_plot(sankey, ctx.t),
+        rows=views.sankey_rows(sankey, ctx.t, views.by_code(materials)),
+        returns=views.sankey_returns(sankey),
+        column_size=max(Counter(n["kind"] for n in sankey["nodes"]).values(), default=0),
     )
 
 
