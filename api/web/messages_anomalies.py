@@ -95,6 +95,8 @@ ANOMALY_MESSAGES: dict[str, tuple[str, str]] = {
     "awork.err.invalid": ("请检查填写的内容。", "Check what was filled in."),
     "awork.err.forbidden": ("您的账号不能执行此操作。", "Your account may not do this."),
     "awork.err.expired": ("表单已过期，请重新填写提交。", "The form expired; fill it in again."),
+    # the synthetic-data banner's landmark
+    "banner.region": ("演示数据提示", "Demo data notice"),
     # the home page
     "awork.home_title": ("异常待办", "Anomalies to work on"),
     "awork.home_open": ("待处理 {n} 条", "{n} open"),
