@@ -42,7 +42,6 @@ ANOMALY_MESSAGES: dict[str, tuple[str, str]] = {
     "awork.assignee": ("负责人", "Assigned to"),
     "awork.nobody": ("未指派", "nobody"),
     "awork.records": ("相关记录", "Records"),
-    "awork.reason_found": ("原因", "Why"),
     "awork.closed": ("关闭", "Closed"),
     "awork.closed_text": ("{at}，{who}：{reason}", "{at}, {who}: {reason}"),
     "awork.history": ("处理记录", "History"),
