@@ -13,6 +13,7 @@ from api.errors import install_error_handlers
 from api.guard import RequestGuard
 from api.routes import (
     accounts,
+    anomalies,
     audit,
     auth,
     coefficients,
@@ -88,6 +89,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         audit,
         docs,
         field,
+        anomalies,
     ):
         app.include_router(module.router)
     app.include_router(dashboard_router)

@@ -541,3 +541,7 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+# The work on anomalies lives in its own module; importing it registers its tables here.
+import wasteflow.models_anomalies  # noqa: E402, F401

@@ -30,6 +30,9 @@ class Action(StrEnum):
     manage_keys = "manage_keys"
     verify_audit = "verify_audit"
     sign_checkpoint = "sign_checkpoint"
+    # Assign, comment on, close (resolved or dismissed) and reopen anomalies; the account an
+    # anomaly is assigned to may also comment and close it as resolved (checked per case).
+    manage_anomalies = "manage_anomalies"
 
 
 _EVERYONE = frozenset(Role)
@@ -53,6 +56,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.manage_keys: frozenset({Role.admin}),
     Action.verify_audit: frozenset({Role.official, Role.admin}),
     Action.sign_checkpoint: frozenset({Role.admin}),
+    Action.manage_anomalies: frozenset({Role.official, Role.admin}),
 }
 
 

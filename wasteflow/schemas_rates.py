@@ -150,14 +150,27 @@ class RecordsPublic(BaseModel):
 
 
 class SankeyNode(BaseModel):
-    id: str
-    label: str
+    id: str = Field(
+        description="site:<code> for a plant, route:<code> for a treatment route, "
+        "<kind>:<township code> for a township's sources, collection points or transfer "
+        "stations (<kind>:* with group_by=kind)"
+    )
+    label: str = Field(description="the plant's, route's or group's name")
+    kind: Literal[
+        "source", "collection_point", "transfer_station", "processor", "disposal", "route"
+    ]
+    township: str | None = Field(description="the township code of a township's group")
+    value_kg: float = Field(description="mass through the node: the larger of in and out")
 
 
 class SankeyLink(BaseModel):
     source: int = Field(description="index into nodes")
     target: int = Field(description="index into nodes")
     value: float = Field(description="kg")
+    kind: Literal["flow", "return"] = Field(
+        description="return: refused mass sent back by the plant that refused it"
+    )
+    materials: dict[str, float] = Field(description="kg by material code")
 
 
 class SankeyPublic(BaseModel):

@@ -19,7 +19,7 @@ from wasteflow.schemas_rates import (
     SankeyPublic,
     SitesGeoJSON,
 )
-from wasteflow.services import comparisons, flows, rates
+from wasteflow.services import comparisons, flow_sankey, flows, rates
 
 router = APIRouter(prefix="/api/v1", tags=["rates"], default_response_class=FastJSON)
 
@@ -220,7 +220,7 @@ def flows_sankey(
 ) -> Response:
     """Sankey of the period: sources by township → collection points → processors → routes."""
     return FastJSON(
-        flows.sankey_data(
+        flow_sankey.sankey_data(
             session=session,
             account=account,
             period=period,

@@ -178,10 +178,17 @@
   var sankeyEl = document.getElementById("sankey");
   var sankey = jsonData("sankey-data");
   if (sankeyEl && sankey) {
+    // Tonnes in plain numbers (never "60k"); the words of every hover box come from the server.
     Plotly.newPlot(sankeyEl, [{
-      type: "sankey", arrangement: "snap", valueformat: ",.0f", valuesuffix: " kg",
-      node: { label: sankey.labels, pad: 12, thickness: 14, line: { color: "#5b6675", width: 0.5 } },
-      link: { source: sankey.source, target: sankey.target, value: sankey.value, color: "rgba(11,92,171,0.25)" }
+      type: "sankey", arrangement: "snap", valueformat: ",.1f", valuesuffix: " " + sankey.unit,
+      // Columns placed by the server: plants stand far enough from the routes for both names.
+      node: { label: sankey.labels, color: sankey.node_colour, customdata: sankey.node_hover,
+              x: sankey.x, y: sankey.y,
+              hovertemplate: "%{customdata}<extra></extra>", pad: 14, thickness: 16,
+              line: { color: "#5b6675", width: 0.5 } },
+      link: { source: sankey.source, target: sankey.target, value: sankey.value, color: sankey.colour,
+              label: sankey.link_label, customdata: sankey.link_hover,
+              hovertemplate: "%{customdata}<extra></extra>" }
     }], {
       title: { text: sankeyEl.getAttribute("data-title"), x: 0, xanchor: "left" },
       font: font, margin: { l: 8, r: 8, t: 40, b: 8 }

@@ -23,7 +23,7 @@ from api.web import views
 from api.web.core import STATIC_DIR, DashboardRoute, Page
 from wasteflow import exports
 from wasteflow.errors import Forbidden, Invalid, NotFound
-from wasteflow.services import catalogue, flows, plaques, rates
+from wasteflow.services import anomaly_work, catalogue, flow_sankey, flows, plaques, rates
 from wasteflow.types import RegionLevel, SiteKind
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -109,16 +109,20 @@ def export_register(
 
 @router.get("/dashboard/export/anomalies")
 def export_anomalies(
-    ctx: Page, format: Format = "csv", period: PeriodQ = None, township: str | None = None
+    ctx: Page,
+    format: Format = "csv",
+    period: PeriodQ = None,
+    township: str | None = None,
+    state: Literal["open", "assigned", "resolved", "dismissed", "all"] = "all",
 ) -> Response:
     _officials(ctx)
     label = ctx.period(period)
-    balance = flows.balance(
-        session=ctx.session, account=ctx.user, period=label, region=township or None
+    work = anomaly_work.list_anomalies(
+        session=ctx.session, account=ctx.user, period=label, state=state, region=township or None
     )
     materials = views.by_code(catalogue.list_materials(session=ctx.session))
     header, rows = views.anomaly_table(
-        views.anomaly_rows(balance["anomalies"], ctx.t, materials, label), ctx.t
+        views.anomaly_rows(work["items"], ctx.t, materials, label), ctx.t
     )
     sheet = "异常" if ctx.lang == "zh" else "anomalies"
     return _table(header, rows, format, f"wasteflow-anomalies-{label}", sheet)
@@ -130,12 +134,28 @@ def export_flows(
 ) -> Response:
     _officials(ctx)
     label = ctx.period(period)
-    sankey = flows.sankey_data(
+    sankey = flow_sankey.sankey_data(
         session=ctx.session, account=ctx.user, period=label, material=material, lang=ctx.lang
     )
     t = ctx.t
-    header = [t("flows.from"), t("flows.to"), t("flows.kg")]
-    rows = [[r["from"], r["to"], r["kg"]] for r in views.sankey_rows(sankey)]
+    materials = views.by_code(catalogue.list_materials(session=ctx.session))
+    header = [
+        t("flows.from"),
+        t("flows.to"),
+        t("flows.material_col"),
+        t("flows.t_col"),
+        t("flows.kind_col"),
+    ]
+    rows = [
+        [
+            r["from"],
+            r["to"],
+            r["material"],
+            round(r["t"], 3),
+            t("flows.returned") if r["returned"] else "",
+        ]
+        for r in views.sankey_rows(sankey, t, materials)
+    ]
     sheet = "流向" if ctx.lang == "zh" else "flows"
     return _table(header, rows, format, f"wasteflow-flows-{material}-{label}", sheet)
 

@@ -488,3 +488,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "common.no": ("否", "no"),
     "common.none": ("—", "—"),
 }
+
+
+from api.web.messages_anomalies import ANOMALY_MESSAGES  # noqa: E402
+
+MESSAGES.update(ANOMALY_MESSAGES)

@@ -6,6 +6,7 @@ clear "officials only" page where the services reserve the data for officials.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Offset
-from api.web import views
+from api.web import anomaly_pages, views
 from api.web.auth import (
     HOME_PATH,
     LOGIN_CSRF_COOKIE,
@@ -35,8 +36,10 @@ from wasteflow.rates import INDICATORS
 from wasteflow.schemas import SitePublic
 from wasteflow.services import (
     accounts,
+    anomaly_work,
     catalogue,
     comparisons,
+    flow_sankey,
     flows,
     handovers,
     rates,
@@ -178,6 +181,7 @@ def home(ctx: Page, period: PeriodQ = None) -> HTMLResponse:
         rate_figures=[district["figures"][k] for k in views.rate_keys()],
         quantity_figures=[district["figures"][k] for k in views.quantity_keys()],
         materials=views.by_code(catalogue.list_materials(session=ctx.session)),
+        anomaly_work=anomaly_pages.home_counts(ctx, label),
     )
 
 
@@ -201,6 +205,7 @@ def _home_own(ctx: PageContext, label: str) -> HTMLResponse:
         site_names=sites.names_by_code(ctx.session, codes),
         material_names=materials,
         local=lambda when: when.astimezone(tz),
+        anomaly_work=anomaly_pages.home_counts(ctx, label),
     )
 
 
@@ -243,7 +248,9 @@ def township(ctx: Page, code: str, period: PeriodQ = None) -> HTMLResponse:
     report = rates.report(session=ctx.session, account=ctx.user, period=label, region=code)
     top = report["rows"][0]
     site_page = sites.list_sites(session=ctx.session, region_code=code, limit=500)
-    balance = flows.balance(session=ctx.session, account=ctx.user, period=label, region=code)
+    work = anomaly_work.list_anomalies(
+        session=ctx.session, account=ctx.user, period=label, region=code
+    )
     materials = views.by_code(catalogue.list_materials(session=ctx.session))
     site_rows = views.site_rows(site_page.items, ctx.t, materials)
     return ctx.render(
@@ -256,7 +263,8 @@ def township(ctx: Page, code: str, period: PeriodQ = None) -> HTMLResponse:
         pools=[s for s in site_rows if s["kind"] != "source"],
         sources=[s for s in site_rows if s["kind"] == "source"],
         sites_total=site_page.total,
-        anomalies=views.anomaly_rows(balance["anomalies"], ctx.t, materials, label),
+        anomalies=views.anomaly_rows(work["items"], ctx.t, materials, label),
+        page_url=anomaly_pages.page_url,
     )
 
 
@@ -311,7 +319,7 @@ def flows_page(ctx: Page, period: PeriodQ = None, material: str = "film") -> HTM
         return ctx.officials_only()
     label = ctx.period(period)
     materials = catalogue.list_materials(session=ctx.session)
-    sankey = flows.sankey_data(
+    sankey = flow_sankey.sankey_data(
         session=ctx.session, account=ctx.user, period=label, material=material, lang=ctx.lang
     )
     chosen = next((m for m in materials if m.code == material), None)
@@ -323,26 +331,10 @@ def flows_page(ctx: Page, period: PeriodQ = None, material: str = "film") -> HTM
         material_text=material_text,
         choices=views.FLOW_CHOICES,
         materials=materials,
-        plot=views.sankey_plot(sankey),
-        rows=views.sankey_rows(sankey),
-    )
-
-
-@router.get("/dashboard/anomalies")
-def anomalies(ctx: Page, period: PeriodQ = None, township: str | None = None) -> HTMLResponse:
-    """What the mass balance and the records flag, in words, with the records behind it
-    (officials: everywhere; other accounts: at the sites they act for)."""
-    label = ctx.period(period)
-    balance = flows.balance(
-        session=ctx.session, account=ctx.user, period=label, region=township or None
-    )
-    materials = views.by_code(catalogue.list_materials(session=ctx.session))
-    return ctx.render(
-        "anomalies.html",
-        period=label,
-        township=township or "",
-        townships=catalogue.list_regions(session=ctx.session, level=RegionLevel.township),
-        rows=views.anomaly_rows(balance["anomalies"], ctx.t, materials, label),
+        plot=views.sankey_plot(sankey, ctx.t),
+        rows=views.sankey_rows(sankey, ctx.t, views.by_code(materials)),
+        returns=views.sankey_returns(sankey),
+        column_size=max(Counter(n["kind"] for n in sankey["nodes"]).values(), default=0),
     )
 
 

@@ -149,6 +149,11 @@ def anomaly_rows(
                 "reason": t.anomaly_reason(a, materials),
                 "handovers": list(a.get("handovers") or []),
                 "register": register,
+                # The work on it, when the rows come from ``anomaly_work.list_anomalies``.
+                "id": a.get("id"),
+                "state": a.get("state"),
+                "assignee": a.get("assignee"),
+                "found": a.get("found", True),
             }
         )
     # Errors first, then by kind and site, so the page reads the same way every time.
@@ -165,6 +170,8 @@ def anomaly_table(rows: list[dict[str, Any]], t: Translator) -> tuple[list[str],
         t("anomalies.material"),
         t("anomalies.reason"),
         t("anomalies.records"),
+        t("awork.col_state"),
+        t("awork.col_assignee"),
     ]
     body = [
         [
@@ -175,6 +182,8 @@ def anomaly_table(rows: list[dict[str, Any]], t: Translator) -> tuple[list[str],
             r["material_text"],
             r["reason"],
             " ".join(r["handovers"]),
+            t(f"awork.state.{r['state']}") if r["state"] else "",
+            (r["assignee"] or {}).get("display_name") or "",
         ]
         for r in rows
     ]
@@ -184,26 +193,130 @@ def anomaly_table(rows: list[dict[str, Any]], t: Translator) -> tuple[list[str],
 # --- flows ---------------------------------------------------------------------------------
 
 
-def sankey_rows(sankey: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The Sankey's links as (from, to, kg), largest first."""
-    labels = [n.get("label") or n.get("id") for n in sankey.get("nodes", [])]
-    rows = [
-        {"from": labels[link["source"]], "to": labels[link["target"]], "kg": link["value"]}
-        for link in sankey.get("links", [])
-    ]
+RETURN_COLOUR = "rgba(164, 14, 38, 0.75)"
+ROUTE_COLOUR = "#6f4e9c"
+FLOW_COLOUR = "rgba(11, 92, 171, 0.28)"
+# A return is a few hundred kg beside thousands of tonnes: drawn at this share of the
+# period's forward mass at least, so it can be seen (its true mass is in its hover and table).
+RETURN_MIN_SHARE = 0.006
+
+
+def sankey_rows(
+    sankey: Mapping[str, Any], t: Translator, materials: Mapping[str, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The Sankey's links, one row per material: from, to, material, tonnes, and whether it
+    is refused mass sent back; largest first."""
+    labels = [n["label"] for n in sankey.get("nodes", [])]
+    rows = []
+    for link in sankey.get("links", []):
+        for code, kg in link.get("materials", {}).items():
+            rows.append(
+                {
+                    "from": labels[link["source"]],
+                    "to": labels[link["target"]],
+                    "material": t.name(materials[code]) if code in materials else code,
+                    "t": kg / 1000,
+                    "kg": kg,
+                    "returned": link.get("kind") == "return",
+                }
+            )
     rows.sort(key=lambda r: -r["kg"])
     return rows
 
 
-def sankey_plot(sankey: Mapping[str, Any]) -> dict[str, Any]:
-    """What Plotly's sankey trace needs: labels, and links by node index."""
+def sankey_plot(sankey: Mapping[str, Any], t: Translator) -> dict[str, Any]:
+    """What Plotly's sankey trace needs: node labels with their tonnes, links by node index
+    in tonnes (returns in their own colour, drawn at least ``RETURN_MIN_SHARE`` wide) and the
+    words of the hover boxes."""
+    nodes = sankey.get("nodes", [])
     links = sankey.get("links", [])
+    unit = t("flows.t")
+    forward = sum(link["value"] for link in links if link.get("kind") != "return") / 1000
+    least = forward * RETURN_MIN_SHARE
+    returned = t("flows.returned")
+    back = [link.get("kind") == "return" for link in links]
+    names = [n["label"] for n in nodes]
     return {
-        "labels": [n.get("label") or n.get("id") for n in sankey.get("nodes", [])],
+        "labels": [f"{n['label']} {n['value_kg'] / 1000:,.1f} {unit}" for n in nodes],
+        "node_hover": [f"{n['label']}: {n['value_kg'] / 1000:,.2f} {unit}" for n in nodes],
+        "node_colour": [SITE_COLOURS.get(n["kind"], ROUTE_COLOUR) for n in nodes],
+        **_sankey_positions(nodes, links),
+        "link_hover": [
+            f"{returned + ': ' if b else ''}{names[link['source']]} → {names[link['target']]}"
+            f"<br>{link['value'] / 1000:,.2f} {unit}"
+            for link, b in zip(links, back, strict=True)
+        ],
         "source": [link["source"] for link in links],
         "target": [link["target"] for link in links],
-        "value": [link["value"] for link in links],
+        "value": [
+            max(link["value"] / 1000, least) if b else link["value"] / 1000
+            for link, b in zip(links, back, strict=True)
+        ],
+        "colour": [RETURN_COLOUR if b else FLOW_COLOUR for b in back],
+        "link_label": [returned if b else "" for b in back],
+        "unit": unit,
     }
+
+
+SANKEY_STAGE = {
+    "source": 0,
+    "collection_point": 1,
+    "transfer_station": 2,
+    "processor": 3,
+    "disposal": 3,
+    "route": 4,
+}
+
+
+def _sankey_positions(
+    nodes: list[dict[str, Any]], links: list[dict[str, Any]]
+) -> dict[str, list[float]]:
+    """Where each node stands (0–1): a column per stage, plants far enough from the routes
+    for both their names, and each column's nodes stacked by the mass through them: the
+    townships' in name order, plants and routes in the order of what feeds them (so few
+    links cross)."""
+    stages = sorted({SANKEY_STAGE[n["kind"]] for n in nodes})
+    if len(stages) < 2:
+        return {}
+    x_of = {stages[-1]: 0.999, stages[-2]: 0.6 if stages[-1] == 4 else 0.999}
+    early = [s for s in stages if s not in x_of]
+    for i, s in enumerate(early):
+        x_of[s] = 0.001 + i * (0.42 / max(1, len(early) - 1)) if len(early) > 1 else 0.001
+    columns: dict[int, list[int]] = defaultdict(list)
+    for i, n in enumerate(nodes):
+        columns[SANKEY_STAGE[n["kind"]]].append(i)
+    y = [0.0] * len(nodes)
+    fed: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for link in links:
+        if link.get("kind") != "return":
+            fed[link["target"]].append((link["source"], link["value"]))
+    for stage in sorted(columns):
+        members = columns[stage]
+        if stage >= 3:  # after the townships' columns: by the mean place of what feeds each
+
+            def feeders(i: int) -> float:
+                total = sum(kg for _, kg in fed[i]) or 1.0
+                return sum(y[src] * kg for src, kg in fed[i]) / total
+
+            members.sort(key=feeders)
+        total = sum(nodes[i]["value_kg"] for i in members) or 1.0
+        gap = 0.25 / max(1, len(members))  # a quarter of the column's height between nodes
+        used = 0.0
+        for k, i in enumerate(members):
+            share = nodes[i]["value_kg"] / total * 0.75
+            y[i] = min(0.999, max(0.001, used + share / 2 + gap * (k + 0.5)))
+            used += share
+    return {"x": [x_of[SANKEY_STAGE[n["kind"]]] for n in nodes], "y": y}
+
+
+def sankey_returns(sankey: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The loads sent back after a refusal, for the words under the chart."""
+    labels = [n["label"] for n in sankey.get("nodes", [])]
+    return [
+        {"from": labels[link["source"]], "to": labels[link["target"]], "t": link["value"] / 1000}
+        for link in sankey.get("links", [])
+        if link.get("kind") == "return"
+    ]
 
 
 # --- sites ---------------------------------------------------------------------------------

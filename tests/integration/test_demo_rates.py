@@ -257,6 +257,31 @@ def test_sankey_from_townships_to_routes(api) -> None:  # type: ignore[no-untype
     labels = [n["label"] for n in body["nodes"]]
     assert any("白马镇" in label for label in labels) and "再生利用" in labels
     assert all(link["value"] > 0 for link in body["links"])
+    nodes = body["nodes"]
+    # Every plant by name; sources and collection points by township; no merged node.
+    assert "武隆区废旧农膜再生利用中心（示例）" in labels
+    assert {"白马镇 产生源", "白马镇 回收点"} <= set(labels) and "回收点" not in labels
+    baima_cp = next(n for n in nodes if n["label"] == "白马镇 回收点")
+    assert (baima_cp["kind"], baima_cp["township"]) == ("collection_point", "500156101")
+    for link in body["links"]:
+        assert link["value"] == pytest.approx(sum(link["materials"].values()), abs=0.01)
+    # Each node carries the mass through it: the recycler takes in what reaches it.
+    plant = labels.index("武隆区废旧农膜再生利用中心（示例）")
+    into_plant = sum(
+        link["value"]
+        for link in body["links"]
+        if link["target"] == plant and link["kind"] == "flow"
+    )
+    assert nodes[plant]["value_kg"] == pytest.approx(into_plant, abs=0.01)
+    # The planted refusal went back: a return link from the plant, not a forward flow.
+    returns = [link for link in body["links"] if link["kind"] == "return"]
+    assert len(returns) == 1 and returns[0]["source"] == plant
+    assert nodes[returns[0]["target"]]["kind"] in ("collection_point", "source")
+    assert not any(
+        link["source"] == plant and nodes[link["target"]]["kind"] != "route"
+        for link in body["links"]
+        if link["kind"] == "flow"
+    )
     english = client.get(
         "/api/v1/flows/sankey",
         params={"period": "2025", "material": "film", "lang": "en"},

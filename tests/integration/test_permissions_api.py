@@ -27,6 +27,7 @@ ALLOWED = {  # action → roles that may do it (DESIGN.md, issue 3's access rule
     "manage_keys": {Role.admin},
     "read_all": {Role.official, Role.admin},
     "verify_audit": {Role.official, Role.admin},
+    "manage_anomalies": {Role.official, Role.admin},
 }
 
 
@@ -128,6 +129,25 @@ def _verify_audit(client: TestClient, _s: Session, _n: Network, actor: Actor) ->
     return client.get("/api/v1/audit/verify", headers=actor.headers).status_code  # type: ignore[no-any-return]
 
 
+def _manage_anomalies(client: TestClient, _s: Session, net: Network, actor: Actor) -> int:
+    # A load received a fifth lighter than declared: an anomaly at the collection point.
+    code = client.post(
+        "/api/v1/handovers",
+        json=net.body(declared_mass_kg=50),
+        headers=net.collector.headers | {"Idempotency-Key": uuid.uuid4().hex},
+    ).json()["code"]
+    client.post(
+        f"/api/v1/handovers/{code}/receipt",
+        json={"received_mass_kg": 40},
+        headers=net.operator.headers,
+    )
+    return client.post(
+        f"/api/v1/anomalies/mass_discrepancy:{code}/assign",  # type: ignore[no-any-return]
+        json={"assignee": net.operator.account.username},
+        headers=actor.headers,
+    ).status_code
+
+
 CELLS: dict[str, Callable[[TestClient, Session, Network, Actor], int]] = {
     "record": _record,
     "confirm": _confirm,
@@ -136,6 +156,7 @@ CELLS: dict[str, Callable[[TestClient, Session, Network, Actor], int]] = {
     "manage_keys": _manage_keys,
     "read_all": _read_all,
     "verify_audit": _verify_audit,
+    "manage_anomalies": _manage_anomalies,
 }
 OK = {
     "record": 201,
@@ -145,6 +166,7 @@ OK = {
     "manage_keys": 201,
     "read_all": 200,
     "verify_audit": 200,
+    "manage_anomalies": 200,
 }
 
 

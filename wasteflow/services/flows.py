@@ -1,4 +1,4 @@
-"""Flows for officials: the Sankey of a period, per-site mass balance, and anomalies."""
+"""Flows for officials: per-site mass balance and anomalies (the Sankey: ``flow_sankey``)."""
 
 from __future__ import annotations
 
@@ -11,29 +11,16 @@ from sqlmodel import Session, col
 
 from graph import (
     Anomaly,
-    Flow,
-    FlowNetwork,
     Scan,
-    SiteNode,
-    Treatment,
     detect_anomalies,
-    sankey,
 )
 from wasteflow.config import get_settings
 from wasteflow.errors import Invalid
 from wasteflow.models import FlowDaily, Handover
 from wasteflow.permissions import Action, require
-from wasteflow.rates import PeriodData, RateEngine, parse_period
+from wasteflow.rates import Period, PeriodData, RateEngine, parse_period
 from wasteflow.services.rates import period_engine
 from wasteflow.types import DeclarationKind, HandoverStatus
-
-KIND_LABELS = {
-    "source": ("产生源", "sources"),
-    "collection_point": ("回收点", "collection points"),
-    "transfer_station": ("转运站", "transfer stations"),
-    "processor": ("处理企业", "processors"),
-    "disposal": ("处置场", "disposal sites"),
-}
 
 
 def _material_ids(data: PeriodData, material: str | None) -> set[int] | None:
@@ -46,79 +33,6 @@ def _material_ids(data: PeriodData, material: str | None) -> set[int] | None:
             f"material: {material!r} is neither a material code nor an indicator", field="material"
         )
     return ids
-
-
-def sankey_data(
-    *,
-    session: Session,
-    account: Any,
-    period: str,
-    material: str | None = None,
-    group_by: str = "township",
-    lang: str = "zh",
-) -> dict[str, Any]:
-    """Sources grouped by township (or all sites by kind) → pools → treatment routes."""
-    require(account.role, Action.read_all_records)
-    if group_by not in ("township", "kind"):
-        raise Invalid("group_by: township or kind", field="group_by")
-    p = parse_period(period)
-    engine = period_engine(session, p)
-    data = engine.d
-    mats = _material_ids(data, material)
-    zh = lang == "zh"
-    names = {r.code: (r.name_zh if zh else r.name_en) for r in data.regions.values()}
-    nodes = [
-        SiteNode(s.id, s.kind, engine._township_code(s.region_id)) for s in data.sites.values()
-    ]
-    flows = [
-        Flow(f.src, f.dst, engine.mat_code[f.material_id], f.accepted_g / 1000)
-        for f in data.flows
-        if f.accepted_g > 0 and (mats is None or f.material_id in mats)
-    ]
-    treated = [
-        Treatment(
-            t.site,
-            engine.mat_code[t.material_id],
-            data.routes[t.route_id].code,
-            data.routes[t.route_id].route_class,
-            t.accepted_g / 1000,
-        )
-        for t in data.treatments
-        if t.accepted_g > 0 and (mats is None or t.material_id in mats)
-    ]
-
-    def group(site: SiteNode) -> str:
-        label = KIND_LABELS[site.kind][0 if zh else 1]
-        if group_by == "township" and site.kind == "source":
-            return f"{names.get(site.region, site.region)} {label}"
-        return label
-
-    out = sankey(FlowNetwork(nodes, flows, treated), group_by=group)
-    route_names = {r.code: r for r in data.routes.values()}
-    for node in out["nodes"]:
-        if str(node["id"]).startswith("route:"):
-            code = str(node["id"]).removeprefix("route:")
-            node["label"] = _route_label(session, code, zh) if code in route_names else code
-    for link in out["links"]:
-        link["value"] = round(link["value"], 3)
-    return {
-        "period": p.label,
-        "material": material,
-        "group_by": group_by,
-        "lang": lang,
-        "unit": "kg",
-    } | out
-
-
-def _route_label(session: Session, code: str, zh: bool) -> str:
-    from wasteflow.models import TreatmentRoute
-
-    row = session.execute(
-        sa.select(col(TreatmentRoute.name_zh), col(TreatmentRoute.name_en)).where(
-            col(TreatmentRoute.code) == code
-        )
-    ).one()
-    return str(row[0] if zh else row[1])
 
 
 def balance(
@@ -135,7 +49,6 @@ def balance(
     Officials see every site; other accounts the sites they act for.
     """
     require(account.role, Action.read_own_records)
-    settings = get_settings()
     p = parse_period(period)
     engine = period_engine(session, p)
     data = engine.d
@@ -173,7 +86,7 @@ def balance(
                 "generated_kg": round(float(arrays.generated[i]), 3),
             }
         )
-    anomalies = _anomalies(session, data, engine, p.start, p.end, settings)
+    anomalies = find_anomalies(session, p)
     if in_region is not None or mine is not None:
         codes = {
             s.code
@@ -192,6 +105,12 @@ def balance(
         "sites": rows,
         "anomalies": anomalies,
     }
+
+
+def find_anomalies(session: Session, p: Period) -> list[dict[str, Any]]:
+    """Every anomaly of the period in the district (no one's view of it applied)."""
+    engine = period_engine(session, p)
+    return _anomalies(session, engine.d, engine, p.start, p.end, get_settings())
 
 
 def _visible_sites(session: Session, account: Any) -> set[int] | None:

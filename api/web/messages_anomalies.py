@@ -1,0 +1,123 @@
+"""Words of the anomaly workflow and of the flows page: key → (Chinese, English).
+
+Merged into ``api.web.messages.MESSAGES`` at the end of that module.
+"""
+
+from __future__ import annotations
+
+ANOMALY_MESSAGES: dict[str, tuple[str, str]] = {
+    # states of the work on an anomaly
+    "awork.state.open": ("待处理", "Open"),
+    "awork.state.assigned": ("已指派", "Assigned"),
+    "awork.state.resolved": ("已解决", "Resolved"),
+    "awork.state.dismissed": ("已排除", "Dismissed"),
+    "awork.state.all": ("全部", "All"),
+    "awork.states_label": ("按处理状态筛选", "Filter by state"),
+    "awork.mine": ("指派给我", "Assigned to me"),
+    "awork.col_state": ("处理状态", "Work"),
+    "awork.col_assignee": ("负责人", "Assigned to"),
+    "awork.details": ("处理", "Work on it"),
+    "awork.details_of": ("处理：{kind}，{site}", "Work on: {kind}, {site}"),
+    "awork.gone": ("记录中已不再出现", "no longer in the records"),
+    "awork.gone_long": (
+        "按现在的记录已不再出现此异常（例如记录已更正）；下面是最后一次发现时的情况，处理记录保留。",
+        "The records no longer show this anomaly (they were corrected, say); below is how it "
+        "was last found, and its work is kept.",
+    ),
+    "awork.none_state": (
+        "该期间没有处于此状态的异常。",
+        "No anomalies in this state in the period.",
+    ),
+    "awork.caption": ("异常（{period}，{state}）", "Anomalies ({period}, {state})"),
+    # one anomaly
+    "awork.title": ("异常处理", "Anomaly"),
+    "awork.back": ("返回异常列表", "Back to the anomalies"),
+    "awork.facts": ("异常情况", "What was found"),
+    "awork.kind": ("类型", "Kind"),
+    "awork.severity": ("级别", "Severity"),
+    "awork.site": ("站点", "Site"),
+    "awork.material": ("物料", "Material"),
+    "awork.period": ("所属期间", "Period"),
+    "awork.state": ("处理状态", "State"),
+    "awork.assignee": ("负责人", "Assigned to"),
+    "awork.nobody": ("未指派", "nobody"),
+    "awork.records": ("相关记录", "Records"),
+    "awork.closed": ("关闭", "Closed"),
+    "awork.closed_text": ("{at}，{who}：{reason}", "{at}, {who}: {reason}"),
+    "awork.history": ("处理记录", "History"),
+    "awork.history_caption": ("处理记录（{n} 条，当地时间）", "History ({n} changes, local time)"),
+    "awork.no_history": ("尚无人处理此异常。", "Nobody has worked on this anomaly yet."),
+    "awork.col_time": ("时间", "When"),
+    "awork.col_who": ("操作人", "Who"),
+    "awork.col_what": ("操作", "What"),
+    "awork.ev.assign": ("指派给 {who}", "Assigned to {who}"),
+    "awork.ev.reassign": ("由 {before} 改派给 {who}", "Reassigned from {before} to {who}"),
+    "awork.ev.comment": ("评论", "Comment"),
+    "awork.ev.close": ("关闭为“{state}”", "Closed as {state}"),
+    "awork.ev.reopen": ("重新打开", "Reopened"),
+    "awork.ev.note": ("说明：{text}", "Note: {text}"),
+    "awork.ev.reason": ("原因：{text}", "Reason: {text}"),
+    # forms
+    "awork.work_heading": ("处理此异常", "Work on this anomaly"),
+    "awork.assign_heading": ("指派", "Assign"),
+    "awork.assign_to": ("负责人", "Assign to"),
+    "awork.assign_note": ("说明（可选）", "Note (optional)"),
+    "awork.assign_submit": ("指派", "Assign"),
+    "awork.comment_heading": ("评论", "Comment"),
+    "awork.comment_text": ("评论内容", "Comment"),
+    "awork.comment_submit": ("发表评论", "Add the comment"),
+    "awork.close_heading": ("关闭", "Close"),
+    "awork.outcome": ("结果", "Outcome"),
+    "awork.outcome_resolved": ("已解决：问题已处理", "Resolved: dealt with"),
+    "awork.outcome_dismissed": ("已排除：不是问题", "Dismissed: not a problem"),
+    "awork.close_reason": ("原因（必填）", "Reason (required)"),
+    "awork.close_submit": ("关闭此异常", "Close the anomaly"),
+    "awork.reopen_heading": ("重新打开", "Reopen"),
+    "awork.reopen_reason": ("原因（可选）", "Reason (optional)"),
+    "awork.reopen_submit": ("重新打开", "Reopen"),
+    "awork.read_only": (
+        "由官员、管理员和负责人处理此异常。",
+        "Officials, admins and the account it is assigned to work on this anomaly.",
+    ),
+    "awork.saved": ("已保存。", "Saved."),
+    "awork.err.reason": ("请写明关闭原因。", "Say why the anomaly is closed."),
+    "awork.err.text": ("请写下评论内容。", "Write the comment."),
+    "awork.err.assignee": (
+        "请选择负责人：官员、管理员、站点操作员或处理企业的账号。",
+        "Choose an official, admin, site operator or processor account.",
+    ),
+    "awork.err.conflict": (
+        "此异常的状态不允许这一操作（可能刚被他人处理过），页面显示的是现在的状态。",
+        "The anomaly's state does not allow this (someone may have just changed it); the page "
+        "shows it as it is now.",
+    ),
+    "awork.err.invalid": ("请检查填写的内容。", "Check what was filled in."),
+    "awork.err.forbidden": ("您的账号不能执行此操作。", "Your account may not do this."),
+    "awork.err.expired": ("表单已过期，请重新填写提交。", "The form expired; fill it in again."),
+    # the synthetic-data banner's landmark
+    "banner.region": ("演示数据提示", "Demo data notice"),
+    # the home page
+    "awork.home_title": ("异常待办", "Anomalies to work on"),
+    "awork.home_open": ("待处理 {n} 条", "{n} open"),
+    "awork.home_mine": ("指派给我 {n} 条", "{n} assigned to me"),
+    "awork.home_all": ("全部异常", "All anomalies"),
+    # flows by named plant
+    "flows.lead_named": (
+        "{period}：产生源和回收点按乡镇汇总，处理企业逐一列名，单位：吨。",
+        "{period}: sources and collection points by township, each plant by name; in tonnes.",
+    ),
+    "flows.table_first": ("流向表", "Flows as a table"),
+    "flows.material_col": ("物料", "Material"),
+    "flows.t": ("吨", "t"),
+    "flows.t_col": ("重量（吨）", "Mass (t)"),
+    "flows.kind_col": ("说明", "Note"),
+    "flows.returned": ("退回", "sent back"),
+    "flows.return_row": ("退回", "sent back"),
+    "flows.legend": ("图例", "Legend"),
+    "flows.legend_flow": ("交接（接收量）", "handed over (accepted)"),
+    "flows.legend_return": ("拒收后退回", "refused and sent back"),
+    "flows.chart_heading": ("流向图", "Flow chart"),
+    "flows.node_group_source": ("{township} 产生源", "{township} sources"),
+    "flows.node_group_collection_point": ("{township} 回收点", "{township} collection points"),
+    "flows.node_group_transfer_station": ("{township} 转运站", "{township} transfer station"),
+}
