@@ -86,10 +86,12 @@ class SiteUploadIssue(BaseModel):
 class SiteUploadRow(BaseModel):
     row: int = Field(description="the spreadsheet's row number (the header is row 1)")
     code: str | None
+    name: str | None = Field(default=None, description="the site's name (the row's, if new)")
     action: Literal["create", "update", "unchanged", "invalid"]
     errors: list[SiteUploadIssue] = Field(default_factory=list)
     changes: dict[str, list[Any]] = Field(
-        default_factory=dict, description="an update's fields: [before, after]"
+        default_factory=dict,
+        description="each field an update changes, [before, after]; a new site's, [null, value]",
     )
 
 

@@ -105,6 +105,8 @@ _FIELD_COLUMN = {
     "round_code": "round",
     "lat/lon": "lat",
 }
+# A new site's fields that follow from others or say nothing a person chose.
+_NOT_SHOWN = {"id", "code", "township_code", "active", "synthetic"}
 _LIST_SPLIT = re.compile(r"[,，;；、|\n]+")
 
 
@@ -327,12 +329,14 @@ def _row(
     """One row, run in a savepoint: kept if clean, rolled back with its errors if not."""
     values, issues = _values(cells, names)
     code = values.get("code")
-    row = SiteUploadRow(row=number, code=code, action="invalid")
+    row = SiteUploadRow(row=number, code=code, name=cells.get("name") or None, action="invalid")
     existing = (
         session.execute(sa.select(Site).where(col(Site.code) == code)).scalar_one_or_none()
         if code
         else None
     )
+    if existing is not None:
+        row.name = row.name or existing.name
     if existing is not None and "kind" in values and values["kind"] != existing.kind:
         zh = KIND_NAMES[existing.kind][0]
         issues.append(_issue("kind", f"a site's kind never changes ({code} is a {zh})"))
@@ -352,12 +356,17 @@ def _row(
                         f"materials: a {data.kind.value} must accept at least one material",
                         field="materials",
                     )
-                insert_site(session, actor, data)
+                made = insert_site(session, actor, data)
                 if "round_code" in values:
-                    apply_update(
+                    made = apply_update(
                         session, actor, data.code, SiteUpdate(round_code=values["round_code"])
                     )
                 row.action = "create"
+                row.changes = {
+                    k: [None, v]
+                    for k, v in made.model_dump(mode="json").items()
+                    if v not in (None, [], "") and k not in _NOT_SHOWN
+                }
             else:
                 edit = SiteUpdate.model_validate(
                     {k: v for k, v in values.items() if k not in ("code", "kind")}
