@@ -19,7 +19,12 @@ router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 @router.post(
     "/upload",
     response_model=SiteUploadReport,
-    responses={403: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    responses={
+        400: {"model": ErrorBody, "description": "the body is not multipart form data"},
+        403: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
 )
 def upload_sites(
     session: SessionDep,

@@ -124,6 +124,7 @@ RULES = _rules(
     (r"unknown column\(s\) (?P<columns>.+); use the template's headers", "err.upload_columns"),
     (r"the column (?P<column>\S+) is missing", "err.upload_no_code"),
     (r"the CSV is neither UTF-8 nor GB18030 text", "err.upload_encoding"),
+    (r"the CSV holds NUL characters: it is not text", "err.upload_encoding"),
     (r"not a readable XLSX workbook", "err.upload_xlsx"),
     (r"the file is empty", "err.upload_empty"),
     (r"the file has no header row", "err.upload_empty"),

@@ -210,6 +210,8 @@ def test_refusals_of_the_file_itself(client: TestClient, session: Session) -> No
     assert "站点名字" in r.json()["detail"]
     assert _upload(client, h, b"").status_code == 422
     assert _upload(client, h, b"not a workbook", name="a.xlsx").status_code == 422
+    nul = _upload(client, h, "站点编码,站点名称\nA\x00B,x\n".encode())  # binary, not text
+    assert nul.status_code == 422 and "NUL" in nul.json()["detail"]
     r = _upload(client, h, _csv("", header="站点名称"))
     assert r.status_code == 422 and "站点编码" in r.json()["detail"]
     official = make_account(session, Role.official).headers

@@ -145,7 +145,12 @@ def _csv_rows(data: bytes) -> list[list[str]]:
             continue
     else:
         raise Invalid("file: the CSV is neither UTF-8 nor GB18030 text", field="file")
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    if "\x00" in text:  # binary, not text (and PostgreSQL text cannot hold U+0000)
+        raise Invalid("file: the CSV holds NUL characters: it is not text", field="file")
+    try:
+        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:  # a NUL byte, a field past the parser's limit
+        raise Invalid("file: the CSV is neither UTF-8 nor GB18030 text", field="file") from exc
 
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
@@ -153,11 +158,11 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
+        rows = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        book.close()
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise Invalid("file: not a readable XLSX workbook", field="file") from exc
-    sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
-    rows = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    book.close()
     return rows
 
 
@@ -382,10 +387,16 @@ def _row(
     return row
 
 
+def clean_name(file_name: str) -> str:
+    """A file name as kept in the report and the audit log: printable, at most 200."""
+    return "".join(c for c in file_name if c.isprintable())[:200] or "upload"
+
+
 def _check_all(
     session: Session, actor: Account, data: bytes, file_name: str, dry_run: bool
 ) -> SiteUploadReport:
     names = Names(session)
+    file_name = clean_name(file_name)
     items: list[SiteUploadRow] = []
     seen: dict[str, int] = {}
     for number, cells in read_rows(data, file_name):
@@ -449,6 +460,7 @@ def apply_upload(
     require(actor.role, Action.manage_sites)
     assert actor.id is not None
     digest = hashlib.sha256(data).hexdigest()
+    file_name = clean_name(file_name)
     body = {"file": digest, "name": file_name, "skip_invalid": skip_invalid}
     req = Request(actor.id, idempotency_key, "site.upload", digest[:32], idempotency.digest(body))
 
