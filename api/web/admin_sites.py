@@ -222,9 +222,17 @@ def new_site_submit(ctx: Page, posted: Posted) -> Response:
 # --- editing a site --------------------------------------------------------------------------
 
 
+def _shown(value: Any) -> Any:
+    """A value as its input shows it: empty for none, 5000 rather than 5000.0."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
 def _current_values(site: SitePublic) -> dict[str, Any]:
-    values = site.model_dump(mode="json")
-    return {k: ("" if v is None else v) for k, v in values.items()}
+    return {k: _shown(v) for k, v in site.model_dump(mode="json").items()}
 
 
 @router.get(f"{SITES}/{{code}}")

@@ -440,7 +440,7 @@ ADMIN_MESSAGES: dict[str, tuple[str, str]] = {
         "运营 {sites} 个站点，{accounts} 个账户",
         "Runs {sites} sites; {accounts} accounts",
     ),
-    "orgs.no_region": ("— 不限 —", "— none —"),
+    "orgs.no_region": ("— 无 —", "— none —"),
     "orgkind.government": ("政府或事业单位", "government"),
     "orgkind.enterprise": ("企业", "enterprise"),
     "orgkind.cooperative": ("合作社", "cooperative"),

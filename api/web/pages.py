@@ -143,8 +143,11 @@ def logout_form(ctx: Page) -> HTMLResponse:
 
 
 @router.post("/dashboard/logout")
-def logout_submit(ctx: Page, csrf: Annotated[str, Form()] = "") -> Response:
-    """Revoke the session's token (it stops working for the API too) and drop the cookie."""
+def logout_submit(ctx: PublicPage, csrf: Annotated[str, Form()] = "") -> Response:
+    """Revoke the session's token (it stops working for the API too) and drop the cookie.
+    Only the form's token is needed: one waiting to change a reset password logs out too."""
+    if not session_token(ctx.request):
+        return RedirectResponse(LOGIN_PATH, status_code=303)
     if not logout_csrf_ok(ctx.request, csrf):
         raise Invalid("csrf: the logout form expired; open it again", field="csrf")
     token = session_token(ctx.request)

@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from tests.factories import PASSWORD, VILLAGE, make_account, make_site, unique
+from wasteflow.schemas_admin import PasswordReset
+from wasteflow.services import account_admin
 from wasteflow.types import Role, SiteKind
 
 ADMIN_PAGES = [
@@ -114,7 +116,7 @@ def test_a_site_made_through_the_form_once_per_key(admin_client: TestClient) -> 
     again = admin_client.post("/dashboard/admin/sites/new", data=body, follow_redirects=False)
     assert again.status_code == 303  # the resent form gets the first answer, not a 409
     page = admin_client.get(f"/dashboard/admin/sites/{code}?done=created")
-    assert "已创建。" in page.text and 'value="12000.0"' in page.text
+    assert "已创建。" in page.text and 'value="12000"' in page.text
     history = admin_client.get(f"/dashboard/admin/sites/{code}/history")
     assert history.text.count('class="event-action"') == 1
 
@@ -201,3 +203,21 @@ def test_a_reset_password_is_changed_before_anything_else(
     )
     assert r.status_code == 303 and r.headers["location"] == "/dashboard/handovers?done=password"
     assert admin_client.get("/dashboard/handovers").status_code == 200
+
+
+def test_one_waiting_to_change_a_reset_password_can_log_out(
+    client: TestClient, session: Session
+) -> None:
+    boss = make_account(session, Role.admin).account
+    user = make_account(session, Role.site_operator).account.username
+    account_admin.reset_password(
+        session=session, actor=boss, username=user, data=PasswordReset(password="temporary-42x")
+    )
+    assert log_in(client, user, "temporary-42x").headers["location"] == "/dashboard/password"
+    page = client.get("/dashboard/password").text
+    csrf = re.search(r'action="/dashboard/logout"[^>]*>\s*<input[^>]*value="([^"]+)"', page)
+    assert csrf
+    out = client.post("/dashboard/logout", data={"csrf": csrf.group(1)}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"].endswith("reason=logged_out")
+    after = client.get("/dashboard/password", follow_redirects=False)
+    assert after.status_code == 303 and after.headers["location"].startswith("/dashboard/login")
