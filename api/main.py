@@ -26,6 +26,7 @@ from api.routes import (
     qr,
     rates,
     reference,
+    site_upload,
     sites,
 )
 from api.web.routes import router as dashboard_router
@@ -81,6 +82,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         reference,
         qr,
         rates,
+        site_upload,
         sites,
         accounts,
         organisations,

@@ -8,7 +8,7 @@ empty (an organisation, coordinates, a capacity) and is refused for one that may
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
@@ -75,6 +75,37 @@ class StatusChange(Strict):
 class SiteHistory(BaseModel):
     site: SitePublic
     events: list[AuditEventPublic]
+
+
+class SiteUploadIssue(BaseModel):
+    column: str = Field(description="the column's key (code, name, kind, region…)")
+    header: str = Field(description="the column's Chinese header")
+    reason: str
+
+
+class SiteUploadRow(BaseModel):
+    row: int = Field(description="the spreadsheet's row number (the header is row 1)")
+    code: str | None
+    name: str | None = Field(default=None, description="the site's name (the row's, if new)")
+    action: Literal["create", "update", "unchanged", "invalid"]
+    errors: list[SiteUploadIssue] = Field(default_factory=list)
+    changes: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="each field an update changes, [before, after]; a new site's, [null, value]",
+    )
+
+
+class SiteUploadReport(BaseModel):
+    file_name: str
+    digest: str = Field(description="SHA-256 of the file")
+    dry_run: bool
+    applied: bool = Field(description="whether anything was written")
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    invalid: int
+    items: list[SiteUploadRow]
 
 
 # --- accounts ----------------------------------------------------------------------------
@@ -199,6 +230,23 @@ class CoefficientUpdate(Strict):
     value: Annotated[float, Field(ge=0, le=1e9), AfterValidator(_finite)] | None = None
     verified: bool | None = None
     source: Annotated[str, StringConstraints(min_length=3, max_length=512)] | None = None
+    note: Annotated[str, StringConstraints(max_length=256)] | None = None
+
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
+
+
+class CoefficientCreate(Strict):
+    """A coefficient a set does not have yet (a new crop's straw-to-grain ratio, say)."""
+
+    subject: Identifier = Field(description="the animal, crop, route or material it is about")
+    parameter: Identifier = Field(description="what it measures, e.g. straw_grain_ratio")
+    value: Annotated[float, Field(ge=0, le=1e9), AfterValidator(_finite)]
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    verified: bool
+    source: Annotated[str, StringConstraints(min_length=3, max_length=512)] = Field(
+        description="where the value comes from"
+    )
     note: Annotated[str, StringConstraints(max_length=256)] | None = None
 
 

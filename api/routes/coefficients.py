@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from api.deps import CurrentAccount, OptIdemKey, RowId, SessionDep, answered
 from wasteflow.schemas import ErrorBody
 from wasteflow.schemas_admin import (
+    CoefficientCreate,
     CoefficientSetFromLatest,
     CoefficientSetPublic,
     CoefficientUpdate,
@@ -73,6 +74,29 @@ def create_coefficient_set(
     )
     answered(response, made, created=True)
     return created
+
+
+@router.post(
+    "/coefficient-sets/{code}/values",
+    response_model=CoefficientSetPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=_WRITE_ERRORS,
+)
+def add_coefficient(
+    session: SessionDep,
+    account: CurrentAccount,
+    code: str,
+    body: CoefficientCreate,
+    response: Response,
+    idempotency_key: OptIdemKey = None,
+) -> CoefficientSetPublic:
+    """Add a coefficient the set does not have yet (admin), with its unit, source and
+    verified flag; one it has already is a 409 (edit it with PATCH)."""
+    changed, made = reference_admin.add_value(
+        session=session, actor=account, code=code, data=body, idempotency_key=idempotency_key
+    )
+    answered(response, made, created=True)
+    return changed
 
 
 @router.patch(

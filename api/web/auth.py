@@ -30,6 +30,7 @@ LOGIN_CSRF_COOKIE = "wf_login_csrf"
 LANG_COOKIE = "lang"
 LOGIN_PATH = "/dashboard/login"
 HOME_PATH = "/dashboard"
+PASSWORD_PATH = "/dashboard/password"
 
 
 class LoginRequired(Exception):
@@ -111,8 +112,8 @@ def account_from_cookie(request: Request, session: Session) -> Account:
         account = account_for_token(session=session, token=token)
     except Unauthorized as exc:
         raise LoginRequired(here, reason="session") from exc
-    if account.must_change_password:  # reset since this session began
-        raise LoginRequired(here, reason="session")
+    if account.must_change_password:  # logged in with a temporary password: change it first
+        raise LoginRequired(here, reason="password")
     return account
 
 
@@ -128,6 +129,10 @@ def safe_next(value: str | None) -> str:
 
 def login_redirect(request: Request, exc: LoginRequired) -> RedirectResponse:
     query = {"next": exc.next_url} if exc.next_url not in (HOME_PATH, "/") else {}
+    if exc.reason == "password":
+        return RedirectResponse(
+            PASSWORD_PATH + (f"?{urlencode(query)}" if query else ""), status_code=303
+        )
     if exc.reason:
         query["reason"] = exc.reason
     url = LOGIN_PATH + (f"?{urlencode(query)}" if query else "")

@@ -34,11 +34,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "login.failed": ("用户名或密码错误。", "Wrong username or password."),
     "login.disabled": ("该账户已停用。", "This account is disabled."),
-    "login.must_change_password": (
-        "管理员已重置该账户的密码：请先修改密码（POST /api/v1/auth/password），再登录。",
-        "An administrator reset this account's password: change it first "
-        "(POST /api/v1/auth/password), then log in.",
-    ),
     "login.throttled": (
         "密码错误次数过多，请 {wait} 秒后再试。",
         "Too many wrong passwords: try again in {wait} s.",
@@ -493,3 +488,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 from api.web.messages_anomalies import ANOMALY_MESSAGES  # noqa: E402
 
 MESSAGES.update(ANOMALY_MESSAGES)
+
+from api.web.messages_admin import ADMIN_MESSAGES  # noqa: E402
+
+MESSAGES.update(ADMIN_MESSAGES)

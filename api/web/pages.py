@@ -20,6 +20,7 @@ from api.web.auth import (
     HOME_PATH,
     LOGIN_CSRF_COOKIE,
     LOGIN_PATH,
+    PASSWORD_PATH,
     clear_session_cookie,
     login_csrf_ok,
     logout_csrf_ok,
@@ -127,11 +128,12 @@ def login_submit(
         )
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
+    target = safe_next(next)
     if account.must_change_password:
-        # The dashboard has no password form yet: the API's forced change comes first.
-        accounts.revoke_token(session=ctx.session, token=token)
-        return _login_page(ctx, safe_next(next), None, "login.must_change_password", 403)
-    response = RedirectResponse(safe_next(next), status_code=303)
+        # A temporary password (an admin's reset): the password page comes first.
+        query = {"next": target} if target != HOME_PATH else {}
+        target = url_with(PASSWORD_PATH, query)
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, ctx.request, token, expires)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)
     return response
@@ -144,8 +146,11 @@ def logout_form(ctx: Page) -> HTMLResponse:
 
 
 @router.post("/dashboard/logout")
-def logout_submit(ctx: Page, csrf: Annotated[str, Form()] = "") -> Response:
-    """Revoke the session's token (it stops working for the API too) and drop the cookie."""
+def logout_submit(ctx: PublicPage, csrf: Annotated[str, Form()] = "") -> Response:
+    """Revoke the session's token (it stops working for the API too) and drop the cookie.
+    Only the form's token is needed: one waiting to change a reset password logs out too."""
+    if not session_token(ctx.request):
+        return RedirectResponse(LOGIN_PATH, status_code=303)
     if not logout_csrf_ok(ctx.request, csrf):
         raise Invalid("csrf: the logout form expired; open it again", field="csrf")
     token = session_token(ctx.request)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import anomaly_pages, downloads, field, pages
+from api.web import admin, anomaly_pages, downloads, field, pages
 
 router = APIRouter(tags=["dashboard"])
 router.include_router(pages.router)
 router.include_router(downloads.router)
 router.include_router(field.router)
 router.include_router(anomaly_pages.router)
+router.include_router(admin.router)

@@ -22,6 +22,7 @@ from wasteflow.permissions import Action, require
 from wasteflow.rates.indicators import check_indicator
 from wasteflow.reference import DISTRICT
 from wasteflow.schemas_admin import (
+    CoefficientCreate,
     CoefficientPublic,
     CoefficientSetFromLatest,
     CoefficientSetPublic,
@@ -269,6 +270,62 @@ def update_value(
                 before={"subject": subject, "parameter": parameter} | old,
                 after={"subject": subject, "parameter": parameter} | new,
             )
+        return set_view(session, cset)
+
+    return once(session, req, apply, CoefficientSetPublic)
+
+
+def add_value(
+    *,
+    session: Session,
+    actor: Account,
+    code: str,
+    data: CoefficientCreate,
+    idempotency_key: str | None = None,
+) -> tuple[CoefficientSetPublic, bool]:
+    """Add a coefficient a set does not have (with its unit, source and verified flag); one
+    it has already is a 409: edit that one."""
+    require(actor.role, Action.manage_reference)
+    assert actor.id is not None
+    body = data.model_dump(mode="json")
+    target = f"{code}:{data.subject}.{data.parameter}"[:64]
+    req = Request(actor.id, idempotency_key, "coefficient.create", target, idempotency.digest(body))
+
+    def apply() -> CoefficientSetPublic:
+        cset = _get_set(session, code)
+        session.execute(
+            sa.select(col(CoefficientSet.id))
+            .where(col(CoefficientSet.id) == cset.id)
+            .with_for_update()
+        )
+        if session.execute(
+            sa.select(col(Coefficient.id)).where(
+                col(Coefficient.set_id) == cset.id,
+                col(Coefficient.subject) == data.subject,
+                col(Coefficient.parameter) == data.parameter,
+            )
+        ).first():
+            raise Conflict(
+                f"parameter: {code} has {data.subject}.{data.parameter} already; edit its value",
+                field="parameter",
+            )
+        row = Coefficient.model_validate(body, update={"set_id": cset.id})
+        session.add(row)
+        try:
+            session.flush()
+        except sa.exc.IntegrityError as exc:  # added by a request committed since the check
+            raise Conflict(
+                f"parameter: {code} has {data.subject}.{data.parameter} already; edit its value",
+                field="parameter",
+            ) from exc
+        record_event(
+            session,
+            account_id=actor.id,
+            action="coefficient.create",
+            entity="coefficient_set",
+            entity_id=cset.code,
+            after=body,
+        )
         return set_view(session, cset)
 
     return once(session, req, apply, CoefficientSetPublic)

@@ -23,11 +23,11 @@ from wasteflow.models import (
     TreatmentRoute,
 )
 from wasteflow.permissions import Action, require
-from wasteflow.schemas import SitePublic
+from wasteflow.schemas import Page, SitePublic
 from wasteflow.schemas_admin import SiteUpdate
 from wasteflow.services import audit, cache, idempotency
 from wasteflow.services.audit import changes, record_event
-from wasteflow.services.catalogue import get_region
+from wasteflow.services.catalogue import get_region, region_and_descendants
 from wasteflow.services.idempotency import Request, once
 from wasteflow.services.rounds import covers, get_round, refuse_nulls, round_villages
 from wasteflow.services.sites import check_routes_fit, codes_to_ids, get_site, site_public
@@ -51,7 +51,7 @@ def update_site(
     assert actor.id is not None
     body = data.model_dump(mode="json", exclude_unset=True)
     req = Request(actor.id, idempotency_key, "site.update", code, idempotency.digest(body))
-    result = once(session, req, lambda: _update(session, actor, code, data), SitePublic)
+    result = once(session, req, lambda: apply_update(session, actor, code, data), SitePublic)
     # After the commit: a request that read the site meanwhile may have cached the old one.
     cache.forget_site(session, code)
     if "round_code" in data.model_fields_set:
@@ -59,7 +59,9 @@ def update_site(
     return result
 
 
-def _update(session: Session, actor: Account, code: str, data: SiteUpdate) -> SitePublic:
+def apply_update(session: Session, actor: Account, code: str, data: SiteUpdate) -> SitePublic:
+    """Check and apply an edit with its event, inside the caller's transaction (the edit
+    endpoint's, or a spreadsheet upload's savepoint)."""
     site = get_site(session=session, code=code, lock=True)
     assert site.id is not None
     before = site_public(session, [site])[0]
@@ -243,3 +245,38 @@ def site_history(*, session: Session, actor: Account, code: str) -> dict[str, An
     site = get_site(session=session, code=code)
     events: list[AuditEvent] = audit.history(session, entity="site", entity_id=site.id)
     return {"site": site_public(session, [site])[0], "events": audit.event_views(session, events)}
+
+
+def find_sites(
+    *,
+    session: Session,
+    actor: Account,
+    region_code: str | None = None,
+    kind: SiteKind | None = None,
+    active: bool | None = None,
+    text: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[SitePublic]:
+    """Sites for an admin's list: by region (and the regions under it), kind, whether active,
+    and a piece of their code or name (Chinese or English); paginated, by code."""
+    require(actor.role, Action.manage_sites)
+    stmt = sa.select(Site)
+    if region_code:
+        stmt = stmt.where(col(Site.region_id).in_(region_and_descendants(session, region_code)))
+    if kind is not None:
+        stmt = stmt.where(col(Site.kind) == kind)
+    if active is not None:
+        stmt = stmt.where(col(Site.active) == active)
+    if text:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            sa.or_(
+                col(Site.code).ilike(like, escape="\\"),
+                col(Site.name).ilike(like, escape="\\"),
+                col(Site.name_en).ilike(like, escape="\\"),
+            )
+        )
+    total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(stmt.order_by(col(Site.code)).limit(limit).offset(offset)).scalars()
+    return Page(items=site_public(session, list(rows)), total=total, limit=limit, offset=offset)

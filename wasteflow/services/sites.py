@@ -79,6 +79,20 @@ def create_site(
     Returns the site and whether this call created it (False: a retry with the same
     Idempotency-Key, answered as the first was)."""
     require(actor.role, Action.manage_sites)
+    assert actor.id is not None  # an authenticated account is a stored row
+    req = Request(
+        actor.id,
+        idempotency_key,
+        "site.create",
+        data.code,
+        idempotency.digest(data.model_dump(mode="json")),
+    )
+    return once(session, req, lambda: insert_site(session, actor, data), SitePublic)
+
+
+def insert_site(session: Session, actor: Account, data: SiteCreate) -> SitePublic:
+    """Check and insert a new site with its event, inside the caller's transaction (the
+    create endpoint's, or a spreadsheet upload's savepoint)."""
     if data.routes and data.kind not in TREATING_KINDS:
         raise Invalid(
             "routes: only processor and disposal sites operate treatment routes", field="routes"
@@ -89,18 +103,6 @@ def create_site(
         )
     if (data.lat is None) != (data.lon is None):
         raise Invalid("lat/lon: give both coordinates or neither", field="lat")
-    assert actor.id is not None  # an authenticated account is a stored row
-    req = Request(
-        actor.id,
-        idempotency_key,
-        "site.create",
-        data.code,
-        idempotency.digest(data.model_dump(mode="json")),
-    )
-    return once(session, req, lambda: _create(session, actor, data), SitePublic)
-
-
-def _create(session: Session, actor: Account, data: SiteCreate) -> SitePublic:
     if session.execute(sa.select(col(Site.id)).where(col(Site.code) == data.code)).first():
         raise Conflict(f"code: a site {data.code!r} already exists", field="code")
     region = get_region(session=session, code=data.region_code)
