@@ -43,6 +43,19 @@ PAGES: list[tuple[str, str, str]] = [
     ("official", "handover", "/dashboard/handovers/{refused_handover}"),
     ("official", "sites", "/dashboard/sites"),
     ("official", "logout", "/dashboard/logout"),
+    ("admin", "admin", "/dashboard/admin"),
+    ("admin", "admin-sites", "/dashboard/admin/sites"),
+    ("admin", "admin-site", "/dashboard/admin/sites/{site}"),
+    ("admin", "admin-site-history", "/dashboard/admin/sites/{site}/history"),
+    ("admin", "admin-site-new", "/dashboard/admin/sites/new"),
+    ("admin", "admin-upload", "/dashboard/admin/sites/upload"),
+    ("admin", "admin-accounts", "/dashboard/admin/accounts"),
+    ("admin", "admin-account", "/dashboard/admin/accounts/collector.baima"),
+    ("admin", "admin-organisations", "/dashboard/admin/organisations"),
+    ("admin", "admin-rounds", "/dashboard/admin/rounds"),
+    ("admin", "admin-coefficients", "/dashboard/admin/coefficients"),
+    ("admin", "admin-targets", "/dashboard/admin/targets"),
+    ("admin", "password", "/dashboard/password"),
     ("collector.baima", "home", "/dashboard"),
     ("collector.baima", "anomalies", "/dashboard/anomalies"),
     ("collector.baima", "handovers", "/dashboard/handovers"),
@@ -78,6 +91,8 @@ def resolve(browser: Browser, path: str) -> str:
         )
         assert r.status_code in (200, 201), r.text
         values["refused_handover"] = refused["handovers"][0]
+    with browser.server.api("admin") as api:
+        values["site"] = api.get("/sites", params={"limit": 1}).json()["items"][0]["code"]
     with browser.server.api("collector.baima") as api:
         values["collector_handover"] = api.get("/handovers", params={"limit": 1}).json()["items"][
             0
