@@ -21,6 +21,8 @@ from api.routes import (
     field,
     handovers,
     health,
+    imports,
+    late_submissions,
     organisations,
     qr,
     rates,
@@ -86,6 +88,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         coefficients,
         declarations,
         audit,
+        imports,
+        late_submissions,
         docs,
         field,
     ):

@@ -30,6 +30,8 @@ class Action(StrEnum):
     manage_keys = "manage_keys"
     verify_audit = "verify_audit"
     sign_checkpoint = "sign_checkpoint"
+    import_history = "import_history"  # upload ledgers of past handovers and declarations
+    decide_late = "decide_late"  # approve or reject late scans submitted for approval
 
 
 _EVERYONE = frozenset(Role)
@@ -53,6 +55,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.manage_keys: frozenset({Role.admin}),
     Action.verify_audit: frozenset({Role.official, Role.admin}),
     Action.sign_checkpoint: frozenset({Role.admin}),
+    Action.import_history: frozenset({Role.admin}),
+    Action.decide_late: frozenset({Role.admin}),
 }
 
 
