@@ -86,11 +86,12 @@ def test_a_year_of_film_imported_from_the_template_moves_the_rate_by_the_hand_wo
     assert dry.status_code == 200 and dry.json()["clean"] == 1, dry.text
     data.delete_rows(2)
     col = {name: i for i, name in enumerate(header)}
+    src, cp, plant = net.source.code, net.cp.code, net.processor.code
     fills = [
-        ("2019-04-02 09:00", net.source.code, net.cp.code, "废旧农膜", 300, "称重", 300, None, None, None),
-        ("2019-05-06", net.source.code, net.cp.code, "film.agri", 200, "weighed", 200, 20, "wet and muddy", None),
-        ("2019-06-01", net.source.code, net.cp.code, "film.agri", 150, "估算", None, None, None, None),
-        ("2019-06-09", net.cp.code, net.processor.code, "film.agri", 400, "称重", 400, None, None, "recycling"),
+        ("2019-04-02 09:00", src, cp, "废旧农膜", 300, "称重", 300, None, None, None),
+        ("2019-05-06", src, cp, "film.agri", 200, "weighed", 200, 20, "wet and muddy", None),
+        ("2019-06-01", src, cp, "film.agri", 150, "估算", None, None, None, None),
+        ("2019-06-09", cp, plant, "film.agri", 400, "称重", 400, None, None, "recycling"),
     ]  # fmt: skip
     for i, fill in enumerate(fills):
         row: list[Any] = [None] * len(header)
@@ -128,7 +129,9 @@ def test_a_year_of_film_imported_from_the_template_moves_the_rate_by_the_hand_wo
     session.rollback()
     codes = [h["code"] for h in listed]
     events = session.execute(
-        sa.select(AuditEvent).where(AuditEvent.entity == "handover", AuditEvent.entity_id.in_(codes))
+        sa.select(AuditEvent).where(
+            AuditEvent.entity == "handover", AuditEvent.entity_id.in_(codes)
+        )
     ).scalars().all()  # fmt: skip
     assert len(events) == 3 and all(e.after and e.after["batch"] == report["batch"]["id"]
                                     and e.after["seal"] for e in events)  # fmt: skip
@@ -150,9 +153,9 @@ def test_the_same_file_twice_adds_nothing(
     client: TestClient, session: Session, net: Network, boss: Actor
 ) -> None:
     # No 行键: each row's content is its key.
-    content = as_csv([H_HEADER[:6], ["2020-02-03 10:00", net.source.code, net.cp.code,
-                                     "film.agri", "42.5", "称重"],
-                      ["2020-02-04 10:00", net.source.code, net.cp.code, "film.agri", "7", "称重"]])  # fmt: skip
+    src, cp = net.source.code, net.cp.code
+    content = as_csv([H_HEADER[:6], ["2020-02-03 10:00", src, cp, "film.agri", "42.5", "称重"],
+                      ["2020-02-04 10:00", src, cp, "film.agri", "7", "称重"]])  # fmt: skip
     first = upload(client, boss, content)
     assert first.status_code == 201 and first.json()["added"] == 2
     session.rollback()
@@ -184,7 +187,8 @@ def test_bad_rows_are_reported_by_row_and_column_and_nothing_is_written(
          "compost"],
         ["2020-03-05", net.source.code, net.cp.code, "film.agri", "10", "称重", "10", "3", "", ""],
         ["2020-03-06", net.source.code, net.cp.code, "film.agri", "10", "秤", "", "", "", ""],
-        ["2020-03-07", net.source.code, net.cp.code, "film.agri", "10", "称重", "", "", "", "recycling"],
+        ["2020-03-07", net.source.code, net.cp.code, "film.agri", "10", "称重", "", "", "",
+         "recycling"],
     ]  # fmt: skip
     r = upload(client, boss, as_csv(rows))
     assert r.status_code == 422, r.text
@@ -215,7 +219,7 @@ def test_declarations_are_checked_by_the_declarations_rules(
     client: TestClient, net: Network, boss: Actor
 ) -> None:
     rows = [
-        D_HEADER + ["畜种", "头数"],
+        [*D_HEADER, "畜种", "头数"],
         ["d1", "畜禽养殖量", VILLAGE, "2018-01-01", "2018-12-31", "", "", "sow", "12"],
         ["d2", "农膜使用量", VILLAGE, "2018-01-01", "2019-06-30", "film.agri", "5", "", ""],
         ["d3", "茶叶产量", VILLAGE, "2018-01-01", "2018-12-31", "film.agri", "5", "", ""],
