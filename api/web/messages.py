@@ -488,3 +488,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "common.no": ("否", "no"),
     "common.none": ("—", "—"),
 }
+from api.web.messages_imports import IMPORT_MESSAGES  # noqa: E402
+
+MESSAGES.update(IMPORT_MESSAGES)
