@@ -25,7 +25,7 @@ from api.web.core import DashboardRoute, Page, PageContext
 from wasteflow.errors import Forbidden, Invalid, WasteflowError
 from wasteflow.exports import CSV_MEDIA, XLSX_MEDIA
 from wasteflow.permissions import Action, require
-from wasteflow.services import late, ledger_files
+from wasteflow.services import cache, late, ledger_files
 from wasteflow.services.late import LateDecision
 from wasteflow.services.ledger_import import (
     ImportReport,
@@ -194,6 +194,7 @@ def late_page(
     return ctx.render(
         "admin_imports_late.html",
         items=page.items,
+        materials=cache.materials(ctx.session),
         total=page.total,
         state=state,
         local_time=views.local_time,

@@ -88,6 +88,7 @@ IMPORT_MESSAGES: dict[str, tuple[str, str]] = {
     "late.submitted_by": ("提交人", "Submitted by"),
     "late.load": ("记录", "Load"),
     "late.time": ("交接时间", "Load time"),
+    "late.mass": ("申报重量", "Declared mass"),
     "late.reason": ("迟到原因", "Why late"),
     "late.decision": ("处理", "Decision"),
     "late.decision_reason": ("理由（驳回时必填）", "Reason (required to reject)"),

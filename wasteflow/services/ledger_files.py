@@ -358,6 +358,10 @@ def _xlsx_lines(content: bytes) -> Iterator[list[str]]:
         try:
             for row in ws.iter_rows(values_only=True):
                 yield [_cell_text(v) for v in row]
+        except Exception as exc:  # a damaged sheet inside a valid zip: the file's fault
+            raise _invalid(
+                f"the workbook's first sheet is damaged ({type(exc).__name__})"
+            ) from None
         finally:
             wb.close()
 

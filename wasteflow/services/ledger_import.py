@@ -254,7 +254,11 @@ def _check_handovers(session: Session, account: Account, sheet: Sheet) -> _Check
             v = check_load(look, from_site, row, late_ok=True, from_field="from_site")
             receipt = _receipt(session, row, v, operated)
         except WasteflowError as exc:
-            _from_error(out, kind, number, exc, "row")
+            if exc.field == "device_time":  # a ledger's time is a date, not a phone's clock
+                when = row.device_time.astimezone(_tz()).strftime("%Y-%m-%d %H:%M")
+                _problem(out, kind, number, "device_time", f"{when} is in the future")
+            else:
+                _from_error(out, kind, number, exc, "row")
             continue
         content = row.model_dump(mode="json", exclude={"row_key"})
         key = row.row_key or row_digest(content)
