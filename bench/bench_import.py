@@ -50,7 +50,8 @@ def _edges(url: str) -> list[dict[str, Any]]:
     q = sa.text(
         "SELECT f.code AS f, t.code AS t, m.code AS m, r.code AS r, "
         "AVG(h.declared_mass_g) / 1000.0 AS kg, MIN(m.max_handover_kg) AS cap_src, "
-        "MIN(m.max_load_kg) AS cap_load, MIN(f.kind) AS kind, MAX(m.counts_units) AS units "
+        "MIN(m.max_load_kg) AS cap_load, MIN(f.kind) AS kind, "
+        "MAX(CASE WHEN m.counts_units THEN 1 ELSE 0 END) AS units "
         "FROM handover h JOIN site f ON f.id = h.from_site_id JOIN site t ON t.id = h.to_site_id "
         "JOIN material m ON m.id = h.material_id LEFT JOIN treatment_route r ON r.id = h.route_id "
         "WHERE h.status = 'received' AND f.active AND t.active "
