@@ -523,6 +523,7 @@ def import_ledger(
         links = _WRITES[kind](session, account, batch.id, checked.clean) if checked.clean else []
         if links:
             bulk_insert(session.connection(), ImportRow.__table__, links)  # type: ignore[attr-defined]
+            _refresh_statistics(session, kind, len(links))
         record_event(
             session,
             account_id=account.id,
@@ -535,6 +536,21 @@ def import_ledger(
         report.written = True
         report.batch = _public(batch, account.username)
     return report
+
+
+ANALYZE_AFTER = 1000
+
+
+def _refresh_statistics(session: Session, kind: str, rows: int) -> None:
+    """After a large import, PostgreSQL's planner still believes the tables as small as at its
+    last ANALYZE and looks the next upload's row keys up by scanning the whole table (measured:
+    20,000 keys uploaded again took 45 s instead of 1). Analysing them in the same transaction
+    keeps the lookups on their indexes; SQLite plans by its indexes anyway."""
+    if rows < ANALYZE_AFTER or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(sa.text("ANALYZE import_row"))
+    if kind == "handovers":
+        session.execute(sa.text("ANALYZE handover"))
 
 
 def _public(batch: ImportBatch, username: str) -> ImportBatchPublic:
