@@ -304,3 +304,32 @@ def test_csv_template_round_trip_in_gb18030(client: TestClient, net: Network, bo
     wb.save(buf)
     r = upload(client, boss, buf.getvalue(), name="english.xlsx")
     assert r.status_code == 201, r.text
+
+
+def test_excel_dates_numbers_and_gaps_are_read_as_typed(
+    client: TestClient, net: Network, boss: Actor
+) -> None:
+    from datetime import date, datetime
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(H_HEADER[:6])
+    ws.append(
+        [datetime(2014, 3, 5, 9, 30), net.source.code, net.cp.code, "film.agri", 12.5, "称重"]
+    )
+    ws.append([date(2014, 3, 6), net.source.code, net.cp.code, "film.agri", 7, "称重"])
+    ws.append([])  # an empty row: the next row is row 5, as the spreadsheet numbers it
+    ws.append([date(2014, 3, 7), net.source.code, net.cp.code, "film.agri", 0.1 + 0.2, "猜"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    r = upload(client, boss, buf.getvalue(), name="dates.xlsx", query="?accept_clean_rows=true")
+    assert r.status_code == 201, r.text
+    assert [(p["row"], p["field"]) for p in r.json()["problems"]] == [(5, "mass_method")]
+    listed = client.get(
+        f"/api/v1/handovers?site={net.source.code}&from=2014-01-01&to=2014-12-31",
+        headers=boss.headers,
+    ).json()["items"]
+    got = sorted((h["device_time"], h["declared_mass_kg"]) for h in listed)
+    # 09:30 in Asia/Shanghai is 01:30 UTC; a date alone counts at 12:00 local (04:00 UTC).
+    assert got == [("2014-03-05T01:30:00Z", 12.5), ("2014-03-06T04:00:00Z", 7.0)]

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import Session
 
 from wasteflow.errors import Invalid
 from wasteflow.services import cache
+from wasteflow.services.xlsx_read import NotAWorkbook, sheet_rows
 from wasteflow.types import DeclarationKind, MassBasis, StrawUse
 
 KINDS = ("handovers", "declarations")
@@ -268,9 +267,10 @@ def read_ledger(kind: str, file_name: str, content: bytes, max_rows: int = MAX_R
         raise _invalid(f"{file_name} is not an XLSX workbook (save it as .xlsx or CSV)")
     else:
         lines = _csv_lines(content)
-    header = next(lines, None)
-    if header is None or not any(header):
-        raise _invalid("the file has no header row")
+    first = next(lines, None)
+    if first is None or first[0] != 1 or not any(first[1]):
+        raise _invalid("the file has no header row (row 1 names the columns)")
+    header = first[1]
     by_label = {c.zh: c.name for c in cols} | {c.name: c.name for c in cols}
     names: list[str | None] = []
     unknown = []
@@ -298,7 +298,7 @@ def read_ledger(kind: str, file_name: str, content: bytes, max_rows: int = MAX_R
             "missing required column(s) " + ", ".join(f"{c.zh} ({c.name})" for c in missing)
         )
     rows: list[tuple[int, dict[str, str]]] = []
-    for number, cells in enumerate(lines, start=2):
+    for number, cells in lines:
         values = {n: v.strip() for n, v in zip(names, cells, strict=False) if n and v and v.strip()}
         if not values:
             continue
@@ -310,7 +310,7 @@ def read_ledger(kind: str, file_name: str, content: bytes, max_rows: int = MAX_R
     return Sheet(seen, rows)
 
 
-def _csv_lines(content: bytes) -> Iterator[list[str]]:
+def _csv_lines(content: bytes) -> Iterator[tuple[int, list[str]]]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)
@@ -322,47 +322,13 @@ def _csv_lines(content: bytes) -> Iterator[list[str]]:
     if "\x00" in text:
         raise _invalid("not a CSV text file (it holds NUL characters); upload CSV or XLSX")
     try:
-        return iter(list(csv.reader(io.StringIO(text, newline=""))))
+        return enumerate(list(csv.reader(io.StringIO(text, newline=""))), start=1)
     except csv.Error as exc:
         raise _invalid(f"not readable as CSV ({exc})") from None
 
 
-def _cell_text(value: Any) -> str:
-    from datetime import date, datetime
-
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return (
-            value.isoformat(sep=" ", timespec="minutes")
-            if value.tzinfo is None
-            else (value.isoformat())
-        )
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _xlsx_lines(content: bytes) -> Iterator[list[str]]:
-    from openpyxl import load_workbook
-
+def _xlsx_lines(content: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise _invalid(f"not a readable XLSX workbook ({type(exc).__name__})") from None
-    ws = wb.worksheets[0]
-
-    def lines() -> Iterator[list[str]]:
-        try:
-            for row in ws.iter_rows(values_only=True):
-                yield [_cell_text(v) for v in row]
-        except Exception as exc:  # a damaged sheet inside a valid zip: the file's fault
-            raise _invalid(
-                f"the workbook's first sheet is damaged ({type(exc).__name__})"
-            ) from None
-        finally:
-            wb.close()
-
-    return lines()
+        yield from sheet_rows(content)
+    except NotAWorkbook as exc:
+        raise _invalid(f"not a readable XLSX workbook: {exc}") from None
