@@ -91,6 +91,7 @@ class _Lookups:
         self.account = account
         self._sites: dict[str, cache.SiteRef] = {}
         self._plaques: dict[str, Any] = {}
+        self._materials: dict[str, cache.MaterialRef] | None = None
 
     def sites(self, codes: Iterable[str]) -> None:
         wanted = [c for c in codes if c not in self._sites]
@@ -103,7 +104,10 @@ class _Lookups:
         return self._sites.get(code)
 
     def material(self, code: str) -> cache.MaterialRef | None:
-        return cache.materials(self.s).get(code)
+        # Read once per lookup set: a batch or a ledger checks thousands of rows with it.
+        if self._materials is None:
+            self._materials = cache.materials(self.s)
+        return self._materials.get(code)
 
     def accepts(self, site: cache.SiteRef, material: cache.MaterialRef) -> bool:
         return material.id in site.accepts
