@@ -286,7 +286,7 @@ def test_csv_template_round_trip_in_gb18030(client: TestClient, net: Network, bo
     assert got.status_code == 200 and got.content.startswith("\ufeff".encode())
     header = next(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
     row = dict.fromkeys(header, "") | {
-        "交接时间": "2017/08/09 07:30", "交出站点": net.source.code, "接收站点": net.cp.code,
+        "交接时间": "2017/8/9 7:30", "交出站点": net.source.code, "接收站点": net.cp.code,
         "物料": "废旧农膜", "申报重量(千克)": "12.345", "称重方式": "称重",
     }  # fmt: skip
     # Saved by a Chinese Excel as GB18030 (GBK): still read.

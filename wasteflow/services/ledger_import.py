@@ -142,14 +142,27 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(get_settings().timezone)
 
 
+_LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
 def parse_time(text: str) -> datetime | str:
-    """A ledger's time: ISO 8601 with an offset, local ``2025-03-14 09:30``, or a local date
-    (counted at 12:00). Anything else is returned as it is, for the model to refuse."""
+    """A ledger's time: ISO 8601 with an offset, local ``2025-03-14 09:30`` (also written
+    ``2025/3/14 9:30``, as Chinese spreadsheets do), or a local date, counted at 12:00.
+    Anything else is returned as it is, for the model to refuse naming the column."""
+    spelt = text.replace("/", "-")
+    value = None
     try:
-        value = datetime.fromisoformat(text.replace("/", "-"))
+        value = datetime.fromisoformat(spelt)
     except ValueError:
+        for fmt in _LOCAL_FORMATS:
+            try:
+                value = datetime.strptime(spelt, fmt)
+                break
+            except ValueError:
+                continue
+    if value is None:
         return text
-    if len(text) <= 10:
+    if ":" not in spelt:
         value = datetime.combine(value.date(), time(12, 0))
     return value if value.tzinfo else value.replace(tzinfo=_tz())
 
@@ -161,7 +174,7 @@ def _problem(out: _Checked, kind: str, number: int, name: str, why: str) -> None
 
 def _from_error(out: _Checked, kind: str, number: int, exc: WasteflowError, default: str) -> None:
     name = exc.field or default
-    name = {"source_plaque": "from_site", "received_units": "received_units"}.get(name, name)
+    name = "from_site" if name == "source_plaque" else name
     why = exc.detail.split(": ", 1)[1] if exc.detail.startswith(f"{exc.field}: ") else exc.detail
     _problem(out, kind, number, name, why)
 
