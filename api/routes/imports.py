@@ -14,13 +14,8 @@ from wasteflow.exports import CSV_MEDIA, XLSX_MEDIA
 from wasteflow.permissions import Action, require
 from wasteflow.schemas import ErrorBody, Page
 from wasteflow.services import ledger_files
-from wasteflow.services.ledger_import import (
-    ImportBatchPublic,
-    ImportReport,
-    get_batch,
-    import_ledger,
-    list_batches,
-)
+from wasteflow.services.import_batches import get_batch, list_batches
+from wasteflow.services.ledger_import import ImportBatchPublic, ImportReport, import_ledger
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
 

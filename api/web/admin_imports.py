@@ -26,13 +26,9 @@ from wasteflow.errors import Forbidden, Invalid, WasteflowError
 from wasteflow.exports import CSV_MEDIA, XLSX_MEDIA
 from wasteflow.permissions import Action, require
 from wasteflow.services import cache, late, ledger_files
+from wasteflow.services.import_batches import batch_records, get_batch, list_batches
 from wasteflow.services.late import LateDecision
-from wasteflow.services.ledger_import import (
-    ImportReport,
-    batch_records,
-    import_ledger,
-    list_batches,
-)
+from wasteflow.services.ledger_import import ImportReport, import_ledger
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -166,8 +162,6 @@ def imports_confirm(
 
 @router.get(IMPORTS_PATH + "/{batch_id}")
 def import_detail(ctx: Page, batch_id: int) -> HTMLResponse:
-    from wasteflow.services.ledger_import import get_batch
-
     _admin(ctx, Action.import_history)
     batch = get_batch(session=ctx.session, account=ctx.user, batch_id=batch_id)
     return ctx.render(

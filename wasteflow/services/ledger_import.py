@@ -35,7 +35,6 @@ from wasteflow.db import unit_of_work
 from wasteflow.errors import (
     Conflict,
     Invalid,
-    NotFound,
     WasteflowError,
     describe_validation_errors,
 )
@@ -547,7 +546,7 @@ def import_ledger(
         )
         report.added = len(links)
         report.written = True
-        report.batch = _public(batch, account.username)
+        report.batch = batch_public(batch, account.username)
     return report
 
 
@@ -566,7 +565,7 @@ def _refresh_statistics(session: Session, kind: str, rows: int) -> None:
         session.execute(sa.text("ANALYZE handover"))
 
 
-def _public(batch: ImportBatch, username: str) -> ImportBatchPublic:
+def batch_public(batch: ImportBatch, username: str) -> ImportBatchPublic:
     assert batch.id is not None
     return ImportBatchPublic(
         id=batch.id,
@@ -579,43 +578,4 @@ def _public(batch: ImportBatch, username: str) -> ImportBatchPublic:
         added=batch.added,
         already=batch.already,
         refused=batch.refused,
-    )
-
-
-def list_batches(
-    *, session: Session, account: Account, limit: int = 50, offset: int = 0
-) -> tuple[list[ImportBatchPublic], int]:
-    require(account.role, Action.import_history)
-    total = session.execute(sa.select(sa.func.count()).select_from(ImportBatch)).scalar_one()
-    rows = session.execute(
-        sa.select(ImportBatch, col(Account.username))
-        .join(Account, col(Account.id) == ImportBatch.account_id)
-        .order_by(col(ImportBatch.id).desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [_public(b, u) for b, u in rows], total
-
-
-def get_batch(*, session: Session, account: Account, batch_id: int) -> ImportBatchPublic:
-    require(account.role, Action.import_history)
-    row = session.execute(
-        sa.select(ImportBatch, col(Account.username))
-        .join(Account, col(Account.id) == ImportBatch.account_id)
-        .where(col(ImportBatch.id) == batch_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no import {batch_id}")
-    return _public(row[0], row[1])
-
-
-def batch_records(session: Session, batch_id: int, limit: int = 20) -> list[str]:
-    """The first records an import wrote (handover codes or declaration ids)."""
-    return list(
-        session.execute(
-            sa.select(col(ImportRow.record))
-            .where(col(ImportRow.batch_id) == batch_id)
-            .order_by(col(ImportRow.record))
-            .limit(limit)
-        ).scalars()
     )
