@@ -1,7 +1,8 @@
 """What every request is checked for before the app reads it (a plain ASGI middleware).
 
 - **Body size.** A body larger than ``max_body_bytes`` (``max_batch_body_bytes`` for an
-  outbox sent to ``POST /api/v1/handovers/batch``) is a 413: refused from its
+  outbox sent to ``POST /api/v1/handovers/batch``, ``max_import_body_bytes`` for a ledger
+  uploaded to ``POST /api/v1/imports``) is a 413: refused from its
   ``Content-Length`` before a byte of it is read, or as soon as a streamed body passes the
   cap. Nothing larger is ever held in memory.
 - **Who writes.** A write to the API (``POST``, ``PUT``, ``PATCH``, ``DELETE`` under
@@ -31,6 +32,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _BATCH_PATH = "/api/v1/handovers/batch"
+# Ledgers of history are uploaded here (the API and the dashboard's form).
+IMPORT_PATHS = frozenset({"/api/v1/imports", "/dashboard/admin/imports"})
 _ANONYMOUS_WRITES = frozenset({"/api/v1/auth/token"})
 NUL = "\x00"
 
@@ -69,7 +72,13 @@ class RequestGuard:
             )
             return
         settings = get_settings()
-        cap = settings.max_batch_body_bytes if path == _BATCH_PATH else settings.max_body_bytes
+        cap = (
+            settings.max_batch_body_bytes
+            if path == _BATCH_PATH
+            else settings.max_import_body_bytes
+            if path in IMPORT_PATHS
+            else settings.max_body_bytes
+        )
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             await _too_large(send, cap)

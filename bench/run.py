@@ -1,6 +1,6 @@
 """Run every benchmark at one scale and print each one's table against its own baseline.
 
-    python bench/run.py --scale small|medium|full [--only ingest,batch,report,graph,memory]
+    python bench/run.py --scale small|medium|full [--only ingest,batch,report,graph,memory,import]
                         [--backend sqlite,postgresql] [--json out.json] [--postgres-url URL]
 
 Each benchmark prints a table: figure, median, min and max of its runs, the baseline measured
@@ -29,11 +29,12 @@ from types import FrameType
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_batch
+import bench_import
 import bench_ingest
 import bench_report
 from harness import Databases, Figure, Goal, Table, log, machine, render, stop_all_children
 
-BENCHES = ("ingest", "batch", "report", "graph", "memory")
+BENCHES = ("ingest", "batch", "report", "graph", "memory", "import")
 BACKENDS = ("sqlite", "postgresql")
 GRAPH_GOAL_MS = 2000
 # The calls of bench_graph.py that the issue's "origin attribution and balance" goal covers.
@@ -58,6 +59,8 @@ class Scale:
     graph_sites: int
     graph_flows: int
     graph_repeat: int
+    import_rows: int  # rows of the 2025 ledger uploaded to POST /api/v1/imports
+    import_runs: int
 
 
 SCALES = {
@@ -75,6 +78,8 @@ SCALES = {
         graph_sites=2_000,
         graph_flows=6_000,
         graph_repeat=3,
+        import_rows=2_000,
+        import_runs=1,
     ),
     "medium": Scale(
         wrk_seconds=5,
@@ -89,6 +94,8 @@ SCALES = {
         graph_sites=100_000,
         graph_flows=300_000,
         graph_repeat=3,
+        import_rows=50_000,
+        import_runs=3,
     ),
     # The issue's sizes.
     "full": Scale(
@@ -104,6 +111,8 @@ SCALES = {
         graph_sites=100_000,
         graph_flows=300_000,
         graph_repeat=3,
+        import_rows=50_000,
+        import_runs=5,
     ),
 }
 
@@ -250,6 +259,16 @@ def main(argv: list[str] | None = None) -> int:
                     raw_rows=scale.raw_load_rows,
                 ):
                     show(t)
+            if "import" in only:
+                show(
+                    bench_import.run(
+                        backend=backend,
+                        dbs=dbs,
+                        workdir=workdir,
+                        rows=scale.import_rows,
+                        runs=scale.import_runs,
+                    )
+                )
         if "graph" in only:
             show(graph_table(scale))
 

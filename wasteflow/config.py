@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     max_batch_body_bytes: int = Field(
         default=8 << 20, description="Largest outbox sent to POST /api/v1/handovers/batch."
     )
+    max_import_body_bytes: int = Field(
+        default=32 << 20,
+        description="Largest ledger uploaded to POST /api/v1/imports (or the dashboard's "
+        "import page): 100,000 rows of CSV fit in about 12 MB.",
+    )
     cache_ttl_s: float = Field(
         default=30.0,
         description="How long a worker trusts cached sites, materials and account bindings.",

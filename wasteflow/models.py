@@ -491,6 +491,52 @@ class ReturnYearly(ReturnValues, table=True):
     material_id: int = Field(foreign_key="material.id", primary_key=True)
 
 
+class ImportBatch(SQLModel, table=True):
+    """One uploaded ledger of past records (handovers or declarations): who sent which file
+    (its name and SHA-256), when, and what came of its rows."""
+
+    __tablename__ = "import_batch"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, description="handovers or declarations")
+    file_name: str = Field(max_length=256)
+    sha256: str = Field(max_length=64, index=True, description="of the uploaded file")
+    account_id: int = Field(foreign_key="account.id", description="the uploading admin")
+    at: datetime = _ts(default_factory=utcnow)
+    rows: int = Field(description="data rows in the file")
+    added: int = Field(description="rows written by this upload")
+    already: int = Field(description="rows an earlier upload had written")
+    refused: int = Field(description="rows with errors, not written")
+
+
+class ImportRow(SQLModel, table=True):
+    """A ledger row written by an import, by its row key (the 行键 column, or a digest of the
+    row's content): the same row uploaded again is known and adds nothing."""
+
+    __tablename__ = "import_row"
+    kind: str = Field(max_length=16, primary_key=True)
+    row_key: str = Field(max_length=64, primary_key=True)
+    batch_id: int = Field(foreign_key="import_batch.id", index=True)
+    record: str = Field(max_length=24, description="the handover's code or declaration's id")
+
+
+class LateSubmission(SQLModel, table=True):
+    """A scan older than the lateness window, kept exactly as sent until an admin approves it
+    (it is then recorded as the collector's scan) or rejects it."""
+
+    __tablename__ = "late_submission"
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(default="pending", max_length=12, index=True)
+    account_id: int = Field(foreign_key="account.id", description="the submitter")
+    idempotency_key: str = Field(max_length=64, description="the scan's own key")
+    request: dict[str, Any] = Field(sa_type=sa.JSON, description="the scan's body as sent")
+    reason: str = Field(max_length=256, description="why it is late, from the submitter")
+    submitted_at: datetime = _ts(default_factory=utcnow)
+    decided_by_id: int | None = Field(default=None, foreign_key="account.id")
+    decided_at: datetime | None = _ts(default=None)
+    decision_reason: str | None = Field(default=None, max_length=256)
+    handover_code: str | None = Field(default=None, max_length=24)
+
+
 class AuditEvent(SQLModel, table=True):
     """Append-only, hash-chained log of every state change (database triggers refuse edits)."""
 

@@ -33,6 +33,8 @@ class Action(StrEnum):
     # Assign, comment on, close (resolved or dismissed) and reopen anomalies; the account an
     # anomaly is assigned to may also comment and close it as resolved (checked per case).
     manage_anomalies = "manage_anomalies"
+    import_history = "import_history"  # upload ledgers of past handovers and declarations
+    decide_late = "decide_late"  # approve or reject late scans submitted for approval
 
 
 _EVERYONE = frozenset(Role)
@@ -57,6 +59,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.verify_audit: frozenset({Role.official, Role.admin}),
     Action.sign_checkpoint: frozenset({Role.admin}),
     Action.manage_anomalies: frozenset({Role.official, Role.admin}),
+    Action.import_history: frozenset({Role.admin}),
+    Action.decide_late: frozenset({Role.admin}),
 }
 
 

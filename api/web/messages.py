@@ -492,3 +492,7 @@ MESSAGES.update(ANOMALY_MESSAGES)
 from api.web.messages_admin import ADMIN_MESSAGES  # noqa: E402
 
 MESSAGES.update(ADMIN_MESSAGES)
+
+from api.web.messages_imports import IMPORT_MESSAGES  # noqa: E402
+
+MESSAGES.update(IMPORT_MESSAGES)

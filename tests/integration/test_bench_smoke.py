@@ -25,7 +25,7 @@ from tests.conftest import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-PER_BACKEND = ("ingest", "batch", "report", "memory")
+PER_BACKEND = ("ingest", "batch", "report", "memory", "import")
 
 
 @pytest.fixture(scope="module")

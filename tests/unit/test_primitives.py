@@ -59,6 +59,8 @@ EXPECTED = {  # the product's access rules, cell by cell (DESIGN.md, issue 3)
     Action.manage_reference: {Role.admin},
     Action.read_site_history: {Role.official, Role.admin},
     Action.manage_anomalies: {Role.official, Role.admin},
+    Action.import_history: {Role.admin},
+    Action.decide_late: {Role.admin},
 }
 
 

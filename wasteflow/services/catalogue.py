@@ -84,7 +84,9 @@ def list_routes(*, session: Session) -> list[RoutePublic]:
 # --- which routes a material may take --------------------------------------------------------
 
 
-def material_route(session: Session, material: Material, code: str) -> cache.RouteRef:
+def material_route(
+    session: Session, material: Material | cache.MaterialRef, code: str
+) -> cache.RouteRef:
     """The treatment route ``code``, if it exists and is one ``material`` may be treated under
     (its ``attributes.routes``, filled by the reference loader from ``data/materials.json``).
 
@@ -101,7 +103,11 @@ def material_route(session: Session, material: Material, code: str) -> cache.Rou
             f"{', '.join(sorted(known))}",
             field="route",
         )
-    allowed = cache.material_routes(material)
+    allowed = (
+        material.routes
+        if isinstance(material, cache.MaterialRef)
+        else cache.material_routes(material)
+    )
     if not allowed:
         raise Invalid(
             f"route: this database has no list of the routes {material.code} may take; "

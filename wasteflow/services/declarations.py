@@ -506,14 +506,34 @@ def record_declaration(
 
 
 def _record(session: Session, actor: Account, data: DeclarationCreate) -> DeclarationPublic:
-    public = _insert(session, _build(session, actor, data))
+    return insert_declaration(session, actor, _build(session, actor, data))
+
+
+def build_declaration(session: Session, actor: Account, data: DeclarationCreate) -> Declaration:
+    """Every rule of a declaration, each refusal naming its field, and its mass computed: an
+    unsaved row with its identity (for a ledger's rows, checked before any is written)."""
+    return _build(session, actor, data)
+
+
+def active_with(session: Session, identity_: str) -> int | None:
+    """The id of the active declaration with this identity, if any."""
+    return _active_with(session, identity_)
+
+
+def insert_declaration(
+    session: Session, actor: Account, row: Declaration, via: dict[str, Any] | None = None
+) -> DeclarationPublic:
+    """Insert a built row (a Conflict if the same thing is already declared) with its audit
+    event; ``via`` adds how it arrived (an import's batch) to the event. Inside the caller's
+    transaction."""
+    public = _insert(session, row)
     record_event(
         session,
         account_id=actor.id,
         action="declaration.record",
         entity="declaration",
         entity_id=public.id,
-        after=public.model_dump(mode="json"),
+        after=public.model_dump(mode="json") | (via or {}),
     )
     return public
 

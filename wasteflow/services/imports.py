@@ -38,6 +38,7 @@ def import_handovers(
     account_id: int | None = None,
     label: str = "import",
     chunk: int = CHUNK,
+    batch_id: int | None = None,
 ) -> ImportReport:
     """Insert handover rows (dicts of stored columns) and their totals; the caller commits.
 
@@ -45,7 +46,8 @@ def import_handovers(
     generator, a converter from another system). Explicit ``id`` values are allowed; the id
     sequence is moved past them on PostgreSQL.
 
-    One call is one transaction with one audit event (the digest of all its rows), so memory
+    ``batch_id`` names the uploaded ledger (``import_batch``) the rows came from, in every
+    event. One call is one transaction with one audit event (the digest of all its rows), so memory
     stays flat but the database holds the whole call until it commits: 9 M rows in one call
     grew SQLite's WAL past 4 GB (bench/README.md). Split very large loads into several calls.
     """
@@ -69,7 +71,8 @@ def import_handovers(
                     "action": action,
                     "entity": "handover",
                     "entity_id": r["code"],
-                    "after": {"seal": seal(r), "import": label},
+                    "after": {"seal": seal(r), "import": label}
+                    | ({"batch": batch_id} if batch_id is not None else {}),
                 }
             )
         explicit_ids = explicit_ids or "id" in batch[0]
@@ -85,7 +88,8 @@ def import_handovers(
         account_id=account_id,
         action=f"import.{label}",
         entity="import",
-        entity_id=label,
-        after={"rows": report.rows, "sha256": report.digest},
+        entity_id=label if batch_id is None else f"{label}:{batch_id}",
+        after={"rows": report.rows, "sha256": report.digest}
+        | ({"batch": batch_id} if batch_id is not None else {}),
     )
     return report

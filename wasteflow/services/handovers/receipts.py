@@ -3,6 +3,7 @@ correcting a confirmed receipt by a new record."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from wasteflow.permissions import Action, require
 from wasteflow.schemas import HandoverPublic, ReceiptCorrection, ReceiptCreate
 from wasteflow.services import keys
 from wasteflow.services.audit import record_event, record_events, seal
+from wasteflow.services.cache import MaterialRef, SiteRef
 from wasteflow.services.catalogue import material_route
 from wasteflow.services.handovers.reading import handover_views
 from wasteflow.services.handovers.rules import own_sites, receipt_hash
@@ -114,9 +116,56 @@ def _confirm(
     return handover_views(session, [_get(session, h.id)])[0]
 
 
+def operated_routes(session: Session, site_id: int) -> list[str]:
+    """The codes of the treatment routes a site operates, sorted."""
+    return list(
+        session.execute(
+            sa.select(col(TreatmentRoute.code))
+            .join(SiteRoute, col(SiteRoute.route_id) == TreatmentRoute.id)
+            .where(col(SiteRoute.site_id) == site_id)
+            .order_by(col(TreatmentRoute.code))
+        ).scalars()
+    )
+
+
+def all_operated_routes(session: Session) -> dict[int, list[str]]:
+    """Every site's operated routes at once (for checking a ledger's many receipts)."""
+    out: dict[int, list[str]] = {}
+    for site_id, code in session.execute(
+        sa.select(col(SiteRoute.site_id), col(TreatmentRoute.code))
+        .join(TreatmentRoute, col(SiteRoute.route_id) == TreatmentRoute.id)
+        .order_by(col(TreatmentRoute.code))
+    ):
+        out.setdefault(site_id, []).append(code)
+    return out
+
+
 def _receipt_values(
     session: Session, h: Handover, to_site: Site, material: Material, data: ReceiptCreate
 ) -> dict[str, Any]:
+    return receipt_values(
+        session,
+        h.declared_mass_g,
+        h.declared_units,
+        to_site,
+        material,
+        data,
+        lambda: operated_routes(session, h.to_site_id),
+    )
+
+
+def receipt_values(
+    session: Session,
+    declared_mass_g: int,
+    declared_units: int | None,
+    to_site: Site | SiteRef,
+    material: Material | MaterialRef,
+    data: ReceiptCreate,
+    operated_by_site: Callable[[], list[str]],
+) -> dict[str, Any]:
+    """The rules of a receipt of a load declared with ``declared_mass_g`` (and units), each
+    refusal naming its field, and what the receipt sets; ``operated_by_site`` gives the
+    routes the receiving site operates. Shared by receipts and imported ledgers."""
     received = kg_to_g(data.received_mass_kg)
     refused = kg_to_g(data.refused_mass_kg)
     if refused > received:
@@ -142,14 +191,7 @@ def _receipt_values(
         # What the material may become comes before what this plant does: "film composted"
         # is refused whatever the site says it operates.
         route = material_route(session, material, data.route)
-        operated = list(
-            session.execute(
-                sa.select(col(TreatmentRoute.code))
-                .join(SiteRoute, col(SiteRoute.route_id) == TreatmentRoute.id)
-                .where(col(SiteRoute.site_id) == to_site.id)
-                .order_by(col(TreatmentRoute.code))
-            ).scalars()
-        )
+        operated = operated_by_site()
         if route.code not in operated:
             raise Invalid(
                 f"route: {to_site.code} does not operate route {data.route!r}; "
@@ -166,7 +208,7 @@ def _receipt_values(
         raise Invalid(f"route: {why}", field="route")
     units = data.received_units
     if material.counts_units:
-        units = h.declared_units if units is None else units
+        units = declared_units if units is None else units
     elif units is not None:
         raise Invalid(
             f"received_units: {material.code} is not counted in units", field="received_units"
@@ -187,7 +229,7 @@ def _receipt_values(
         "received_units": units,
         "refusal_reason": data.refusal_reason,
         "route_id": route_id,
-        "flag_discrepancy": abs(received - h.declared_mass_g) > tolerance * h.declared_mass_g,
+        "flag_discrepancy": abs(received - declared_mass_g) > tolerance * declared_mass_g,
     }
 
 

@@ -8,10 +8,10 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -30,7 +30,16 @@ from wasteflow.models import (
 from wasteflow.qr import QRPayload
 from wasteflow.schemas import HandoverCreate, ReceiptCreate
 from wasteflow.services import cache, keys
-from wasteflow.types import WITHDRAWN, HandoverStatus, Role, SiteKind, g_to_kg, kg_to_g, utcnow
+from wasteflow.types import (
+    WITHDRAWN,
+    HandoverStatus,
+    MassMethod,
+    Role,
+    SiteKind,
+    g_to_kg,
+    kg_to_g,
+    utcnow,
+)
 
 _REFUSED = {HandoverStatus.refused, HandoverStatus.partially_refused}
 EARTH_RADIUS_M = 6_371_008.8
@@ -82,6 +91,7 @@ class _Lookups:
         self.account = account
         self._sites: dict[str, cache.SiteRef] = {}
         self._plaques: dict[str, Any] = {}
+        self._materials: dict[str, cache.MaterialRef] | None = None
 
     def sites(self, codes: Iterable[str]) -> None:
         wanted = [c for c in codes if c not in self._sites]
@@ -94,7 +104,10 @@ class _Lookups:
         return self._sites.get(code)
 
     def material(self, code: str) -> cache.MaterialRef | None:
-        return cache.materials(self.s).get(code)
+        # Read once per lookup set: a batch or a ledger checks thousands of rows with it.
+        if self._materials is None:
+            self._materials = cache.materials(self.s)
+        return self._materials.get(code)
 
     def accepts(self, site: cache.SiteRef, material: cache.MaterialRef) -> bool:
         return material.id in site.accepts
@@ -172,14 +185,45 @@ class _Validated:
     returns_code: str | None = None
 
 
-def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -> _Validated:
+class Load(Protocol):
+    """What a load declares, whoever sends it: a phone's scan (:class:`HandoverCreate`) or a
+    row of an imported ledger."""
+
+    @property
+    def to_site(self) -> str: ...
+    @property
+    def material(self) -> str: ...
+    @property
+    def declared_mass_kg(self) -> Decimal: ...
+    @property
+    def units(self) -> int | None: ...
+    @property
+    def mass_method(self) -> MassMethod: ...
+    @property
+    def device_time(self) -> datetime: ...
+    @property
+    def lat(self) -> float | None: ...
+    @property
+    def lon(self) -> float | None: ...
+    @property
+    def returns(self) -> str | None: ...
+
+
+LATE_HINT = (
+    "submit it for an administrator's approval instead: POST /api/v1/late-submissions "
+    "with the same body, a reason and the same Idempotency-Key"
+)
+
+
+def _validate(
+    look: _Lookups, data: HandoverCreate, check_return: bool = True, late_ok: bool = False
+) -> _Validated:
     """Every rule of a new handover, each with its own error naming the field.
 
     ``check_return=False`` leaves the check of a return's refused load (which reads records
     another request may be changing) to the caller, inside its write transaction.
+    ``late_ok`` lifts the lateness rule alone (a late scan an admin approved).
     """
-    settings = get_settings()
-    s = look.s
     plaque = look.plaque(data.source_plaque)
     from_code = plaque.ident
     from_site = look.site(from_code)
@@ -193,6 +237,30 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
             f"source_plaque: you do not act for site {from_code} or its collection round",
             field="source_plaque",
         )
+    return check_load(
+        look, from_site, data, plaque_kid=plaque.kid, check_return=check_return, late_ok=late_ok
+    )
+
+
+def check_load(
+    look: _Lookups,
+    from_site: cache.SiteRef,
+    data: Load,
+    *,
+    plaque_kid: str | None = None,
+    check_return: bool = True,
+    late_ok: bool = False,
+    from_field: str = "source_plaque",
+) -> _Validated:
+    """The rules of a load leaving ``from_site`` (known, and one its sender acts for): the
+    receiving site, the material it accepts, the plausibility caps, units, the time (never in
+    the future; older than the window only with ``late_ok``), the position and a return.
+
+    Shared by scans and imported ledgers (which name the sending site in ``from_field``
+    instead of scanning its plaque), so a ledger row passes exactly the rules a scan does.
+    """
+    settings = get_settings()
+    s = look.s
     to_site = look.site(data.to_site)
     if to_site is None:
         raise Invalid(f"to_site: no site with code {data.to_site}", field="to_site")
@@ -200,7 +268,7 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
         raise Invalid(
             "to_site: a load cannot be handed over to the site it leaves", field="to_site"
         )
-    for site, field in ((from_site, "source_plaque"), (to_site, "to_site")):
+    for site, field in ((from_site, from_field), (to_site, "to_site")):
         if not site.active:
             raise Invalid(f"{field}: site {site.code} is inactive", field=field)
     material = look.material(data.material)
@@ -232,10 +300,9 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
         raise Invalid(
             f"device_time: {ahead} s in the future; check the phone's clock", field="device_time"
         )
-    if data.device_time < now - timedelta(days=settings.device_time_window_days):
+    if not late_ok and data.device_time < now - timedelta(days=settings.device_time_window_days):
         raise Invalid(
-            f"device_time: older than {settings.device_time_window_days} days; "
-            "records that late need an administrator",
+            f"device_time: older than {settings.device_time_window_days} days; {LATE_HINT}",
             field="device_time",
         )
     if (data.lat is None) != (data.lon is None):
@@ -267,7 +334,7 @@ def _validate(look: _Lookups, data: HandoverCreate, check_return: bool = True) -
         "lat": data.lat,
         "lon": data.lon,
         "scan_distance_m": distance,
-        "plaque_kid": plaque.kid,
+        "plaque_kid": plaque_kid,
         "flag_far_scan": distance is not None and distance > settings.scan_distance_flag_m,
         "returns_id": returns_id,
         "returns_sender_id": returns_sender_id,
