@@ -10,6 +10,8 @@ The other tests of this module use the same district, each with its own codes.
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -246,6 +248,63 @@ def test_a_new_district_goes_live_through_the_api(district: District) -> None:
     actions = [e["action"] for e in d.ok("GET", "/accounts/collector.bm/history")["events"]]
     assert actions == ["account.create", "account.disable", "account.enable"]
     assert d.ok("GET", "/audit/verify?records=false")["ok"]
+
+    # Plaques printed for the township: one per site, by name.
+    sheet = d.call("GET", f"/plaques/sheet?region={TOWN}")
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/html")
+    for name in ("白马村回收点", "白马村种植户", "农膜再生利用中心"):
+        assert name in sheet.text
+
+    # Last year's ledger, imported from the template; then last year's film rate.
+    # Hand-worked (the village, last year, nothing else recorded there):
+    #   film used, declared                                      1,000 kg
+    #   farm → collection point, 300 received whole                300 kg accepted
+    #   farm → collection point, 250 received, 25 refused (wet)    225 kg accepted
+    #   collection point → recycler, 500 received, recycled        not a first hop
+    #   recovered = 300 + 225 = 525 kg; rate = 525 / 1,000 = 0.525
+    last = utcnow().year - 1
+    template = d.call("GET", "/imports/template?format=csv&kind=handovers")
+    assert template.status_code == 200
+    header = next(csv.reader(io.StringIO(template.content.decode("utf-8-sig"))))
+    col = {name: i for i, name in enumerate(header)}
+    fills = [
+        ("a", f"{last}-04-02 09:00", "BM-FARM-1", "BM-CP-1", "废旧农膜", 300, 300, "", "", ""),
+        ("b", f"{last}-05-06", "BM-FARM-1", "BM-CP-1", "废旧农膜", 250, 250, 25, "潮湿有泥", ""),
+        ("c", f"{last}-06-09", "BM-CP-1", "WL-FILM", "废旧农膜", 500, 500, "", "", "再生利用"),
+    ]
+    names = ("行键", "交接时间", "交出站点", "接收站点", "物料", "申报重量(千克)",
+             "实收重量(千克)", "拒收重量(千克)", "拒收原因", "处理方式")  # fmt: skip
+    rows = [header]
+    for fill in fills:
+        row = [""] * len(header)
+        for name, value in zip(names, fill, strict=True):
+            row[col[name]] = str(value)
+        row[col["称重方式"]] = "称重"
+        rows.append(row)
+    ledger = io.StringIO()
+    csv.writer(ledger).writerows(rows)
+    files = {"file": (f"{last}年农膜台账.csv", ledger.getvalue().encode())}
+    dry = d.call("POST", "/imports?dry_run=true", files=files, data={"kind": "handovers"})
+    assert dry.status_code == 200 and dry.json()["clean"] == 3, dry.text
+    done = d.call("POST", "/imports", files=files, data={"kind": "handovers"})
+    assert done.status_code == 201 and done.json()["added"] == 3, done.text
+    again = d.call("POST", "/imports", files=files, data={"kind": "handovers"})
+    assert again.status_code in (200, 201) and again.json()["added"] == 0, again.text
+    declared = io.StringIO()
+    csv.writer(declared).writerows(
+        [["行键", "类型", "区域代码", "开始日期", "结束日期", "物料", "数量(千克)"],
+         ["film-used", "农膜使用量", VILLAGE, f"{last}-01-01", f"{last}-12-31", "废旧农膜",
+          "1000"]]
+    )  # fmt: skip
+    files = {"file": ("declarations.csv", declared.getvalue().encode())}
+    r = d.call("POST", "/imports", files=files, data={"kind": "declarations"})
+    assert r.status_code == 201, r.text
+    film = d.ok("GET", f"/rates?indicator=film_recovery&period={last}&region={VILLAGE}")
+    assert film["numerator_kg"] == pytest.approx(525)
+    assert film["denominator_kg"] == pytest.approx(1000)
+    assert film["rate"] == pytest.approx(0.525)
+    town = d.ok("GET", f"/rates?indicator=film_recovery&period={last}&region={TOWN}")
+    assert town["rate"] == pytest.approx(0.525)
 
 
 # --- sites -------------------------------------------------------------------------------
