@@ -19,6 +19,7 @@ from api.routes import (
     declarations,
     docs,
     field,
+    field_tickets,
     handovers,
     health,
     organisations,
@@ -75,6 +76,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     # rates before sites: /api/v1/sites.geojson must not be read as a site code.
     for module in (
         handovers,
+        field_tickets,
         health,
         auth,
         reference,

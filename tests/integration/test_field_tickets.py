@@ -1,0 +1,557 @@
+"""Offline tickets: a phone's device key, a load's signed ticket, and the receipt by ticket that
+the server links to the load whichever of the two phones syncs first (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from tests.factories import Actor, Network, admin, make_account, make_network
+from wasteflow.models import AuditEvent, Handover, PendingReceipt
+from wasteflow.qr import public_key_b64
+from wasteflow.services.audit_records import check_records
+from wasteflow.tickets import parse_ticket, sign_ticket
+from wasteflow.types import Role, utcnow
+
+API = "/api/v1"
+
+
+@dataclass
+class Phone:
+    """A phone logged in as ``actor``, with its registered device key."""
+
+    actor: Actor
+    device_id: str
+    key: Ed25519PrivateKey
+
+    def ticket(self, body: dict[str, Any], key: str, from_site: str) -> str:
+        return sign_ticket(
+            self.key,
+            self.device_id,
+            key=key,
+            from_site=from_site,
+            to_site=str(body["to_site"]),
+            material=str(body["material"]),
+            mass_kg=Decimal(str(body["declared_mass_kg"])),
+            device_time=datetime.fromisoformat(str(body["device_time"])),
+            units=body.get("units"),  # type: ignore[arg-type]
+        )
+
+
+def register(client: TestClient, actor: Actor, label: str = "test phone") -> Phone:
+    key = Ed25519PrivateKey.generate()
+    r = client.post(
+        f"{API}/field/devices",
+        json={"public_key": public_key_b64(key), "label": label},
+        headers=actor.headers,
+    )
+    assert r.status_code == 201, r.text
+    return Phone(actor, r.json()["device_id"], key)
+
+
+@pytest.fixture
+def net(session: Session) -> Network:
+    return make_network(session)
+
+
+@pytest.fixture
+def phone(client: TestClient, net: Network) -> Phone:
+    return register(client, net.collector)
+
+
+def load(net: Network, **over: Any) -> tuple[dict[str, Any], str]:
+    """A load's body with a whole-second device time (as the app makes them), and its key."""
+    body = net.body(device_time=utcnow().replace(microsecond=0).isoformat(), **over)
+    return body, str(uuid.uuid4())
+
+
+def sync_batch(client: TestClient, phone: Phone, body: dict[str, Any], key: str) -> Any:
+    r = client.post(
+        f"{API}/handovers/batch",
+        json={"items": [body | {"idempotency_key": key}]},
+        headers=phone.actor.headers,
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["results"][0]
+
+
+def sync_one(client: TestClient, phone: Phone, body: dict[str, Any], key: str) -> Any:
+    r = client.post(
+        f"{API}/handovers", json=body, headers=phone.actor.headers | {"Idempotency-Key": key}
+    )
+    assert r.status_code in (200, 201), r.text
+    return {"result": "created", "handover": r.json()}
+
+
+SYNCS = {"batch": sync_batch, "single": sync_one}
+
+
+def by_ticket(
+    client: TestClient, actor: Actor, ticket: str, key: str | None = None, **receipt: Any
+) -> Any:
+    headers = actor.headers | {"Idempotency-Key": key or uuid.uuid4().hex}
+    return client.post(
+        f"{API}/handovers/receipt/ticket", json={"ticket": ticket} | receipt, headers=headers
+    )
+
+
+def handover(session: Session, recorder: Actor, key: str) -> Handover | None:
+    session.rollback()
+    return session.execute(
+        sa.select(Handover).where(
+            Handover.recorded_by_id == recorder.account.id, Handover.idempotency_key == key
+        )
+    ).scalar_one_or_none()
+
+
+def final_state(client: TestClient, code: str) -> dict[str, Any]:
+    h = client.get(f"{API}/handovers/{code}", headers=admin_headers(client)).json()
+    return {
+        k: h[k]
+        for k in (
+            "status",
+            "received_mass_kg",
+            "refused_mass_kg",
+            "accepted_mass_kg",
+            "refusal_reason",
+            "route",
+            "received_by",
+            "flags",
+        )
+    }
+
+
+_admin: dict[int, dict[str, str]] = {}
+
+
+def admin_headers(client: TestClient) -> dict[str, str]:
+    from wasteflow.db import new_session
+
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    if id(engine) not in _admin:
+        with new_session(engine) as s:
+            _admin[id(engine)] = admin(s).headers
+    return _admin[id(engine)]
+
+
+def records_ok(session: Session) -> None:
+    session.rollback()
+    report = check_records(session)
+    assert report.problems == 0, report.findings
+
+
+# --- both orders ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sync", sorted(SYNCS))
+def test_the_collector_syncs_first_then_the_ticket_confirms_the_load(
+    client: TestClient, session: Session, net: Network, phone: Phone, sync: str
+) -> None:
+    body, key = load(net, declared_mass_kg=18.4)
+    ticket = phone.ticket(body, key, net.source.code)
+    sent = SYNCS[sync](client, phone, body, key)
+    code = sent["handover"]["code"]
+    assert sent["handover"]["status"] == "in_transit"
+    r = by_ticket(client, net.operator, ticket, received_mass_kg=18.1)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["state"] == "applied" and got["handover"]["code"] == code
+    assert got["handover"]["status"] == "received"
+    assert got["ticket"]["recorded_by"] == net.collector.account.username
+    assert got["ticket"]["declared_mass_kg"] == 18.4
+    history = client.get(f"{API}/handovers/{code}/history", headers=net.operator.headers).json()
+    receive = [e for e in history["events"] if e["action"] == "handover.receive"]
+    assert receive and receive[0]["after"]["ticket"] == parse_ticket(ticket).ident
+    records_ok(session)
+
+
+@pytest.mark.parametrize("sync", sorted(SYNCS))
+def test_the_ticket_comes_first_and_the_load_is_received_as_it_arrives(
+    client: TestClient, session: Session, net: Network, phone: Phone, sync: str
+) -> None:
+    body, key = load(net, declared_mass_kg=18.4)
+    ticket = phone.ticket(body, key, net.source.code)
+    r = by_ticket(
+        client,
+        net.operator,
+        ticket,
+        received_mass_kg=18.1,
+        refused_mass_kg=0.6,
+        refusal_reason="soil and stones",
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["state"] == "pending" and r.json()["handover"] is None
+    assert handover(session, net.collector, key) is None
+    mine = client.get(f"{API}/handovers/receipt/tickets", headers=net.operator.headers).json()
+    assert [t["state"] for t in mine["items"]][:1] == ["pending"]
+
+    sent = SYNCS[sync](client, phone, body, key)
+    # The collector's answer already says what the load became in its transaction.
+    assert sent["result"] == "created"
+    h = sent["handover"]
+    assert h["status"] == "partially_refused" and h["received_by"] == net.operator.account.username
+    assert (h["received_mass_kg"], h["refused_mass_kg"]) == (18.1, 0.6)
+    mine = client.get(f"{API}/handovers/receipt/tickets", headers=net.operator.headers).json()
+    first = mine["items"][0]
+    assert first["state"] == "applied" and first["handover"]["code"] == h["code"]
+    session.rollback()
+    events = (
+        session.execute(
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.entity_id.in_([h["code"], parse_ticket(ticket).ident]))
+            .order_by(AuditEvent.id)
+        )
+        .scalars()
+        .all()
+    )
+    assert events == ["handover.receipt_pending", "handover.record", "handover.receive"]
+    records_ok(session)
+
+
+@pytest.mark.parametrize("sync", sorted(SYNCS))
+def test_both_orders_give_the_same_handover(
+    client: TestClient, net: Network, phone: Phone, sync: str
+) -> None:
+    """At a processor: a partial refusal and a treatment route, by ticket, in both orders."""
+    receipt = {
+        "received_mass_kg": 40,
+        "refused_mass_kg": 5,
+        "refusal_reason": "wet and mouldy",
+        "route": "recycling",
+    }
+    op_phone = register(client, net.operator)
+    finals = []
+    for ticket_first in (True, False):
+        body, key = load(
+            net,
+            source_plaque=net.cp_plaque,
+            to_site=net.processor.code,
+            declared_mass_kg=41.5,
+            lat=None,
+            lon=None,
+        )
+        ticket = op_phone.ticket(body, key, net.cp.code)
+        if ticket_first:
+            r = by_ticket(client, net.processor_account, ticket, **receipt)
+            assert r.status_code == 202, r.text
+            code = SYNCS[sync](client, op_phone, body, key)["handover"]["code"]
+        else:
+            code = SYNCS[sync](client, op_phone, body, key)["handover"]["code"]
+            r = by_ticket(client, net.processor_account, ticket, **receipt)
+            assert r.status_code == 200, r.text
+        finals.append(final_state(client, code))
+    assert finals[0] == finals[1]
+    assert finals[0]["status"] == "partially_refused" and finals[0]["route"] == "recycling"
+    assert finals[0]["accepted_mass_kg"] == 35
+
+
+# --- refusals ------------------------------------------------------------------------------
+
+
+def test_a_forged_or_altered_ticket_is_refused_and_changes_nothing(
+    client: TestClient, session: Session, net: Network, phone: Phone
+) -> None:
+    body, key = load(net, declared_mass_kg=18.4)
+    ticket = phone.ticket(body, key, net.source.code)
+    altered = ticket.replace("/18.4/", "/81.4/")
+    stranger = register(client, make_account(session, Role.collector))
+    borrowed = ticket.replace(f"d={phone.device_id}", f"d={stranger.device_id}")
+    unknown = ticket.replace(f"d={phone.device_id}", "d=zzzzzz")
+    cases = {
+        altered: "bad_signature",
+        borrowed: "bad_signature",
+        unknown: "unknown_device",
+        ticket[:-10]: "malformed",
+        net.plaque: "malformed",
+    }
+    for text, reason in cases.items():
+        r = by_ticket(client, net.operator, text, received_mass_kg=18.4)
+        assert r.status_code == 422, (reason, r.text)
+        assert r.json()["field"] == "ticket" and r.json()["reason"] == reason, r.text
+    session.rollback()
+    assert (
+        session.execute(
+            sa.select(PendingReceipt).where(PendingReceipt.idempotency_key == key)
+        ).first()
+        is None
+    )
+
+
+def test_a_ticket_to_another_site_or_a_bad_receipt_is_refused_before_it_waits(
+    client: TestClient, session: Session, net: Network, phone: Phone
+) -> None:
+    body, key = load(net)
+    ticket = phone.ticket(body, key, net.source.code)
+    r = by_ticket(client, net.processor_account, ticket, received_mass_kg=12.5)
+    assert r.status_code == 403 and r.json()["field"] == "ticket"
+    r = by_ticket(client, net.operator, ticket, received_mass_kg=12.5, refused_mass_kg=13)
+    assert r.status_code == 422 and r.json()["field"] == "refused_mass_kg"
+    r = by_ticket(client, net.operator, ticket, received_mass_kg=12.5, route="recycling")
+    assert r.status_code == 422 and r.json()["field"] == "route"
+    r = by_ticket(client, net.collector, ticket, received_mass_kg=12.5)
+    assert r.status_code == 403
+    session.rollback()
+    assert (
+        session.execute(
+            sa.select(sa.func.count()).where(PendingReceipt.idempotency_key == key)
+        ).scalar_one()
+        == 0
+    )
+
+
+def test_a_revoked_device_s_tickets_are_refused_then_and_when_its_load_arrives(
+    client: TestClient, session: Session, net: Network, phone: Phone
+) -> None:
+    body, key = load(net)
+    ticket = phone.ticket(body, key, net.source.code)
+    assert by_ticket(client, net.operator, ticket, received_mass_kg=12.5).status_code == 202
+    later, later_key = load(net, declared_mass_kg=3)
+    later_ticket = phone.ticket(later, later_key, net.source.code)
+
+    path = f"{API}/field/devices/{phone.device_id}/revoke"
+    assert (
+        client.post(path, json={"reason": "lost"}, headers=net.operator.headers).status_code == 403
+    )
+    r = client.post(path, json={"reason": "phone lost on the road"}, headers=admin_headers(client))
+    assert r.status_code == 200 and r.json()["status"] == "revoked", r.text
+    assert r.json()["revoked_by"] and r.json()["revoke_reason"] == "phone lost on the road"
+    again = client.post(path, json={"reason": "again"}, headers=admin_headers(client))
+    assert again.status_code == 409
+
+    r = by_ticket(client, net.operator, later_ticket, received_mass_kg=3)
+    assert r.status_code == 422 and r.json()["reason"] == "revoked_device"
+    # The load the pending receipt waits for arrives: it is recorded, the receipt is refused.
+    h = sync_batch(client, phone, body, key)["handover"]
+    assert h["status"] == "in_transit"
+    mine = client.get(f"{API}/handovers/receipt/tickets", headers=net.operator.headers).json()
+    refused = next(t for t in mine["items"] if t["handover"] and t["handover"]["code"] == h["code"])
+    assert refused["state"] == "refused" and "revoked" in refused["reason"]
+    listed = client.get(
+        f"{API}/field/devices",
+        params={"account": net.collector.account.username},
+        headers=admin_headers(client),
+    ).json()
+    assert [(d["device_id"], d["status"]) for d in listed] == [(phone.device_id, "revoked")]
+    session.rollback()
+    actions = session.execute(
+        sa.select(AuditEvent.action)
+        .where(AuditEvent.entity_id == phone.device_id)
+        .order_by(AuditEvent.id)
+    ).scalars()
+    assert list(actions) == ["device.register", "device.revoke"]
+    records_ok(session)
+
+
+def test_a_load_that_disagrees_with_its_ticket_is_not_confirmed_by_it_in_either_order(
+    client: TestClient, session: Session, net: Network, phone: Phone
+) -> None:
+    # The load arrives first, recorded as 20 kg; the ticket says 18.4.
+    body, key = load(net, declared_mass_kg=20)
+    ticket = phone.ticket(body | {"declared_mass_kg": 18.4}, key, net.source.code)
+    code = sync_batch(client, phone, body, key)["handover"]["code"]
+    r = by_ticket(client, net.operator, ticket, received_mass_kg=18.4)
+    assert r.status_code == 422 and r.json()["field"] == "ticket", r.text
+    assert "18.4 kg on the ticket, 20 kg recorded" in r.json()["detail"]
+    assert r.json()["handover"] == code
+    assert final_state(client, code)["status"] == "in_transit"
+
+    # The ticket first, then a load of another material to another site.
+    body, key = load(net, material="straw.maize", declared_mass_kg=18.4)
+    ticket = phone.ticket(body | {"material": "film.agri"}, key, net.source.code)
+    assert by_ticket(client, net.operator, ticket, received_mass_kg=18.4).status_code == 202
+    h = sync_batch(client, phone, body, key)["handover"]
+    assert h["status"] == "in_transit"
+    mine = client.get(f"{API}/handovers/receipt/tickets", headers=net.operator.headers).json()
+    refused = next(t for t in mine["items"] if t["handover"] and t["handover"]["code"] == h["code"])
+    assert refused["state"] == "refused"
+    assert "material film.agri on the ticket, straw.maize recorded" in refused["reason"]
+    # The site then confirms the load as it arrived, by its code.
+    r = client.post(
+        f"{API}/handovers/{h['code']}/receipt",
+        json={"received_mass_kg": 18.4},
+        headers=net.operator.headers,
+    )
+    assert r.status_code == 200, r.text
+    records_ok(session)
+
+
+def test_a_receipt_by_ticket_is_sent_again_safely_and_only_once(
+    client: TestClient, session: Session, net: Network, phone: Phone
+) -> None:
+    body, key = load(net)
+    ticket = phone.ticket(body, key, net.source.code)
+    rkey = uuid.uuid4().hex
+    first = by_ticket(client, net.operator, ticket, rkey, received_mass_kg=12.5)
+    assert first.status_code == 202
+    again = by_ticket(client, net.operator, ticket, rkey, received_mass_kg=12.5)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["state"] == "pending"
+    other_body = by_ticket(client, net.operator, ticket, rkey, received_mass_kg=12)
+    assert other_body.status_code == 409 and other_body.json()["field"] == "Idempotency-Key"
+    # A second receipt of the same ticket (another key, another phone of the site): 409.
+    second = make_account(session, Role.site_operator, sites=[net.cp.code])
+    assert by_ticket(client, second, ticket, received_mass_kg=12.5).status_code == 409
+
+    h = sync_batch(client, phone, body, key)["handover"]
+    assert h["status"] == "received"
+    # The retry after the load arrived says what became of the receipt.
+    late = by_ticket(client, net.operator, ticket, rkey, received_mass_kg=12.5)
+    assert late.status_code == 200 and late.json()["state"] == "applied"
+    assert late.json()["handover"]["code"] == h["code"]
+    # And the collector's retry of its batch is a duplicate, still received.
+    dup = sync_batch(client, phone, body, key)
+    assert dup["result"] == "duplicate" and dup["handover"]["status"] == "received"
+    # Once applied, confirming by ticket again is the ordinary second confirmation: 409.
+    assert by_ticket(client, net.operator, ticket, received_mass_kg=12.5).status_code == 409
+    records_ok(session)
+
+
+def test_a_load_corrected_before_receipt_is_confirmed_as_its_correction(
+    client: TestClient, net: Network, phone: Phone
+) -> None:
+    body, key = load(net, declared_mass_kg=9)
+    ticket = phone.ticket(body, key, net.source.code)
+    code = sync_batch(client, phone, body, key)["handover"]["code"]
+    r = client.post(
+        f"{API}/handovers/{code}/correct",
+        json=body | {"to_site": net.cp.code, "lat": None, "lon": None},
+        headers=net.collector.headers | {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+    got = by_ticket(client, net.operator, ticket, received_mass_kg=9)
+    assert got.status_code == 200, got.text
+    assert got.json()["handover"]["code"] == r.json()["code"]
+
+
+# --- devices and the bundle -----------------------------------------------------------------
+
+
+def test_a_device_is_registered_once_per_key_and_bound_to_its_account(
+    client: TestClient, session: Session, net: Network
+) -> None:
+    key = public_key_b64(Ed25519PrivateKey.generate())
+    first = client.post(
+        f"{API}/field/devices", json={"public_key": key}, headers=net.collector.headers
+    )
+    assert first.status_code == 201 and first.json()["account"] == net.collector.account.username
+    again = client.post(
+        f"{API}/field/devices", json={"public_key": key}, headers=net.collector.headers
+    )
+    assert again.status_code == 200 and again.json()["device_id"] == first.json()["device_id"]
+    other = client.post(
+        f"{API}/field/devices", json={"public_key": key}, headers=net.operator.headers
+    )
+    assert other.status_code == 409 and other.json()["field"] == "public_key"
+    bad = client.post(
+        f"{API}/field/devices", json={"public_key": "short"}, headers=net.collector.headers
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "public_key"
+    official = make_account(session, Role.official)
+    assert (
+        client.post(
+            f"{API}/field/devices",
+            json={"public_key": public_key_b64(Ed25519PrivateKey.generate())},
+            headers=official.headers,
+        ).status_code
+        == 403
+    )
+    mine = client.get(f"{API}/field/devices", headers=net.collector.headers).json()
+    assert [d["device_id"] for d in mine] == [first.json()["device_id"]]
+    others = client.get(
+        f"{API}/field/devices",
+        params={"account": net.operator.account.username},
+        headers=net.collector.headers,
+    )
+    assert others.status_code == 403
+
+
+def test_the_receiving_bundle_carries_the_senders_device_keys_and_revoked_ids(
+    client: TestClient, net: Network, phone: Phone
+) -> None:
+    b = client.get(f"{API}/field/bundle", headers=net.operator.headers).json()
+    senders = {d["device_id"]: d for d in b["sender_devices"]}
+    assert senders[phone.device_id]["account"] == net.collector.account.username
+    assert senders[phone.device_id]["public_key"] == public_key_b64(phone.key)
+    assert (
+        b["plaques"][net.cp.code].startswith("http")
+        and "/q/S/" + net.cp.code in b["plaques"][net.cp.code]
+    )
+    own = client.get(
+        f"{API}/field/bundle", params={"device": phone.device_id}, headers=net.collector.headers
+    ).json()
+    assert own["device"]["device_id"] == phone.device_id and own["device"]["status"] == "active"
+    assert own["sender_devices"] == [] and own["revoked_devices"] == []
+    # Another account's device id is nobody's business here.
+    foreign = client.get(
+        f"{API}/field/bundle", params={"device": phone.device_id}, headers=net.operator.headers
+    ).json()
+    assert foreign["device"] is None
+    client.post(
+        f"{API}/field/devices/{phone.device_id}/revoke",
+        json={"reason": "lost"},
+        headers=admin_headers(client),
+    )
+    b = client.get(f"{API}/field/bundle", headers=net.operator.headers).json()
+    assert phone.device_id in b["revoked_devices"]
+    assert phone.device_id not in {d["device_id"] for d in b["sender_devices"]}
+    own = client.get(
+        f"{API}/field/bundle", params={"device": phone.device_id}, headers=net.collector.headers
+    ).json()
+    assert own["device"]["status"] == "revoked"
+
+
+# --- the intake lists ------------------------------------------------------------------------
+
+
+def test_the_intake_list_is_paged_oldest_first_and_the_received_list_knows_returns(
+    client: TestClient, net: Network, phone: Phone
+) -> None:
+    codes = [
+        sync_batch(client, phone, *load(net, declared_mass_kg=kg))["handover"]["code"]
+        for kg in (1, 2, 3, 4, 5)
+    ]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        r = client.get(f"{API}/field/intake", params=params, headers=net.operator.headers)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert page["total"] == (5 if cursor is None else 4) and len(page["items"]) <= 2
+        assert page["total_kg"] == (15 if cursor is None else 14)
+        seen += [i["code"] for i in page["items"]]
+        if codes[0] in seen and len(seen) >= 2:
+            # A load confirmed between two pages does not make the next page skip one.
+            client.post(
+                f"{API}/handovers/{codes[0]}/receipt",
+                json={"received_mass_kg": 1},
+                headers=net.operator.headers,
+            )
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert [c for c in seen if c in codes] == codes
+
+    r = client.post(
+        f"{API}/handovers/{codes[4]}/receipt",
+        json={"received_mass_kg": 5, "refused_mass_kg": 2, "refusal_reason": "wet straw"},
+        headers=net.operator.headers,
+    )
+    assert r.status_code == 200, r.text
+    received = client.get(
+        f"{API}/field/intake", params={"view": "received"}, headers=net.operator.headers
+    ).json()
+    assert [i["code"] for i in received["items"][:2]] == [codes[4], codes[0]]
+    assert received["items"][0]["returned_kg"] == 0
+    bad = client.get(f"{API}/field/intake", params={"cursor": "abc"}, headers=net.operator.headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "cursor"
+    assert client.get(f"{API}/field/intake", headers=net.collector.headers).status_code == 403
