@@ -354,6 +354,11 @@ class FieldBundle(BaseModel):
     revoked_devices: list[str] = Field(
         default_factory=list, description="ids of revoked devices: their tickets are refused"
     )
+    destinations: list[SitePublic] = Field(
+        default_factory=list,
+        description="transfer stations and treating sites the account's own sites may send "
+        "their loads on to (those that take a material the own sites handle)",
+    )
     plaques: dict[str, str] = Field(
         default_factory=dict,
         description="the signed plaque payload of each site the account acts for (a refused "

@@ -29,6 +29,7 @@ class DeviceRevoke(Strict):
 class TicketLoad(BaseModel):
     """What a load's ticket says (signed by the phone that recorded the load)."""
 
+    ident: str = Field(description="the ticket's identity: device id and the load's key")
     device_id: str
     recorded_by: str = Field(description="the account that owns the device")
     from_site: str

@@ -12,8 +12,6 @@ on receiving phones once they have refreshed their bundle.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
@@ -25,7 +23,8 @@ from wasteflow.models import (
     AccountSite,
     CollectionRound,
     DeviceKey,
-    Handover,
+    FlowYearly,
+    RoundSite,
 )
 from wasteflow.permissions import Action, require
 from wasteflow.qr import QRError
@@ -38,9 +37,6 @@ from wasteflow.services.idempotency import Request, once
 from wasteflow.tickets import DeviceKeyInfo, Ticket, new_device_id, parse_ticket, verify_ticket
 from wasteflow.types import utcnow
 
-# Who sends loads to a site, for the receiving phone's bundle: the collectors of the rounds
-# that end there, and every account that recorded a load to it in this many days.
-SENDERS_DAYS = 90
 MAX_SENDER_DEVICES = 500
 MAX_REVOKED = 1000
 _ID_ATTEMPTS = 8
@@ -245,27 +241,29 @@ def seen(session: Session, account: Account, device_id: str | None) -> DevicePub
 
 
 def sender_devices(session: Session, site_ids: set[int]) -> list[SenderDevice]:
-    """Active devices of the accounts that send loads to these sites (see SENDERS_DAYS)."""
+    """Active devices of the accounts that send loads to these sites: those acting for a site
+    that has sent them loads (the yearly totals), the collectors of a round whose sources
+    have, or that ends at one of them."""
     if not site_ids:
         return []
-    since = utcnow().date() - timedelta(days=SENDERS_DAYS)
+    senders = (
+        sa.select(col(FlowYearly.from_site_id))
+        .where(col(FlowYearly.to_site_id).in_(site_ids))
+        .distinct()
+    )
+    acting = sa.select(col(AccountSite.account_id)).where(col(AccountSite.site_id).in_(senders))
     on_rounds = (
         sa.select(col(AccountRound.account_id))
         .join(CollectionRound, col(CollectionRound.id) == AccountRound.round_id)
-        .where(col(CollectionRound.collection_point_id).in_(site_ids))
+        .join(RoundSite, col(RoundSite.round_id) == CollectionRound.id, isouter=True)
+        .where(
+            sa.or_(
+                col(CollectionRound.collection_point_id).in_(site_ids),
+                col(RoundSite.site_id).in_(senders),
+            )
+        )
     )
-    # Operators of a collection point whose round ends here record its sources' loads too.
-    operators = (
-        sa.select(col(AccountSite.account_id))
-        .join(CollectionRound, col(CollectionRound.collection_point_id) == AccountSite.site_id)
-        .where(col(CollectionRound.collection_point_id).in_(site_ids))
-    )
-    recorded = (
-        sa.select(col(Handover.recorded_by_id))
-        .where(col(Handover.to_site_id).in_(site_ids), col(Handover.day) >= since)
-        .distinct()
-    )
-    accounts = sa.union(on_rounds, operators, recorded).subquery()
+    accounts = sa.union(acting, on_rounds).subquery()
     rows = session.execute(
         sa.select(
             col(DeviceKey.device_id),

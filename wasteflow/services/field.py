@@ -31,14 +31,15 @@ from wasteflow.models import (
     Handover,
     RoundSite,
     Site,
+    SiteMaterial,
 )
 from wasteflow.permissions import Action, allowed, require
-from wasteflow.schemas import FieldBundle, FieldRound
+from wasteflow.schemas import FieldBundle, FieldRound, SitePublic
 from wasteflow.schemas_field import FieldLoad, FieldLoads, IntakeView
 from wasteflow.services import catalogue, devices, keys, sites
 from wasteflow.services.accounts import account_public
 from wasteflow.services.handovers import handover_views, own_sites
-from wasteflow.types import WITHDRAWN, HandoverStatus, Role, g_to_kg, utcnow
+from wasteflow.types import WITHDRAWN, HandoverStatus, Role, SiteKind, g_to_kg, utcnow
 
 # How far back the list of received loads goes (a receipt is corrected soon, or not at all).
 RECEIVED_DAYS = 30
@@ -109,8 +110,44 @@ def bundle(*, session: Session, account: Account, device: str | None = None) -> 
         device=devices.seen(session, account, device),
         sender_devices=devices.sender_devices(session, {s.id for s in own}) if receiving else [],
         revoked_devices=devices.revoked_ids(session) if receiving else [],
+        destinations=_onward(session, own),
         plaques={s.code: keys.sign(session, "site", s.code) for s in own if s.active},
     )
+
+
+_ONWARD_KINDS = (SiteKind.transfer_station, SiteKind.processor, SiteKind.disposal)
+MAX_DESTINATIONS = 300
+
+
+def _onward(session: Session, own: list[SitePublic]) -> list[SitePublic]:
+    """Where the account's collection points and transfer stations send loads on: the active
+    transfer stations and treating sites that take a material they handle."""
+    senders = [s for s in own if s.kind in (SiteKind.collection_point, SiteKind.transfer_station)]
+    if not senders:
+        return []
+    handled = sa.select(col(SiteMaterial.material_id)).where(
+        col(SiteMaterial.site_id).in_([s.id for s in senders])
+    )
+    rows = (
+        session.execute(
+            sa.select(Site)
+            .where(
+                col(Site.kind).in_(_ONWARD_KINDS),
+                col(Site.active).is_(True),
+                col(Site.id).not_in([s.id for s in own]),
+                col(Site.id).in_(
+                    sa.select(col(SiteMaterial.site_id)).where(
+                        col(SiteMaterial.material_id).in_(handled)
+                    )
+                ),
+            )
+            .order_by(col(Site.kind), col(Site.code))
+            .limit(MAX_DESTINATIONS)
+        )
+        .scalars()
+        .all()
+    )
+    return sites.site_public(session, list(rows))
 
 
 def _returned(session: Session, ids: list[int]) -> dict[int, int]:

@@ -150,6 +150,7 @@ def _newest(session: Session, h: Handover) -> Handover:
 
 def _ticket_load(ticket: Ticket, owner: Account) -> TicketLoad:
     return TicketLoad(
+        ident=ticket.ident,
         device_id=ticket.device_id,
         recorded_by=owner.username,
         from_site=ticket.from_site,
@@ -424,6 +425,7 @@ def pending_views(session: Session, rows: list[PendingReceipt]) -> list[TicketRe
             TicketReceiptPublic(
                 state=p.state,  # type: ignore[arg-type]
                 ticket=TicketLoad(
+                    ident=t.ident,
                     device_id=p.device_id,
                     recorded_by=names[p.recorder_id],
                     from_site=t.from_site,
