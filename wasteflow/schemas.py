@@ -359,6 +359,10 @@ class FieldBundle(BaseModel):
         description="transfer stations and treating sites the account's own sites may send "
         "their loads on to (those that take a material the own sites handle)",
     )
+    sender_sites: list[SitePublic] = Field(
+        default_factory=list,
+        description="the sites that have sent loads to the account's sites (their names)",
+    )
     plaques: dict[str, str] = Field(
         default_factory=dict,
         description="the signed plaque payload of each site the account acts for (a refused "

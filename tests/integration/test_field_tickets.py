@@ -485,6 +485,8 @@ def test_the_receiving_bundle_carries_the_senders_device_keys_and_revoked_ids(
         b["plaques"][net.cp.code].startswith("http")
         and "/q/S/" + net.cp.code in b["plaques"][net.cp.code]
     )
+    # Where the point sends loads on (the processor takes film), with their names.
+    assert net.processor.code in {s["code"] for s in b["destinations"]}
     own = client.get(
         f"{API}/field/bundle", params={"device": phone.device_id}, headers=net.collector.headers
     ).json()

@@ -28,6 +28,7 @@ from wasteflow.models import (
     AccountRound,
     AccountSite,
     CollectionRound,
+    FlowYearly,
     Handover,
     RoundSite,
     Site,
@@ -111,8 +112,29 @@ def bundle(*, session: Session, account: Account, device: str | None = None) -> 
         sender_devices=devices.sender_devices(session, {s.id for s in own}) if receiving else [],
         revoked_devices=devices.revoked_ids(session) if receiving else [],
         destinations=_onward(session, own),
+        sender_sites=_senders(session, own) if receiving else [],
         plaques={s.code: keys.sign(session, "site", s.code) for s in own if s.active},
     )
+
+
+def _senders(session: Session, own: list[SitePublic]) -> list[SitePublic]:
+    """The sites that have sent loads to the account's sites (by the yearly totals)."""
+    if not own:
+        return []
+    ids = sa.select(col(FlowYearly.from_site_id)).where(
+        col(FlowYearly.to_site_id).in_([s.id for s in own])
+    )
+    rows = (
+        session.execute(
+            sa.select(Site)
+            .where(col(Site.id).in_(ids))
+            .order_by(col(Site.code))
+            .limit(MAX_DESTINATIONS)
+        )
+        .scalars()
+        .all()
+    )
+    return sites.site_public(session, list(rows))
 
 
 _ONWARD_KINDS = (SiteKind.transfer_station, SiteKind.processor, SiteKind.disposal)

@@ -5,7 +5,7 @@ import { scanView } from "./camera.js";
 import { loadForm, locate, ticketView } from "./collect.js";
 import { db } from "./db.js";
 import { forgetDevice, loadDevice, registerDevice } from "./device.js";
-import { ask, banner, h, show } from "./dom.js";
+import { ask, banner, h, nextScreen, show } from "./dom.js";
 import { lang, setLang, t } from "./i18n.js";
 import { correctionForm, intakeView, receiveForm, receivedView, returnForm, ticketReceiveForm } from "./intake.js";
 import { go, setRouter } from "./nav.js";
@@ -115,6 +115,7 @@ function renderTabs() {
 }
 
 async function route() {
+  nextScreen();
   renderTabs();
   document.getElementById("title").textContent = t("title");
   document.getElementById("lang").textContent = t("other_lang");
@@ -186,7 +187,10 @@ async function start() {
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js", { scope: "./" }).catch(() => {});
   await route();
   if (state.session && navigator.onLine) {
-    refreshBundle().catch(() => {}).finally(() => sync());
+    // The screen is drawn from what the phone keeps; the bundle (new sites, keys, revoked
+    // devices) is refreshed behind it, and the page says it is ready once that has been tried.
+    await refreshBundle().catch(() => {});
+    sync();
   }
   document.body.dataset.ready = "1";
 }

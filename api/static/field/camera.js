@@ -113,7 +113,7 @@ export function scanView(wanted, onPayload) {
     const checked = await check(text, wanted);
     if (checked.error) {
       error.hidden = false;
-      error.textContent = t("plaque_forged", { why: reasonText(checked.error, wanted) });
+      error.textContent = t(wanted === "plaque" ? "plaque_forged" : "manifest_refused", { why: reasonText(checked.error, wanted) });
       error.dataset.reason = checked.error;
       startCamera(video, status, handle);
       return;

@@ -91,10 +91,13 @@ function massField(kg) {
 }
 
 // This phone's ticket for a load it recorded: the load's key and body, signed with the
-// device key (null if the phone has none). `base` is the scanned plaque's address.
+// device key (null if the phone has none, or the server said it was revoked). The address is
+// the scanned plaque's.
 export async function makeTicket(key, body, fromSite) {
   const device = state.device;
   if (!device?.privateKey) return null;
+  const known = state.bundle?.device;
+  if (known?.device_id === device.device_id && known.status === "revoked") return null;
   const base = plaqueParts(body.source_plaque)?.[1] || DEFAULT_BASE;
   const fields = [
     b64url(uuidBytes(key)), fromSite, body.to_site, body.material, massField(body.declared_mass_kg),

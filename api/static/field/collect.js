@@ -3,7 +3,7 @@
 import { makeTicket, plaqueParts } from "./codes.js";
 import { db } from "./db.js";
 import { deviceRevoked } from "./device.js";
-import { ask, banner, h, kgProblem, numberPad, show } from "./dom.js";
+import { ask, banner, currentScreen, h, kgProblem, numberPad, showOn } from "./dom.js";
 import { kgText, lang, localTime, massText, t } from "./i18n.js";
 import { go } from "./nav.js";
 import { clockProblem } from "./net.js";
@@ -89,6 +89,7 @@ export async function saveLoad(body, { plaque, verified, previous, label, back }
 }
 
 export async function loadForm(scan, previous) {
+  const id = currentScreen();
   // What this phone records most comes first: the usual load is one tap away.
   const used = new Map();
   for (const i of await db.items()) if (i.kind === "handover") used.set(i.body.material, (used.get(i.body.material) || 0) + 1);
@@ -171,7 +172,7 @@ export async function loadForm(scan, previous) {
     }
     await saveLoad(body, { plaque: scan.ident, verified: scan.verified, previous });
   }
-  show(
+  showOn(id,
     h("section", { class: "load" },
       h("h1", {}, siteName(source.code)),
       h("p", { class: scan.verified ? "ok" : "warn", id: "verified" }, scan.verified ? t("verified") : t("unverified")),
@@ -200,8 +201,9 @@ export function fixItem(item) {
 }
 
 // The ticket of a load this phone recorded: what it is, and its QR to scan.
-export async function ticketView(id) {
-  const item = await db.item(Number(id));
+export async function ticketView(itemId) {
+  const id = currentScreen();
+  const item = await db.item(Number(itemId));
   if (!item || item.kind !== "handover") {
     go("#outbox");
     return;
@@ -221,7 +223,7 @@ export async function ticketView(id) {
   } else {
     body = [h("p", { class: "warn", id: "no-ticket" }, deviceRevoked() ? t("ticket_revoked") : t("ticket_none"))];
   }
-  show(h("section", { class: "ticket" },
+  showOn(id, h("section", { class: "ticket" },
     h("h1", {}, t("ticket_title")),
     what, ...body,
     h("div", { class: "row" },

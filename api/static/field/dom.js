@@ -23,6 +23,24 @@ export function onLeave(fn) {
   leaving.push(fn);
 }
 
+// Each route draws a new screen; a view that waited (for IndexedDB, for the network) draws
+// only if no newer screen was asked for meanwhile, so a late answer never covers a form.
+let screenId = 0;
+let bannerScreens = 0; // a note lasts for the screen it was made for, and the one after it
+export function nextScreen() {
+  screenId += 1;
+  if (bannerScreens > 0) {
+    bannerScreens -= 1;
+    if (!bannerScreens) banner("");
+  }
+}
+export function currentScreen() {
+  return screenId;
+}
+export function showOn(id, ...nodes) {
+  if (id === screenId) show(...nodes);
+}
+
 export function show(...nodes) {
   const view = document.getElementById("view");
   for (const fn of leaving) fn();
@@ -32,6 +50,7 @@ export function show(...nodes) {
 
 export function banner(text, kind) {
   const b = document.getElementById("banner");
+  bannerScreens = text ? 2 : 0;
   b.hidden = !text;
   b.textContent = text || "";
   b.className = kind === "error" ? "error" : "notice";

@@ -3,7 +3,7 @@
 // or scanning its manifest or ticket, and the loads received lately, whose receipt can be
 // corrected or whose refused mass can be sent back. Everything goes through the outbox.
 import { db } from "./db.js";
-import { banner, h, kgProblem, numberPad, refusalInputs, show } from "./dom.js";
+import { banner, currentScreen, h, kgProblem, numberPad, refusalInputs, show, showOn } from "./dom.js";
 import { kgText, localTime, massText, t } from "./i18n.js";
 import { go } from "./nav.js";
 import { api, setOnline } from "./net.js";
@@ -74,6 +74,7 @@ async function refreshing(fn) {
 }
 
 export async function intakeView() {
+  const id = currentScreen();
   const intake = (await db.get("intake")) || { loads: [], total: 0, total_kg: 0, next: null, at: null };
   const { confirmed } = await localWork();
   const rows = intake.loads.map((l) => h("li", {
@@ -88,7 +89,7 @@ export async function intakeView() {
     )));
   const hidden = Math.max(0, intake.total - intake.loads.length);
   const full = intake.loads.length >= MAX_KEPT;
-  show(h("section", {},
+  showOn(id, h("section", {},
     segments("#intake"),
     h("h1", {}, t("intake_title")),
     intake.total ? h("p", { class: "muted", id: "intake-total" }, t("intake_total", { n: intake.total, kg: massText(intake.total_kg) })) : null,
@@ -107,6 +108,7 @@ export async function intakeView() {
 }
 
 export async function receivedView() {
+  const id = currentScreen();
   if (state.online) await loadReceived(false).catch(() => setOnline(false));
   const received = (await db.get("received")) || { loads: [], total: 0, next: null };
   const { corrected, returning } = await localWork();
@@ -126,7 +128,7 @@ export async function receivedView() {
           h("button", { type: "button", class: "secondary", "data-action": "correct", onclick: () => go(`#correct/${l.code}`) }, t("correct")),
         left > 0 ? h("button", { type: "button", class: "secondary", "data-action": "return", onclick: () => go(`#return/${l.code}`) }, t("send_back")) : null));
   });
-  show(h("section", {},
+  showOn(id, h("section", {},
     segments("#received"),
     h("h1", {}, t("received_title")),
     rows.length ? h("ol", { class: "outbox", id: "received" }, rows) : h("p", { class: "muted" }, t("received_empty")),
@@ -198,6 +200,12 @@ function formError() {
   return h("p", { class: "error", role: "alert", id: "form-error", hidden: true });
 }
 
+// A form's error goes once something in the form is changed.
+function hideError(event) {
+  const err = event.currentTarget.querySelector("#form-error");
+  if (err && err.classList.contains("error")) err.hidden = true;
+}
+
 function fail(err, message) {
   err.hidden = false;
   err.textContent = message;
@@ -213,6 +221,7 @@ async function queue(item, back) {
 
 // Confirm a load by its code (tapped in the list) or its scanned manifest.
 export async function receiveForm(code, manifest) {
+  const id = currentScreen();
   const intake = (await db.get("intake")) || { loads: [] };
   const load = intake.loads.find((l) => l.code === code) || null;
   const site = ownSite(load?.to_site) || (state.bundle?.sites || []).find((s) => s.kind !== "source");
@@ -233,7 +242,7 @@ export async function receiveForm(code, manifest) {
       body: manifest ? { manifest, ...body } : body,
     }, "#intake");
   }
-  show(h("section", { class: "receive" },
+  showOn(id, h("section", { class: "receive", oninput: hideError, onchange: hideError },
     h("h1", {}, t("receive_title", { code })),
     load ? h("p", {}, `${siteName(load.from_site)} → ${siteName(load.to_site)}`, h("br"),
       materialName(load.material), " · ", t("declared", { kg: kgText(load.declared_mass_kg) }))
@@ -260,7 +269,7 @@ export function ticketReceiveForm(ticket) {
       h("span", { class: "muted" }, t("recorded_ticket", { time: localTime(ticket.time) }))),
   ];
   if (!site) {
-    show(h("section", { class: "receive" }, ...head,
+    show(h("section", { class: "receive", oninput: hideError, onchange: hideError }, ...head,
       h("p", { class: "error", id: "form-error" }, t("not_my_site", { site: siteName(ticket.to) })),
       h("button", { type: "button", class: "secondary", onclick: () => go("#intake") }, t("back"))));
     return;
@@ -279,7 +288,7 @@ export function ticketReceiveForm(ticket) {
       load: { ident: ticket.ident, from: ticket.from, to: ticket.to, material: ticket.material, kg: ticket.kg },
     }, "#intake");
   }
-  show(h("section", { class: "receive" }, ...head, ...fields.nodes, err,
+  show(h("section", { class: "receive", oninput: hideError, onchange: hideError }, ...head, ...fields.nodes, err,
     h("div", { class: "row" },
       h("button", { type: "button", class: "secondary", onclick: () => go("#intake") }, t("cancel")),
       h("button", { type: "button", id: "confirm", onclick: confirm }, t("confirm")))));
@@ -292,6 +301,7 @@ async function receivedLoad(code) {
 
 // Correct a confirmed receipt: the whole intake as it should have been, and why.
 export async function correctionForm(code) {
+  const id = currentScreen();
   const load = await receivedLoad(code);
   if (!load) {
     go("#received");
@@ -324,7 +334,7 @@ export async function correctionForm(code) {
   }
   const now = t("received_line", { rec: massText(load.received_mass_kg), ref: massText(load.refused_mass_kg || 0) }) +
     (load.route ? ` · ${routeName(load.route)}` : "");
-  show(h("section", { class: "receive" },
+  showOn(id, h("section", { class: "receive", oninput: hideError, onchange: hideError },
     h("h1", {}, t("correct_title", { code })),
     h("p", {}, `${siteName(load.from_site)} → ${siteName(load.to_site)}`, h("br"), materialName(load.material), h("br"),
       h("span", { class: "muted", id: "now-recorded" }, t("now_recorded", { line: now }))),
@@ -339,6 +349,7 @@ export async function correctionForm(code) {
 // Send refused mass back to the site it came from: a new load from this site, naming the
 // refused one, recorded like any load (and with its ticket).
 export async function returnForm(code, itemId) {
+  const id = currentScreen();
   const previous = itemId ? await db.item(Number(itemId)) : null;
   const load = await receivedLoad(code);
   if (!load) {
@@ -368,7 +379,7 @@ export async function returnForm(code, itemId) {
     if (state.position) Object.assign(body, { lat: state.position.lat, lon: state.position.lon });
     await saveLoad(body, { plaque: load.to_site, verified: true, previous, back: "#received" });
   }
-  show(h("section", { class: "load" },
+  showOn(id, h("section", { class: "load", oninput: hideError },
     h("h1", {}, t("return_title", { code })),
     h("p", {}, pictogram(load.material), " ", materialName(load.material), h("br"),
       h("span", { id: "return-left" }, t("return_left", { kg: massText(left) })),

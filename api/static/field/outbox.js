@@ -3,7 +3,7 @@
 // receipts by ticket one by one with their keys. One tab sends at a time (Web Locks).
 import { makeTicket, plaqueParts } from "./codes.js";
 import { db } from "./db.js";
-import { ask, banner, h, show } from "./dom.js";
+import { ask, banner, currentScreen, h, showOn } from "./dom.js";
 import { kgText, localTime, massText, t } from "./i18n.js";
 import { go, rerender } from "./nav.js";
 import { HttpError, api, setOnline } from "./net.js";
@@ -197,6 +197,7 @@ function actions(item) {
 }
 
 export async function outboxView() {
+  const id = currentScreen();
   const items = (await db.items()).reverse();
   const timeRefused = items.filter((i) => i.state === "refused" && i.error_field === "device_time");
   const list = h("ol", { class: "outbox", id: "outbox" },
@@ -206,7 +207,7 @@ export async function outboxView() {
       h("div", { class: "muted small" }, localTime(item.created_at), item.kind === "handover" && !item.verified ? " · ⚠" : ""),
       actions(item),
     )));
-  show(h("section", {},
+  showOn(id, h("section", {},
     h("h1", {}, t("outbox_title")),
     h("p", { class: "muted", id: "last-sync" }, state.lastSync ? t("last_sync", { time: localTime(state.lastSync) }) : t("never_synced")),
     h("button", { type: "button", id: "sync", onclick: () => sync() }, syncing ? t("syncing") : t("sync_now")),

@@ -34,6 +34,7 @@ export function materialName(code) {
 
 export function knownSites() {
   const all = new Map();
+  for (const s of state.bundle?.sender_sites || []) all.set(s.code, s);
   for (const s of state.bundle?.destinations || []) all.set(s.code, s);
   for (const s of state.bundle?.sites || []) all.set(s.code, s);
   for (const r of state.bundle?.rounds || []) {

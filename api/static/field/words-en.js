@@ -106,6 +106,7 @@ export default {
   clock_behind: "The phone's clock is {days} days behind the server: records older than 30 days are refused. Set the clock.",
   material_missing: "material {code}",
   // tickets
+  manifest_refused: "Invalid manifest or ticket: {why}. It cannot confirm a load.",
   reason_revoked_device: "an administrator revoked the sending phone's ticket key",
   reason_unknown_device: "a ticket from a phone not registered here",
   ticket_title: "Ticket",

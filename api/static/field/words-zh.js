@@ -107,6 +107,7 @@ export default {
   clock_behind: "手机时间比服务器慢 {days} 天：超过 30 天的记录会被拒绝。请校准手机时间。",
   material_missing: "物料 {code}",
   // tickets
+  manifest_refused: "随车单或小票无效：{why}。不能用它确认接收。",
   reason_revoked_device: "发送方手机的小票密钥已被管理员作废",
   reason_unknown_device: "不是本系统登记的手机出的小票",
   ticket_title: "小票",
