@@ -557,3 +557,114 @@ def test_the_intake_list_is_paged_oldest_first_and_the_received_list_knows_retur
     bad = client.get(f"{API}/field/intake", params={"cursor": "abc"}, headers=net.operator.headers)
     assert bad.status_code == 422 and bad.json()["field"] == "cursor"
     assert client.get(f"{API}/field/intake", headers=net.collector.headers).status_code == 403
+
+
+# --- the two phones at the same moment ----------------------------------------------------
+
+
+def race_round(
+    engine: sa.Engine, net: Network, body: dict[str, Any], key: str, ticket: str
+) -> None:
+    """The ticket's receipt and the load's batch, in two threads released at one instant."""
+    import threading
+
+    from wasteflow.db import new_session
+    from wasteflow.schemas_field import ReceiptByTicket
+    from wasteflow.services.accounts import get_account
+    from wasteflow.services.handovers import record_batch
+    from wasteflow.services.handovers.tickets import confirm_by_ticket
+
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def receive() -> None:
+        with new_session(engine) as s:
+            account = get_account(session=s, username=net.operator.account.username)
+            data = ReceiptByTicket.model_validate({"ticket": ticket, "received_mass_kg": 12.5})
+            barrier.wait()
+            confirm_by_ticket(session=s, account=account, data=data)
+
+    def record() -> None:
+        with new_session(engine) as s:
+            account = get_account(session=s, username=net.collector.account.username)
+            barrier.wait()
+            got = record_batch(session=s, account=account, items=[body | {"idempotency_key": key}])
+            assert got.created == 1, got
+
+    def run(work: Any) -> None:
+        try:
+            work()
+        except BaseException as exc:  # asserted on below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in (receive, record)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def received_by_ticket(session: Session, net: Network, key: str) -> None:
+    h = handover(session, net.collector, key)
+    assert h is not None and h.status == "received", (key, h and h.status)
+    state = session.execute(
+        sa.select(PendingReceipt.state).where(PendingReceipt.idempotency_key == key)
+    ).scalar_one_or_none()
+    assert state in (None, "applied")
+
+
+def test_a_receipt_by_ticket_racing_its_load_is_never_left_waiting_beside_it(
+    engine: sa.Engine, session: Session, net: Network, phone: Phone
+) -> None:
+    """Each round, the ticket's receipt and the load's sync start at the same instant: either
+    the receipt applies to the load, or it waits and the load's transaction applies it."""
+    for _ in range(8):
+        body, key = load(net)
+        race_round(engine, net, body, key, phone.ticket(body, key, net.source.code))
+        received_by_ticket(session, net, key)
+    records_ok(session)
+
+
+def test_a_load_recorded_between_the_receipt_s_look_and_its_write_still_gets_it(
+    engine: sa.Engine,
+    session: Session,
+    net: Network,
+    phone: Phone,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worst interleaving, forced: the receipt by ticket finds no load, and the load's
+    sync is let go before the receipt writes that it waits. The receipt's lock on the
+    recorder holds the sync back until the receipt is written, so the sync applies it."""
+    import threading
+
+    from wasteflow.services.handovers import scans
+    from wasteflow.services.handovers import tickets as ticket_receipts
+
+    looked = threading.Event()
+    recorded = threading.Event()
+    look = ticket_receipts._by_key
+    batch = scans.record_batch
+
+    def look_then_dawdle(s: Session, account_id: int, key: str) -> Any:
+        h = look(s, account_id, key)
+        looked.set()
+        recorded.wait(timeout=2)  # without the lock the load would commit here, unseen
+        return h
+
+    def after_the_look(**kw: Any) -> Any:
+        looked.wait(timeout=5)
+        try:
+            return batch(**kw)
+        finally:
+            recorded.set()
+
+    monkeypatch.setattr(ticket_receipts, "_by_key", look_then_dawdle)
+    monkeypatch.setattr("wasteflow.services.handovers.record_batch", after_the_look)
+    body, key = load(net)
+    race_round(engine, net, body, key, phone.ticket(body, key, net.source.code))
+    received_by_ticket(session, net, key)
+    state = session.execute(
+        sa.select(PendingReceipt.state).where(PendingReceipt.idempotency_key == key)
+    ).scalar_one()
+    assert state == "applied"
