@@ -4,58 +4,30 @@ the server links to the load whichever of the two phones syncs first (SQLite and
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from tests.factories import Actor, Network, admin, make_account, make_network
-from wasteflow.models import AuditEvent, Handover, PendingReceipt
-from wasteflow.qr import public_key_b64
-from wasteflow.services.audit_records import check_records
-from wasteflow.tickets import parse_ticket, sign_ticket
-from wasteflow.types import Role, utcnow
-
-API = "/api/v1"
-
-
-@dataclass
-class Phone:
-    """A phone logged in as ``actor``, with its registered device key."""
-
-    actor: Actor
-    device_id: str
-    key: Ed25519PrivateKey
-
-    def ticket(self, body: dict[str, Any], key: str, from_site: str) -> str:
-        return sign_ticket(
-            self.key,
-            self.device_id,
-            key=key,
-            from_site=from_site,
-            to_site=str(body["to_site"]),
-            material=str(body["material"]),
-            mass_kg=Decimal(str(body["declared_mass_kg"])),
-            device_time=datetime.fromisoformat(str(body["device_time"])),
-            units=body.get("units"),  # type: ignore[arg-type]
-        )
-
-
-def register(client: TestClient, actor: Actor, label: str = "test phone") -> Phone:
-    key = Ed25519PrivateKey.generate()
-    r = client.post(
-        f"{API}/field/devices",
-        json={"public_key": public_key_b64(key), "label": label},
-        headers=actor.headers,
-    )
-    assert r.status_code == 201, r.text
-    return Phone(actor, r.json()["device_id"], key)
+from tests.factories import Network, make_account, make_network
+from tests.integration.field_tickets_support import (
+    API,
+    SYNCS,
+    Phone,
+    admin_headers,
+    by_ticket,
+    final_state,
+    handover,
+    load,
+    records_ok,
+    register,
+    sync_batch,
+)
+from wasteflow.models import AuditEvent, PendingReceipt
+from wasteflow.tickets import parse_ticket
+from wasteflow.types import Role
 
 
 @pytest.fixture
@@ -66,87 +38,6 @@ def net(session: Session) -> Network:
 @pytest.fixture
 def phone(client: TestClient, net: Network) -> Phone:
     return register(client, net.collector)
-
-
-def load(net: Network, **over: Any) -> tuple[dict[str, Any], str]:
-    """A load's body with a whole-second device time (as the app makes them), and its key."""
-    body = net.body(device_time=utcnow().replace(microsecond=0).isoformat(), **over)
-    return body, str(uuid.uuid4())
-
-
-def sync_batch(client: TestClient, phone: Phone, body: dict[str, Any], key: str) -> Any:
-    r = client.post(
-        f"{API}/handovers/batch",
-        json={"items": [body | {"idempotency_key": key}]},
-        headers=phone.actor.headers,
-    )
-    assert r.status_code == 200, r.text
-    return r.json()["results"][0]
-
-
-def sync_one(client: TestClient, phone: Phone, body: dict[str, Any], key: str) -> Any:
-    r = client.post(
-        f"{API}/handovers", json=body, headers=phone.actor.headers | {"Idempotency-Key": key}
-    )
-    assert r.status_code in (200, 201), r.text
-    return {"result": "created", "handover": r.json()}
-
-
-SYNCS = {"batch": sync_batch, "single": sync_one}
-
-
-def by_ticket(
-    client: TestClient, actor: Actor, ticket: str, key: str | None = None, **receipt: Any
-) -> Any:
-    headers = actor.headers | {"Idempotency-Key": key or uuid.uuid4().hex}
-    return client.post(
-        f"{API}/handovers/receipt/ticket", json={"ticket": ticket} | receipt, headers=headers
-    )
-
-
-def handover(session: Session, recorder: Actor, key: str) -> Handover | None:
-    session.rollback()
-    return session.execute(
-        sa.select(Handover).where(
-            Handover.recorded_by_id == recorder.account.id, Handover.idempotency_key == key
-        )
-    ).scalar_one_or_none()
-
-
-def final_state(client: TestClient, code: str) -> dict[str, Any]:
-    h = client.get(f"{API}/handovers/{code}", headers=admin_headers(client)).json()
-    return {
-        k: h[k]
-        for k in (
-            "status",
-            "received_mass_kg",
-            "refused_mass_kg",
-            "accepted_mass_kg",
-            "refusal_reason",
-            "route",
-            "received_by",
-            "flags",
-        )
-    }
-
-
-_admin: dict[int, dict[str, str]] = {}
-
-
-def admin_headers(client: TestClient) -> dict[str, str]:
-    from wasteflow.db import new_session
-
-    engine = client.app.state.engine  # type: ignore[attr-defined]
-    if id(engine) not in _admin:
-        with new_session(engine) as s:
-            _admin[id(engine)] = admin(s).headers
-    return _admin[id(engine)]
-
-
-def records_ok(session: Session) -> None:
-    session.rollback()
-    report = check_records(session)
-    assert report.problems == 0, report.findings
 
 
 # --- both orders ---------------------------------------------------------------------------
@@ -430,133 +321,6 @@ def test_a_load_corrected_before_receipt_is_confirmed_as_its_correction(
     got = by_ticket(client, net.operator, ticket, received_mass_kg=9)
     assert got.status_code == 200, got.text
     assert got.json()["handover"]["code"] == r.json()["code"]
-
-
-# --- devices and the bundle -----------------------------------------------------------------
-
-
-def test_a_device_is_registered_once_per_key_and_bound_to_its_account(
-    client: TestClient, session: Session, net: Network
-) -> None:
-    key = public_key_b64(Ed25519PrivateKey.generate())
-    first = client.post(
-        f"{API}/field/devices", json={"public_key": key}, headers=net.collector.headers
-    )
-    assert first.status_code == 201 and first.json()["account"] == net.collector.account.username
-    again = client.post(
-        f"{API}/field/devices", json={"public_key": key}, headers=net.collector.headers
-    )
-    assert again.status_code == 200 and again.json()["device_id"] == first.json()["device_id"]
-    other = client.post(
-        f"{API}/field/devices", json={"public_key": key}, headers=net.operator.headers
-    )
-    assert other.status_code == 409 and other.json()["field"] == "public_key"
-    bad = client.post(
-        f"{API}/field/devices", json={"public_key": "short"}, headers=net.collector.headers
-    )
-    assert bad.status_code == 422 and bad.json()["field"] == "public_key"
-    official = make_account(session, Role.official)
-    assert (
-        client.post(
-            f"{API}/field/devices",
-            json={"public_key": public_key_b64(Ed25519PrivateKey.generate())},
-            headers=official.headers,
-        ).status_code
-        == 403
-    )
-    mine = client.get(f"{API}/field/devices", headers=net.collector.headers).json()
-    assert [d["device_id"] for d in mine] == [first.json()["device_id"]]
-    others = client.get(
-        f"{API}/field/devices",
-        params={"account": net.operator.account.username},
-        headers=net.collector.headers,
-    )
-    assert others.status_code == 403
-
-
-def test_the_receiving_bundle_carries_the_senders_device_keys_and_revoked_ids(
-    client: TestClient, net: Network, phone: Phone
-) -> None:
-    b = client.get(f"{API}/field/bundle", headers=net.operator.headers).json()
-    senders = {d["device_id"]: d for d in b["sender_devices"]}
-    assert senders[phone.device_id]["account"] == net.collector.account.username
-    assert senders[phone.device_id]["public_key"] == public_key_b64(phone.key)
-    assert (
-        b["plaques"][net.cp.code].startswith("http")
-        and "/q/S/" + net.cp.code in b["plaques"][net.cp.code]
-    )
-    # Where the point sends loads on (the processor takes film), with their names.
-    assert net.processor.code in {s["code"] for s in b["destinations"]}
-    own = client.get(
-        f"{API}/field/bundle", params={"device": phone.device_id}, headers=net.collector.headers
-    ).json()
-    assert own["device"]["device_id"] == phone.device_id and own["device"]["status"] == "active"
-    assert own["sender_devices"] == [] and own["revoked_devices"] == []
-    # Another account's device id is nobody's business here.
-    foreign = client.get(
-        f"{API}/field/bundle", params={"device": phone.device_id}, headers=net.operator.headers
-    ).json()
-    assert foreign["device"] is None
-    client.post(
-        f"{API}/field/devices/{phone.device_id}/revoke",
-        json={"reason": "lost"},
-        headers=admin_headers(client),
-    )
-    b = client.get(f"{API}/field/bundle", headers=net.operator.headers).json()
-    assert phone.device_id in b["revoked_devices"]
-    assert phone.device_id not in {d["device_id"] for d in b["sender_devices"]}
-    own = client.get(
-        f"{API}/field/bundle", params={"device": phone.device_id}, headers=net.collector.headers
-    ).json()
-    assert own["device"]["status"] == "revoked"
-
-
-# --- the intake lists ------------------------------------------------------------------------
-
-
-def test_the_intake_list_is_paged_oldest_first_and_the_received_list_knows_returns(
-    client: TestClient, net: Network, phone: Phone
-) -> None:
-    codes = [
-        sync_batch(client, phone, *load(net, declared_mass_kg=kg))["handover"]["code"]
-        for kg in (1, 2, 3, 4, 5)
-    ]
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
-        r = client.get(f"{API}/field/intake", params=params, headers=net.operator.headers)
-        assert r.status_code == 200, r.text
-        page = r.json()
-        assert page["total"] == (5 if cursor is None else 4) and len(page["items"]) <= 2
-        assert page["total_kg"] == (15 if cursor is None else 14)
-        seen += [i["code"] for i in page["items"]]
-        if codes[0] in seen and len(seen) >= 2:
-            # A load confirmed between two pages does not make the next page skip one.
-            client.post(
-                f"{API}/handovers/{codes[0]}/receipt",
-                json={"received_mass_kg": 1},
-                headers=net.operator.headers,
-            )
-        cursor = page["next"]
-        if cursor is None:
-            break
-    assert [c for c in seen if c in codes] == codes
-
-    r = client.post(
-        f"{API}/handovers/{codes[4]}/receipt",
-        json={"received_mass_kg": 5, "refused_mass_kg": 2, "refusal_reason": "wet straw"},
-        headers=net.operator.headers,
-    )
-    assert r.status_code == 200, r.text
-    received = client.get(
-        f"{API}/field/intake", params={"view": "received"}, headers=net.operator.headers
-    ).json()
-    assert [i["code"] for i in received["items"][:2]] == [codes[4], codes[0]]
-    assert received["items"][0]["returned_kg"] == 0
-    bad = client.get(f"{API}/field/intake", params={"cursor": "abc"}, headers=net.operator.headers)
-    assert bad.status_code == 422 and bad.json()["field"] == "cursor"
-    assert client.get(f"{API}/field/intake", headers=net.collector.headers).status_code == 403
 
 
 # --- the two phones at the same moment ----------------------------------------------------
