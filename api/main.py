@@ -20,6 +20,7 @@ from api.routes import (
     declarations,
     docs,
     field,
+    field_tickets,
     handovers,
     health,
     imports,
@@ -79,6 +80,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     # rates before sites: /api/v1/sites.geojson must not be read as a site code.
     for module in (
         handovers,
+        field_tickets,
         health,
         auth,
         reference,

@@ -589,5 +589,54 @@ class Meta(SQLModel, table=True):
     value: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
 
 
+class DeviceKey(SQLModel, table=True):
+    """A phone's Ed25519 public key, registered at login: the phone signs the tickets of the
+    loads it records offline with the private half, which never leaves it. Bound to the
+    account that registered it; an admin revokes a lost phone's key."""
+
+    __tablename__ = "device_key"
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: str = Field(max_length=8, unique=True, description="printed in every ticket")
+    account_id: int = Field(foreign_key="account.id", index=True)
+    public_key: str = Field(max_length=64, unique=True, description="raw public key, base64url")
+    label: str | None = Field(default=None, max_length=128, description="what the phone says")
+    created_at: datetime = _ts(default_factory=utcnow)
+    last_seen_at: datetime | None = _ts(default=None)
+    revoked_at: datetime | None = _ts(default=None)
+    revoked_by_id: int | None = Field(default=None, foreign_key="account.id")
+    revoke_reason: str | None = Field(default=None, max_length=256)
+
+
+class PendingReceipt(SQLModel, table=True):
+    """A receipt confirmed by a load's ticket before the load itself reached the server: kept
+    on the load's identity (its recorder and idempotency key) and applied in the transaction
+    that records the load, or refused then with the reason (``state``)."""
+
+    __tablename__ = "pending_receipt"
+    __table_args__ = (
+        sa.UniqueConstraint("recorder_id", "idempotency_key", name="uq_pending_receipt_load"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    recorder_id: int = Field(foreign_key="account.id", description="who owns the device")
+    idempotency_key: str = Field(max_length=64, description="the load's, from the ticket")
+    device_id: str = Field(max_length=8)
+    ticket: str = Field(max_length=420, description="the scanned ticket, as signed")
+    from_site_id: int = Field(foreign_key="site.id")
+    to_site_id: int = Field(foreign_key="site.id", index=True)
+    material_id: int = Field(foreign_key="material.id")
+    declared_mass_g: int = Field(sa_type=sa.BigInteger)
+    declared_units: int | None = None
+    device_time: datetime = _ts()
+    receipt: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    receipt_key: str | None = Field(default=None, max_length=64, description="idempotency key")
+    receipt_hash: str = Field(max_length=64)
+    received_by_id: int = Field(foreign_key="account.id", index=True)
+    received_at: datetime = _ts(default_factory=utcnow)
+    state: str = Field(default="pending", max_length=12, description="pending, applied, refused")
+    handover_id: int | None = Field(default=None, sa_type=BigId, foreign_key="handover.id")
+    resolved_at: datetime | None = _ts(default=None)
+    reason: str | None = Field(default=None, max_length=512, description="why it was refused")
+
+
 # The work on anomalies lives in its own module; importing it registers its tables here.
 import wasteflow.models_anomalies  # noqa: E402, F401

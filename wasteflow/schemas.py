@@ -309,6 +309,31 @@ class FieldRound(BaseModel):
     sources: list[SitePublic]
 
 
+class DevicePublic(BaseModel):
+    """A phone's registered signing key (its private half never leaves the phone)."""
+
+    device_id: str = Field(description="printed in every ticket the phone signs")
+    account: str
+    label: str | None
+    public_key: str = Field(description="raw Ed25519 public key, base64url")
+    status: str = Field(description="active or revoked")
+    created_at: datetime
+    last_seen_at: datetime | None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+
+
+class SenderDevice(BaseModel):
+    """The public key of a phone that may send loads to the account's sites: the receiving
+    phone checks the tickets it scans against these."""
+
+    device_id: str
+    account: str
+    display_name: str
+    public_key: str
+
+
 class FieldBundle(BaseModel):
     """What the field app keeps on the phone to work with no network."""
 
@@ -319,3 +344,27 @@ class FieldBundle(BaseModel):
     routes: list[RoutePublic]
     keys: list[dict[str, str | None]] = Field(description="as GET /qr/keys")
     server_time: datetime
+    device: DevicePublic | None = Field(
+        default=None, description="this phone's device (``?device=``), if it is the account's"
+    )
+    sender_devices: list[SenderDevice] = Field(
+        default_factory=list,
+        description="active device keys of the accounts that send loads to the account's sites",
+    )
+    revoked_devices: list[str] = Field(
+        default_factory=list, description="ids of revoked devices: their tickets are refused"
+    )
+    destinations: list[SitePublic] = Field(
+        default_factory=list,
+        description="transfer stations and treating sites the account's own sites may send "
+        "their loads on to (those that take a material the own sites handle)",
+    )
+    sender_sites: list[SitePublic] = Field(
+        default_factory=list,
+        description="the sites that have sent loads to the account's sites (their names)",
+    )
+    plaques: dict[str, str] = Field(
+        default_factory=dict,
+        description="the signed plaque payload of each site the account acts for (a refused "
+        "load is sent back from there)",
+    )

@@ -22,10 +22,29 @@ router = APIRouter(include_in_schema=False)
 
 FIELD_DIR = STATIC_DIR / "field"
 ZXING = "vendor/zxing-wasm"
+# The app's ES modules (app.js imports the others), one concern each.
+MODULES = (
+    "app.js",
+    "camera.js",
+    "codes.js",
+    "collect.js",
+    "db.js",
+    "device.js",
+    "dom.js",
+    "i18n.js",
+    "intake.js",
+    "nav.js",
+    "net.js",
+    "outbox.js",
+    "qrcode.js",
+    "state.js",
+    "words-en.js",
+    "words-zh.js",
+)
 # Every file the page needs, as the worker caches it (the page "./" is index.html).
 ASSETS: dict[str, str] = {
     "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
+    **{name: "text/javascript; charset=utf-8" for name in MODULES},
     "app.css": "text/css; charset=utf-8",
     "manifest.webmanifest": "application/manifest+json",
     "icon.svg": "image/svg+xml",

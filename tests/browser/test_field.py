@@ -7,102 +7,31 @@ as on a phone): the collector logs in with signal, records a load with none, clo
 reopens the app, and sees it sent once the network is back; a forged plaque is refused on the
 phone; a load from a phone whose clock runs fast is refused with the reason, and fixed; the
 collection point's operator confirms the load from the intake list, offline. Every screen is
-saved as a screenshot (see conftest).
+saved as a screenshot (see conftest). Tickets, corrections, returns and the intake's pages
+are in test_field_tickets.py.
 """
 
 from __future__ import annotations
 
-import io
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import qrcode
-from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, DemoServer
-from wasteflow.demo import DEMO_PASSWORD
+from tests.browser.conftest import DESKTOP, PHONE, DemoServer
+from tests.browser.field_support import Phone, phone_context, qr_png, show_all_loads, y4m_of
 
 pytestmark = pytest.mark.browser
 
 SOURCE = "WL-HH-500156101001-1"  # a household cluster on collector.baima's round
 POINT = "WL-CP-500156101001"  # the round's collection point, run by operator.baima
 MATERIAL = "film.agri"
-TIMEOUT = 20_000
 
 
-def y4m_of(png: bytes, path: Path, width: int = 640, height: int = 480, frames: int = 20) -> None:
-    """A grey-scale Y4M video of an image centred on white (Chromium's fake camera input)."""
-    img = Image.open(io.BytesIO(png)).convert("L")
-    img.thumbnail((height - 40, height - 40))
-    canvas = Image.new("L", (width, height), 255)
-    canvas.paste(img, ((width - img.width) // 2, (height - img.height) // 2))
-    luma = canvas.tobytes()
-    chroma = bytes([128]) * (width // 2 * height // 2)
-    with path.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            out.write(b"FRAME\n" + luma + chroma + chroma)
-
-
-def qr_png(text: str) -> bytes:
-    buf = io.BytesIO()
-    qrcode.make(text, box_size=8, border=4).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-class Field:
-    """The module's Chromium profile with a fake camera, and the helpers the tests share."""
-
-    def __init__(self, context: Any, server: DemoServer, shots: list[Path], tmp: Path):
-        self.context = context
-        self.server = server
-        self.shots = shots
-        self.tmp = tmp
-        self.errors: list[str] = []
-        self.external: list[str] = []
-        # What the app records is told apart by time (other browser tests record loads too).
-        self.started = datetime.now(UTC) - timedelta(seconds=1)
-        context.on("request", self._note_request)
-
-    def _note_request(self, request: Any) -> None:
-        url = request.url
-        if not url.startswith((self.server.url, "data:", "blob:")):
-            self.external.append(url)
-
-    def page(self, viewport: dict[str, int] | None = None) -> Any:
-        page = self.context.new_page()
-        page.set_viewport_size(viewport or PHONE)
-        page.set_default_timeout(TIMEOUT)
-        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        return page
-
-    def open(self, page: Any, hash_: str = "") -> None:
-        page.goto(f"{self.server.url}/field/{hash_}")
-        page.wait_for_selector("body[data-ready='1']")
-
-    def shoot(self, page: Any, name: str) -> Path:
-        width = page.viewport_size["width"]
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= width, name
-        first = self.shots[0] / f"field-{name}.png"
-        page.screenshot(path=str(first), full_page=True)
-        for d in self.shots[1:]:
-            shutil.copyfile(first, d / first.name)
-        return first
-
-    def login(self, page: Any, username: str) -> None:
-        self.open(page)
-        page.wait_for_selector("#login-form")
-        page.fill("#username", username)
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_selector("#tabs:not([hidden])")
-
+class Field(Phone):
     def handovers_from_source(self) -> list[dict[str, Any]]:
         with self.server.api("official") as api:
             r = api.get("/handovers", params={"site": SOURCE, "limit": 500})
@@ -128,28 +57,9 @@ def field(
     assert png.status_code == 200, png.text
     video = tmp / "plaque.y4m"
     y4m_of(png.content, video)
-    profile = tempfile.mkdtemp(prefix="wf-field-")
-    context = playwright.chromium.launch_persistent_context(
-        profile,
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            *CHROMIUM_ARGS,
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}",
-        ],
-        viewport=PHONE,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        permissions=["camera", "geolocation"],
-        geolocation={"latitude": site["lat"] + 0.0003, "longitude": site["lon"]},
-    )
-    try:
+    position = {"latitude": site["lat"] + 0.0003, "longitude": site["lon"]}
+    with phone_context(playwright, video, position) as context:
         yield Field(context, demo_server, screenshot_dirs, tmp)
-    finally:
-        context.close()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
@@ -208,6 +118,13 @@ def test_a_load_recorded_offline_survives_a_reload_and_is_sent_once(checked: Fie
     scan_and_record(page, "18.4")
     f.shoot(page, "03-load-form-phone")
     page.click("#save")
+    # Saved: the load's ticket, signed on the phone with no signal, for the receiving site.
+    page.wait_for_selector("#ticket-qr svg")
+    ticket = page.get_attribute("#ticket-qr", "data-ticket")
+    assert "/q/T/" in ticket and f"/{SOURCE}/{POINT}/{MATERIAL}/18.4/" in ticket
+    assert "18.4 kg" in page.inner_text("#ticket-load")
+    f.shoot(page, "03b-ticket-phone")
+    page.click("#tabs a[href='#outbox']")
     page.wait_for_selector("#outbox li[data-state='queued']")
     assert "等待发送" in page.inner_text("#outbox li")
     f.shoot(page, "04-outbox-queued-phone")
@@ -275,6 +192,8 @@ def test_a_refused_load_says_why_and_the_clock_fix_sends_it(checked: Field) -> N
     f.open(page, "#home")
     scan_and_record(page, "7.5", "hh.recyclable")
     page.click("#save")
+    page.wait_for_selector("#ticket-qr svg")
+    page.click("#tabs a[href='#outbox']")
     page.wait_for_selector("#outbox li[data-state='refused']")
     why = page.inner_text("#outbox li[data-state='refused'] .state")
     assert why.startswith("被拒绝：device_time:") and "future" in why, why
@@ -300,7 +219,8 @@ def test_the_operator_confirms_the_load_from_the_intake_list_offline(checked: Fi
     page.click("#tabs a[href='#intake']")
     loads = f.handovers_from_source()
     codes = [h["code"] for h in sorted(loads, key=lambda h: h["recorded_at"])]
-    page.wait_for_selector(f"#intake li[data-code='{codes[0]}']")
+    # Oldest first, a page at a time: the demo's older loads come before today's.
+    show_all_loads(page, codes[-1])
     listed = page.eval_on_selector_all("#intake li", "els => els.map(e => e.dataset.code)")
     assert [c for c in listed if c in codes] == codes  # oldest first
     f.shoot(page, "09-intake-phone")

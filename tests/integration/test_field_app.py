@@ -62,3 +62,17 @@ def test_the_app_and_its_worker_are_served_from_this_server(client: TestClient) 
         ), name
         assert b"jsdelivr" not in got.content or name.endswith("zxing_reader.js"), name
     assert client.get("/field/nothing.js").status_code == 404
+
+
+def test_every_module_of_the_app_is_cached_by_its_worker(client: TestClient) -> None:
+    from api.web.field import FIELD_DIR
+
+    modules = {p.name for p in FIELD_DIR.glob("*.js")} - {"sw.js"}
+    assert modules <= set(ASSETS), f"not cached for offline use: {modules - set(ASSETS)}"
+    sw = client.get("/field/sw.js").text
+    for name in modules:
+        assert repr(name) in sw, name
+        # Each concern in a module of its own, none grown past what one reads at once.
+        assert len((FIELD_DIR / name).read_text().splitlines()) < 600, name
+    page = client.get("/field/").text
+    assert '<script src="app.js" type="module"></script>' in page

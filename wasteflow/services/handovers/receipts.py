@@ -4,6 +4,8 @@ correcting a confirmed receipt by a new record."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -81,19 +83,40 @@ def _confirm(
     data: ReceiptCreate,
     key: str | None,
     digest: str,
+    ticket: str | None = None,
 ) -> HandoverPublic:
     h = get_handover(session=session, ref=code)
     if h.to_site_id not in own_sites(session, account):
         raise Forbidden(f"you do not act for the receiving site of {h.code}")
     if h.status != HandoverStatus.in_transit:
         raise _state_conflict(h)
+    assert account.id is not None  # an authenticated account is a stored row
+    apply_receipt(session, h, account.id, data, key, digest, ticket=ticket)
+    assert h.id is not None  # read from the database
+    return handover_views(session, [_get(session, h.id)])[0]
+
+
+def apply_receipt(
+    session: Session,
+    h: Handover,
+    receiver_id: int,
+    data: ReceiptCreate,
+    key: str | None,
+    digest: str,
+    *,
+    at: datetime | None = None,
+    ticket: str | None = None,
+) -> None:
+    """Set a checked receipt on an in-transit handover, move the totals, audit it. ``at``: when
+    the server got the receipt (now, unless it waited for the load as a pending receipt);
+    ``ticket``: the identity of the ticket it was confirmed by, if it was."""
     to_site = session.get(Site, h.to_site_id)
     material = session.get(Material, h.material_id)
     assert to_site is not None and material is not None
     values = _receipt_values(session, h, to_site, material, data)
     values |= {
-        "received_by_id": account.id,
-        "received_at": utcnow(),
+        "received_by_id": receiver_id,
+        "received_at": at or utcnow(),
         "receipt_key": key,
         "receipt_hash": digest,
     }
@@ -102,18 +125,29 @@ def _confirm(
     deltas.add_handover(before, sign=-1)
     deltas.add_handover(before | values)
     deltas.apply(session)
+    after = {k: values[k] for k in _RECEIPT_FIELDS} | {
+        "route": data.route,
+        "seal": seal(before | values),
+    }
+    if ticket is not None:
+        after["ticket"] = ticket
     record_event(
         session,
-        account_id=account.id,
+        account_id=receiver_id,
         action="handover.receive",
         entity="handover",
         entity_id=h.code,
         before={"status": before["status"]},
-        after={k: values[k] for k in _RECEIPT_FIELDS}
-        | {"route": data.route, "seal": seal(before | values)},
+        after=after,
     )
-    assert h.id is not None  # read from the database
-    return handover_views(session, [_get(session, h.id)])[0]
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a receipt is checked against when its load is not here yet (its ticket's word)."""
+
+    declared_mass_g: int
+    declared_units: int | None
 
 
 def operated_routes(session: Session, site_id: int) -> list[str]:
@@ -141,7 +175,11 @@ def all_operated_routes(session: Session) -> dict[int, list[str]]:
 
 
 def _receipt_values(
-    session: Session, h: Handover, to_site: Site, material: Material, data: ReceiptCreate
+    session: Session,
+    h: Handover | Declared,
+    to_site: Site,
+    material: Material,
+    data: ReceiptCreate,
 ) -> dict[str, Any]:
     return receipt_values(
         session,
@@ -150,7 +188,7 @@ def _receipt_values(
         to_site,
         material,
         data,
-        lambda: operated_routes(session, h.to_site_id),
+        lambda: operated_routes(session, to_site.id or 0),
     )
 
 

@@ -42,6 +42,7 @@ from wasteflow.services.handovers.store import (
     _record_rows,
     _replay,
 )
+from wasteflow.services.handovers.tickets import received_by_ticket
 from wasteflow.types import Channel, HandoverStatus, g_to_kg
 
 log = logging.getLogger(__name__)
@@ -356,7 +357,9 @@ def _new_view(
     corrects: str | None = None,
 ) -> HandoverPublic:
     """The view of a handover just recorded, from what the request already holds: the hot
-    path of a scan reads nothing back."""
+    path of a scan reads nothing back (unless a receipt by its ticket was waiting for it)."""
+    if hid in received_by_ticket(session):
+        return handover_views(session, [_get_many(session, [hid])[0]])[0]
     r = v.row
     return HandoverPublic(
         id=hid,

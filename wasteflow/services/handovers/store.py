@@ -143,6 +143,12 @@ def _record_rows(
         )
     deltas.apply(session)
     record_events(session, events)
+    if inserted:
+        # Receipts confirmed by these loads' tickets before the loads arrived apply now, in
+        # this transaction (imported here: that module builds on this one).
+        from wasteflow.services.handovers.tickets import apply_pending
+
+        apply_pending(session, account, inserted)
     return inserted
 
 
