@@ -22,6 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 FIELD_DIR = STATIC_DIR / "field"
 ZXING = "vendor/zxing-wasm"
+QR_ENCODER = "vendor/qrcode-generator/qrcode.js"
 # The app's ES modules (app.js imports the others), one concern each.
 MODULES = (
     "app.js",
@@ -50,6 +51,7 @@ ASSETS: dict[str, str] = {
     "icon.svg": "image/svg+xml",
     f"{ZXING}/zxing_reader.js": "text/javascript; charset=utf-8",
     f"{ZXING}/zxing_reader.wasm": "application/wasm",
+    QR_ENCODER: "text/javascript; charset=utf-8",
 }
 # The decoder is WebAssembly (hence 'wasm-unsafe-eval', which allows compiling wasm and not
 # JavaScript's eval); the camera's stream plays from a MediaStream, photos from blob: URLs.

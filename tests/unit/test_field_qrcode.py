@@ -1,5 +1,6 @@
-"""The field app's own QR encoder (api/static/field/qrcode.js), run in Node and read back by
-the server's decoder (zxing-cpp): every version the app may draw, and the tickets it draws."""
+"""The field app's QR drawing (api/static/field/qrcode.js over the vendored qrcode-generator),
+run in Node and read back by the server's decoder (zxing-cpp): every version the app may draw,
+UTF-8 text, and the limit."""
 
 from __future__ import annotations
 
