@@ -226,6 +226,13 @@ def browser(
     playwright: Any, demo_server: DemoServer, screenshot_dirs: list[Path]
 ) -> Iterator[Browser]:
     """Headless Chromium from Debian's package; failing to start it fails the tests."""
+    with chromium_context(playwright) as context:
+        yield Browser(context, demo_server, screenshot_dirs)
+
+
+@contextlib.contextmanager
+def chromium_context(playwright: Any) -> Iterator[Any]:
+    """A persistent Chromium profile of its own (Chinese, Shanghai time), removed after."""
     profile = tempfile.mkdtemp(prefix="wf-chromium-")
     try:
         context = playwright.chromium.launch_persistent_context(
@@ -239,9 +246,10 @@ def browser(
             timezone_id="Asia/Shanghai",
         )
     except Exception as exc:
+        shutil.rmtree(profile, ignore_errors=True)
         pytest.fail(f"headless Chromium did not start: {exc}")
     try:
-        yield Browser(context, demo_server, screenshot_dirs)
+        yield context
     finally:
         context.close()
         shutil.rmtree(profile, ignore_errors=True)
