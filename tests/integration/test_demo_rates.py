@@ -1,5 +1,9 @@
 """The demo district end to end: rates against targets, the planted anomalies, exports — and
-the per-day totals agreeing with the raw records, on SQLite and PostgreSQL."""
+the per-day totals agreeing with the raw records, on SQLite and PostgreSQL.
+
+The demo is built as of 1 April 2026 (``AS_OF``): the full year 2025 and 2026's first
+quarter, as a user building it that day would get, and the same figures whatever the date
+the tests run on."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,7 +28,9 @@ from wasteflow.models import Handover, Site
 from wasteflow.rates import parse_period
 from wasteflow.services.rates import load_period, period_engine
 from wasteflow.services.reference import load_reference
-from wasteflow.types import Channel
+from wasteflow.types import Channel, HandoverStatus
+
+AS_OF = date(2026, 4, 1)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -37,7 +44,7 @@ def demo(
     engine = make_engine(url)
     with new_session(engine) as session:
         load_reference(session=session)
-        load_demo(session=session)
+        load_demo(session=session, today=AS_OF)
     yield engine
     engine.dispose()
 
@@ -395,6 +402,111 @@ def test_the_demo_is_labelled_synthetic(demo: sa.Engine, api) -> None:  # type: 
             ).scalars()
         )
         assert channels == {Channel.demo}
+
+
+def test_the_demo_holds_the_last_full_year_and_this_year_up_to_the_day_before(
+    demo: sa.Engine, api
+) -> None:  # type: ignore[no-untyped-def]
+    from wasteflow.models import Declaration
+    from wasteflow.types import DeclarationKind
+
+    client, h = api
+    dataset = client.get("/healthz").json()["dataset"]
+    assert dataset["years"] == [2025, 2026] and dataset["year"] == 2026
+    assert (dataset["first_day"], dataset["last_day"]) == ("2025-01-01", "2026-03-31")
+    demo_rows = sa.select(Handover.day, Handover.status).where(Handover.channel == Channel.demo)
+    with Session(demo) as session:
+        days = session.execute(
+            sa.select(sa.func.min(Handover.day), sa.func.max(Handover.day)).where(
+                Handover.channel == Channel.demo
+            )
+        ).one()
+        waiting = session.execute(
+            demo_rows.where(Handover.status == HandoverStatus.in_transit)
+        ).all()
+        ends = dict(
+            session.execute(
+                sa.select(Declaration.kind, sa.func.max(Declaration.period_end))
+                .where(Declaration.period_start >= date(2026, 1, 1))
+                .group_by(Declaration.kind)
+            ).all()
+        )
+        film = dict(
+            session.execute(
+                sa.select(
+                    sa.func.extract("year", Declaration.period_start),
+                    sa.func.sum(Declaration.mass_g),
+                )
+                .where(Declaration.kind == DeclarationKind.film_used)
+                .group_by(sa.func.extract("year", Declaration.period_start))
+            ).all()
+        )
+    assert days == (date(2025, 1, 1), date(2026, 3, 31))
+    # Only the loads of the last two days are still on their way; the year's end is not.
+    assert waiting and {d for d, _ in waiting} == {date(2026, 3, 30), date(2026, 3, 31)}
+    # 2026 is declared up to its last day: head counts over the quarter's days, the
+    # factories' output so far, household waste collected month by month.
+    assert ends[DeclarationKind.livestock_headcount] == date(2026, 3, 31)
+    assert ends[DeclarationKind.industrial_generated] == date(2026, 3, 31)
+    assert ends[DeclarationKind.household_collected] == date(2026, 3, 31)
+    assert DeclarationKind.crop_output not in ends  # no harvest has begun by March
+    # Film goes on the fields from March: a month of a 92-day season so far.
+    assert film[2026] == pytest.approx(film[2025] * 31 / 92, rel=1e-6)
+    quarter = client.get("/api/v1/rates/report", params={"period": "2026-Q1"}, headers=h).json()
+    district = quarter["rows"][0]["figures"]
+    assert 0.5 < district["manure_utilisation"]["rate"] < 1  # produced and used so far
+    assert district["straw_utilisation"]["status"] == "no_data"  # nothing harvested yet
+    # The townships' performance drifts from one year to the next: comparisons show change.
+    compare = client.get("/api/v1/rates/compare", params={"period": "2026-Q1"}, headers=h).json()
+    changes = [row["figures"]["manure_utilisation"]["yoy"]["change"] for row in compare["rows"][1:]]
+    assert all(c is not None for c in changes) and len(set(changes)) > 20
+
+
+def test_the_readmes_load_shows_in_the_figures_of_its_year(api) -> None:  # type: ignore[no-untyped-def]
+    """A handover, end to end, as the README records it: 18.4 kg of film from a household
+    cluster of 白马镇 to its village's collection point, confirmed at 18.2 kg — then the
+    year's film figure of 白马镇 counts it and lists it among its records."""
+    from wasteflow.types import utcnow
+
+    client, h = api
+    tokens = {
+        u: client.post(
+            "/api/v1/auth/token", data={"username": u, "password": DEMO_PASSWORD}
+        ).json()["access_token"]
+        for u in ("collector.baima", "operator.baima")
+    }
+    hc = {"Authorization": f"Bearer {tokens['collector.baima']}"}
+    ho = {"Authorization": f"Bearer {tokens['operator.baima']}"}
+    params = {"indicator": "film_recovery", "region": "500156101", "period": f"{utcnow():%Y}"}
+    before = client.get("/api/v1/rates", params=params, headers=h).json()
+    plaque = client.get("/api/v1/sites/WL-HH-500156101001-1/plaque", headers=hc).json()["payload"]
+    r = client.post(
+        "/api/v1/handovers",
+        json={
+            "source_plaque": plaque,
+            "to_site": "WL-CP-500156101001",
+            "material": "film.agri",
+            "declared_mass_kg": 18.4,
+            "mass_method": "weighed",
+            "device_time": utcnow().isoformat(),
+            "lat": 29.4311,
+            "lon": 107.5455,
+        },
+        headers=hc | {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    r = client.post(
+        f"/api/v1/handovers/{code}/receipt", json={"received_mass_kg": 18.2}, headers=ho
+    )
+    assert r.status_code == 200, r.text
+    after = client.get("/api/v1/rates", params=params, headers=h).json()
+    assert after["numerator_kg"] == pytest.approx((before["numerator_kg"] or 0) + 18.2)
+    assert after["records"]["handovers"] == before["records"]["handovers"] + 1
+    # Records come oldest first: the new load is the last.
+    last = f"{after['records']['url']}&offset={after['records']['handovers'] - 1}"
+    records = client.get(last, headers=h).json()
+    assert [ho["code"] for ho in records["handovers"]["items"]] == [code]
 
 
 def test_rates_refuse_what_they_cannot_read(api) -> None:  # type: ignore[no-untyped-def]
