@@ -321,12 +321,15 @@ def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyp
     top_line = [c.value for c in ws[3] if c.value]
     assert top_line[0] == "制表单位：武隆区生态环境局（示例）"  # the official's organisation
     assert top_line[1].startswith("制表日期：") and top_line[2] == "计量单位：吨、%"
-    # Two header rows (indicator, then rate | target | verdict), frozen with the names.
-    assert [ws.cell(5, c).value for c in (1, 2, 3, 6)] == [
-        "乡镇（街道）", "区划代码", "农膜回收率", "畜禽粪污综合利用率"
+    # Two header rows (indicator, then rate | 同比 | target | verdict), frozen with the
+    # names and ranks. A year has no 环比: the year before is its 同比.
+    assert [ws.cell(5, c).value for c in (1, 2, 3, 4, 8)] == [
+        "乡镇（街道）", "区划代码", "排名", "农膜回收率", "畜禽粪污综合利用率"
     ]  # fmt: skip
-    assert [ws.cell(6, c).value for c in (3, 4, 5)] == ["利用率", "目标（≥）", "达标情况"]
-    assert ws.freeze_panes == "C7"
+    assert [ws.cell(6, c).value for c in (4, 5, 6, 7)] == [
+        "利用率", "同比（百分点）", "目标（≥）", "达标情况"
+    ]  # fmt: skip
+    assert ws.freeze_panes == "D7"
     last = ws.cell(6, ws.max_column).column_letter
     assert ws.auto_filter.ref == f"A6:{last}32"  # the 26 townships; the total stays put
     assert ws.print_title_rows == "$5:$6"
@@ -342,7 +345,8 @@ def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyp
     assert set(by_code) == set(rows) and ws.cell(33, 1).value == "武隆区（合计）"
     for code, n in by_code.items():
         film = rows[code]["figures"]["film_recovery"]
-        rate, target, verdict = (ws.cell(n, c) for c in (3, 4, 5))
+        rate, yoy, target, verdict = (ws.cell(n, c) for c in (4, 5, 6, 7))
+        assert yoy.value is None  # the demo has no 2024 to compare with
         assert rate.value == film["rate"] and rate.number_format == "0.0%"
         assert isinstance(target.value, float) and target.value == film["target"]["value"]
         assert target.number_format == "0%"
@@ -350,10 +354,10 @@ def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyp
         if film["rate"] > 1:
             expected = "超过100%，请核查数据"  # 鸭江镇's 100.1 % is a data check, not 达标
         assert verdict.value == expected, code
-    assert ws.cell(by_code["500156105"], 5).value == "超过100%，请核查数据"
+    assert ws.cell(by_code["500156105"], 7).value == "超过100%，请核查数据"
     # The quantities that have no rate are tonnes with two decimals.
     dismantled = next(
-        c for c in range(3, ws.max_column + 1) if ws.cell(5, c).value == "废弃电器电子产品拆解量"
+        c for c in range(4, ws.max_column + 1) if ws.cell(5, c).value == "废弃电器电子产品拆解量"
     )
     cell = ws.cell(33, dismantled)
     assert cell.value == round(rows["500156"]["figures"]["appliance_dismantled"]["numerator_kg"]
@@ -362,6 +366,7 @@ def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyp
     notes = "\n".join(str(c.value) for c in ws["A"][34:] if c.value)
     assert "注：" in notes and "超过100%" in notes
     assert "转化系数为占位值" in notes and "玉米草谷比" in notes  # placeholders, unverified
+    assert "排名按达标指标数" in notes and "同比：与2024年相比" in notes
     assert "合成演示数据" in notes
     qs = book["利用量与产生量"]
     assert [qs.cell(6, c).value for c in (3, 4)] == ["回收量（吨）", "使用量（吨）"]
@@ -382,6 +387,44 @@ def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyp
     book = load_workbook(io.BytesIO(r.content))
     assert book.sheetnames == ["rates", "quantities"]
     assert book["rates"]["A1"].value == "Wulong District: resource utilisation report, 2025 Q2"
+
+
+def test_the_reports_ranks_and_changes_are_the_townships_pages(api) -> None:  # type: ignore[no-untyped-def]
+    """2026's first quarter against 2025's first and last quarters, worked by hand from the
+    three reports: 白马镇's manure rate change in points, and a rank by targets met."""
+    client, h = api
+
+    def report(period: str) -> dict:  # type: ignore[type-arg]
+        r = client.get("/api/v1/rates/report", params={"period": period}, headers=h)
+        return {row["region"]["code"]: row for row in r.json()["rows"]}  # type: ignore[no-any-return]
+
+    now, year_before, quarter_before = report("2026-Q1"), report("2025-Q1"), report("2025-Q4")
+    r = client.get(
+        "/api/v1/rates/report", params={"period": "2026-Q1", "format": "xlsx"}, headers=h
+    )
+    ws = load_workbook(io.BytesIO(r.content))["利用率报表"]
+    manure = next(
+        c for c in range(4, ws.max_column + 1) if ws.cell(5, c).value == "畜禽粪污综合利用率"
+    )
+    assert [ws.cell(6, c).value for c in range(manure, manure + 5)] == [
+        "利用率", "同比（百分点）", "环比（百分点）", "目标（≥）", "达标情况"
+    ]  # fmt: skip
+    row = next(n for n in range(7, 34) if ws.cell(n, 2).value == "500156101")
+    rate = now["500156101"]["figures"]["manure_utilisation"]["rate"]
+    for column, then in ((manure + 1, year_before), (manure + 2, quarter_before)):
+        before = then["500156101"]["figures"]["manure_utilisation"]["rate"]
+        cell = ws.cell(row, column)
+        assert cell.value == pytest.approx((rate - before) * 100, abs=1e-3)
+        assert cell.number_format == "+0.0;-0.0;0.0"
+    # Rank: targets met (a rate over 100 % is no target met), ties sharing a rank.
+    met = {
+        code: sum(1 for f in r["figures"].values() if f["met"] and (f["rate"] or 0) <= 1)
+        for code, r in now.items()
+        if code != "500156"
+    }
+    better = sum(1 for m in met.values() if m > met["500156101"])
+    assert ws.cell(row, 3).value == better + 1 and ws.cell(row, 3).number_format == "0"
+    assert ws.cell(33, 3).value is None  # the district's total has no rank
 
 
 def test_the_demo_is_labelled_synthetic(demo: sa.Engine, api) -> None:  # type: ignore[no-untyped-def]
