@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import downloads, field, pages
+from api.web import downloads, field, pages, records_export
 
 router = APIRouter(tags=["dashboard"])
 router.include_router(pages.router)
 router.include_router(downloads.router)
 router.include_router(field.router)
+router.include_router(records_export.router)

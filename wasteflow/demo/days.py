@@ -5,8 +5,8 @@ what they held at the end of the day before (on their own weekdays and dates), t
 sources hand over: household clusters weekly, crop farms at harvest, livestock farms weekly,
 factories as their loads come. Every load is confirmed by the receiving site's account,
 except those of the demo's last two days, which are still on their way. The anomalies in
-``PLANTED`` are placed in the days they are due, once a year (the negative stock only in the
-first year: it stays missing after).
+``PLANTED`` are placed in the days they are due, once a year, so every full year shows each
+of them.
 """
 
 from __future__ import annotations
@@ -80,7 +80,6 @@ class Days:
         self.greedy_cluster = plan[7]["cps"][1]["clusters"][0]["id"]
         self.refusing_cp = plan[5]["cps"][0]["cp"]
         self.overshipping_cp = plan[9]["cps"][2]["cp"]
-        self.first_year: int | None = None
 
     def _ship(
         self,
@@ -120,8 +119,6 @@ class Days:
 
     def run(self, y: Year) -> None:
         """Run the year's days, from 1 January to its last day."""
-        if self.first_year is None:
-            self.first_year = y.year
         rng, sim, year, p = self.rng, self.sim, y.year, self.proc
         plan, weekdays, units = self.g.plan, y.weekdays, self.units
         raw_landfill, hh_collected = self.g.raw_landfill, y.hh_collected
@@ -171,11 +168,7 @@ class Days:
                                         op,
                                         units=n,
                                     )
-                    if (
-                        cp == overshipping_cp
-                        and d == date(year, 11, 20)
-                        and year == self.first_year
-                    ):
+                    if cp == overshipping_cp and d == date(year, 11, 20):
                         self._ship(d, cp, p["WL-PR-FILM"], "film.agri", 2_000_000, op)
                         planted_done.add("negative_stock")
                 if d.toordinal() % 2 == 0:
