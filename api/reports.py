@@ -21,7 +21,14 @@ from wasteflow import exports, report_xlsx
 from wasteflow.config import get_settings
 from wasteflow.models import Account
 from wasteflow.rates import INDICATORS
-from wasteflow.services import accounts, catalogue, comparisons, health, rates
+from wasteflow.services import (
+    accounts,
+    applicability,
+    catalogue,
+    comparisons,
+    health,
+    rates,
+)
 from wasteflow.types import RegionLevel
 
 Layout = Literal["report", "records"]
@@ -59,6 +66,9 @@ def report_download(
         made_on=_day(datetime.now(ZoneInfo(get_settings().timezone)).date(), lang),
         notes=report_notes(data, t, health.dataset(session), compared),
         mom_kind="QoQ" if "Q" in data["period"]["label"] else "MoM",
+        not_applicable=frozenset(
+            applicability.not_applicable_cells(session, data["period"]["label"], data["rows"])
+        ),
     )
     ascii_name = f"wasteflow-report-{data['region']['code']}-{data['period']['label']}.xlsx"
     name = ascii_name

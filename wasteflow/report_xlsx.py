@@ -76,6 +76,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "missed": ("未达标", "missed"),
     "no_target": ("无目标", "no target"),
     "no_data": ("无数据", "no data"),
+    "not_applicable": ("不适用", "not applicable"),
     "over_full": ("超过100%，请核查数据", "over 100 %: check the data"),
 }
 
@@ -89,6 +90,7 @@ _VERDICT_FONT = {
     "missed": Font(color="B00020", bold=True),
     "over_full": Font(color="7A4A00", bold=True),
     "no_data": Font(color="666666"),
+    "not_applicable": Font(color="666666"),
     "no_target": Font(color="666666"),
 }
 _THIN = Side(style="thin", color="999999")
@@ -107,15 +109,18 @@ class ReportHeading:
     made_by: str
     made_on: str
     notes: Sequence[str] = field(default_factory=tuple)
+    # (region code, indicator) of the figures whose indicator does not apply to the region.
+    not_applicable: frozenset[tuple[str, str]] = frozenset()
     # What the change against the period before is called in English (MoM or QoQ).
     mom_kind: str = "MoM"
 
 
-def verdict(figure: Mapping[str, Any]) -> str:
-    """What a figure's verdict cell says: met, missed, no_target, no_data, or over_full when
-    its rate passes 100 % (never a plain 达标: such a rate means the records are wrong)."""
+def verdict(figure: Mapping[str, Any], applies: bool = True) -> str:
+    """What a figure's verdict cell says: met, missed, no_target, no_data (not_applicable
+    when the indicator does not apply to the region), or over_full when its rate passes
+    100 % (never a plain 达标: such a rate means the records are wrong)."""
     if figure.get("status") == "no_data" or figure.get("rate") is None:
-        return "no_data"
+        return "no_data" if applies else "not_applicable"
     if figure["rate"] > OVER_FULL:
         return "over_full"
     if figure.get("met") is True:
@@ -273,7 +278,7 @@ def _rates_sheet(
                 c += 1
             if not has_rate:
                 continue
-            v = verdict(f)
+            v = verdict(f, (code, key) not in heading.not_applicable)
             target = f.get("target")
             if target is not None:
                 _number(ws, row, c, target["value"], _target_format(target["value"]), bold)

@@ -143,7 +143,7 @@ def test_home_names_each_quantity_and_charts_plain_numbers(browser: Browser, pag
     axes = page.locator(".trend.js-plotly-plot").evaluate_all(
         """els => els.map(el => ({
             format: el._fullLayout.yaxis.tickformat,
-            exponent: el._fullLayout.yaxis.exponentformat,
+            exponent: el.layout.yaxis.exponentformat,
             ticks: [...el.querySelectorAll('.ytick text')].map(t => t.textContent)}))"""
     )
     assert len(axes) == page.locator(".trend").count() == 11

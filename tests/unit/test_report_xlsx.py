@@ -94,7 +94,11 @@ COMPARE = {
 }
 
 
-def _book(compare: dict[str, Any] | None) -> Any:
+def _book(
+    compare: dict[str, Any] | None,
+    report: dict[str, Any] = REPORT,
+    not_applicable: frozenset[tuple[str, str]] = frozenset(),
+) -> Any:
     heading = ReportHeading(
         lang="zh",
         title="武隆区 2026年第2季度 资源化利用情况报表",
@@ -103,8 +107,9 @@ def _book(compare: dict[str, Any] | None) -> Any:
         made_by="武隆区生态环境局",
         made_on="2026年7月1日",
         mom_kind="QoQ",
+        not_applicable=not_applicable,
     )
-    return load_workbook(io.BytesIO(report_workbook(REPORT, heading, compare)))["利用率报表"]
+    return load_workbook(io.BytesIO(report_workbook(report, heading, compare)))["利用率报表"]
 
 
 def test_the_report_ranks_townships_and_shows_their_changes_as_numbers() -> None:
@@ -147,3 +152,13 @@ def test_without_a_comparison_the_report_keeps_its_own_columns() -> None:
     ws = _book(None)
     assert [ws.cell(6, c).value for c in (3, 4, 5)] == ["利用率", "目标（≥）", "达标情况"]
     assert ws.freeze_panes == "C7"
+
+
+def test_a_figure_that_does_not_apply_says_so_and_one_without_data_says_no_data() -> None:
+    rows = [dict(r) for r in REPORT["rows"]]
+    for n in (1, 2):
+        rows[n] = rows[n] | {"figures": rows[n]["figures"] | {"film_recovery": _film(None, None)}}
+    ws = _book(None, REPORT | {"rows": rows}, frozenset({("500156102", "film_recovery")}))
+    verdicts = {ws.cell(r, 2).value: ws.cell(r, 5).value for r in range(7, 10)}
+    assert verdicts["500156102"] == "不适用"  # no such sources in 江口镇, say
+    assert verdicts["500156101"] == "无数据"  # it applies: nothing to compute it from yet
