@@ -86,16 +86,20 @@ def load_demo(
         district.build()
         days = Days(district, report.last_day)
         perf = district.perf
-        for n, y in enumerate(years):
-            if n:
-                perf = drift(perf, rng)
-            plan_year(district, y, perf)
-            days.run(y)
-            declare_household_waste(district, y)
+        digests: dict[str, str] = {}
+        with _roomy_cache(session):
+            for n, y in enumerate(years):
+                if n:
+                    perf = drift(perf, rng)
+                plan_year(district, y, perf)
+                days.run(y)
+                declare_household_waste(district, y)
+                # Each year's rows go in once it is run: memory holds one year, not all.
+                digests[str(y.year)] = _insert_handovers(session, district, report)
+            _insert_declarations(session, district, report)
         if years[0].complete:
             missing = set(PLANTED) - days.planted_by_year[years[0].year]
             assert not missing, f"planted anomalies not placed: {missing}"
-        digest = _insert_records(session, district, report)
         session.merge(
             Meta(
                 key="dataset",
@@ -127,7 +131,7 @@ def load_demo(
                 "sites": report.sites,
                 "handovers": report.handovers,
                 "declarations": report.declarations,
-                "rows_sha256": digest,
+                "rows_sha256": digests,
             },
         )
         write_checkpoint(session)  # the demo's chain is signed as it was loaded
@@ -151,18 +155,17 @@ def _roomy_cache(session: Session) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
 
 
-def _insert_records(session: Session, district: District, report: DemoReport) -> str:
-    """The handovers (with their totals and sealed audit events) and the declarations."""
-    with _roomy_cache(session):
-        return _insert(session, district, report)
-
-
-def _insert(session: Session, district: District, report: DemoReport) -> str:
-    conn = session.connection()
+def _insert_handovers(session: Session, district: District, report: DemoReport) -> str:
+    """The rows run so far (with their totals and sealed audit events); their digest."""
     rows = district.sim.handovers
     imported = import_handovers(session, rows, label="demo-load")
+    report.handovers += imported.rows
+    rows.clear()
+    return imported.digest
+
+
+def _insert_declarations(session: Session, district: District, report: DemoReport) -> None:
+    conn = session.connection()
     bulk_insert(conn, Declaration.__table__, district.declarations)  # type: ignore[attr-defined]
     reset_sequence(conn, Declaration.__table__)  # type: ignore[attr-defined]
-    report.handovers = len(rows)
     report.declarations = len(district.declarations)
-    return imported.digest

@@ -26,7 +26,9 @@ class Sim:
         self.rng = rng
         self.salt = salt
         self.tz = tz
+        # The rows of the year being run (the build imports each year's, then empties it).
         self.handovers: list[dict[str, Any]] = []
+        self.next_id = 1
         self.stock: dict[tuple[int, int], int] = defaultdict(int)
         self.day_seq: dict[date, int] = defaultdict(int)
         self.site_pos: dict[int, tuple[float, float]] = {}
@@ -63,7 +65,8 @@ class Sim:
         device_time = self.when(day)
         n = self.day_seq[day]
         self.day_seq[day] += 1
-        hid = len(self.handovers) + 1
+        hid = self.next_id
+        self.next_id += 1
         pos = scan_pos or self._near(frm)
         row: dict[str, Any] = {
             "id": hid,
