@@ -34,7 +34,6 @@ READABLE_MESSAGES: dict[str, tuple[str, str]] = {
     "township.area_code": ("区划代码", "Area code"),
     "figure.units_and_mass": ("{units} 台，{mass}", "{units} units, {mass}"),
     "figure.coefficient_set": ("{year}年系数集", "the {year} coefficient set"),
-    "figure.records_of": ("{what}的明细记录", "The records of the {what}"),
     # The register
     "handovers.method": ("计量方式", "Method"),
     "handovers.all_periods": ("全部期间", "all periods"),
