@@ -21,7 +21,14 @@ from wasteflow import exports, report_xlsx
 from wasteflow.config import get_settings
 from wasteflow.models import Account
 from wasteflow.rates import INDICATORS
-from wasteflow.services import accounts, catalogue, health, rates
+from wasteflow.services import (
+    accounts,
+    applicability,
+    catalogue,
+    comparisons,
+    health,
+    rates,
+)
 from wasteflow.types import RegionLevel
 
 Layout = Literal["report", "records"]
@@ -46,6 +53,9 @@ def report_download(
         content, media, name = exports.report_file(data, fmt, lang)
         return Response(content, media_type=media, headers=attachment(name) | headers)
     t = Translator(lang)
+    compared = comparisons.comparison(
+        session=session, account=account, period=period, region=region
+    )
     heading = report_xlsx.ReportHeading(
         lang=lang,
         title=report_title(data, t),
@@ -54,14 +64,18 @@ def report_download(
         made_by=accounts.organisation_name(session=session, account=account)
         or _district_name(session, t),
         made_on=_day(datetime.now(ZoneInfo(get_settings().timezone)).date(), lang),
-        notes=report_notes(data, t, health.dataset(session)),
+        notes=report_notes(data, t, health.dataset(session), compared),
+        mom_kind="QoQ" if "Q" in data["period"]["label"] else "MoM",
+        not_applicable=frozenset(
+            applicability.not_applicable_cells(session, data["period"]["label"], data["rows"])
+        ),
     )
     ascii_name = f"wasteflow-report-{data['region']['code']}-{data['period']['label']}.xlsx"
     name = ascii_name
     if lang == "zh":
         name = f"{t.name(data['region'])}{t.period(data['period']['label'])}资源化利用情况报表.xlsx"
     return Response(
-        report_xlsx.report_workbook(data, heading),
+        report_xlsx.report_workbook(data, heading, compared),
         media_type=exports.XLSX_MEDIA,
         headers=attachment(name, None if name == ascii_name else ascii_name) | headers,
     )
@@ -76,11 +90,15 @@ def report_title(data: dict[str, Any], t: Translator) -> str:
 
 
 def report_notes(
-    data: dict[str, Any], t: Translator, dataset: dict[str, Any] | None = None
+    data: dict[str, Any],
+    t: Translator,
+    dataset: dict[str, Any] | None = None,
+    compared: dict[str, Any] | None = None,
 ) -> list[str]:
     """What the figures rest on, under the table: each indicator's basis (estimates,
     proportional sharing, unverified or placeholder coefficients, a target carried forward),
-    the meaning of the data check, and that demo data is invented."""
+    the meaning of the data check, how ranks and changes are read, and that demo data is
+    invented."""
     zh = t.lang == "zh"
     notes = [
         "比率按各指标的官方公式计算（利用量 ÷ 产生量等，见“利用量与产生量”工作表）；"
@@ -95,6 +113,8 @@ def report_notes(
         "declarations are wrong (more recovered than used); it is not counted as met. Check it "
         "before sending the report on.",
     ]
+    if compared is not None:
+        notes.append(_compare_note(compared, t))
     top = data["rows"][0]
     for key in (i["key"] for i in data["indicators"]):
         said = t.basis(top["figures"][key])
@@ -108,6 +128,20 @@ def report_notes(
             else "The figures are synthetic demo data, not real records of Wulong District."
         )
     return notes
+
+
+def _compare_note(compared: dict[str, Any], t: Translator) -> str:
+    """How the rank and the changes are read, and against which periods (as the townships
+    page says it)."""
+    before = compared["previous_period"]
+    label = compared["period"]["label"]
+    mom = ""
+    if before is not None:
+        kind = t("townships.qoq" if "Q" in label else "townships.mom")
+        mom = t("townships.compare_mom", kind=kind, period=t.period(before["label"]))
+    said = t("townships.compare_note", yoy=t.period(compared["previous_year"]["label"]), mom=mom)
+    space = "" if t.lang == "zh" else " "
+    return f"{t('townships.rank_note')}{space}{said}"
 
 
 def _district_name(session: Session, t: Translator) -> str:

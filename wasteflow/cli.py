@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.engine import make_url
@@ -59,7 +60,14 @@ def load_reference() -> None:
     )
 
 
-def _ensure_demo(reset: bool, seed: int, year: int) -> None:
+def _demo_span(dataset: dict[str, Any]) -> str:
+    """``2025-01-01 – 2026-12-06`` (or the year, for a demo built before spans were kept)."""
+    if dataset.get("first_day") and dataset.get("last_day"):
+        return f"{dataset['first_day']} – {dataset['last_day']}"
+    return f"year {dataset.get('year')}"
+
+
+def _ensure_demo(reset: bool, seed: int, year: int | None, as_of: datetime | None) -> None:
     from wasteflow.db import upgrade
     from wasteflow.demo import load_demo
     from wasteflow.models import Site
@@ -80,7 +88,7 @@ def _ensure_demo(reset: bool, seed: int, year: int) -> None:
         if dataset is not None and dataset.get("kind") == "demo":
             typer.echo(
                 f"demo district already loaded (seed {dataset['seed']}, "
-                f"year {dataset['year']}); `wasteflow demo --reset` rebuilds it"
+                f"{_demo_span(dataset)}); `wasteflow demo --reset` rebuilds it"
             )
             return
         if has_sites:
@@ -90,11 +98,13 @@ def _ensure_demo(reset: bool, seed: int, year: int) -> None:
             )
         typer.echo("loading reference data and generating the synthetic demo district…")
         load_ref(session=session)
-        report = load_demo(session=session, seed=seed, year=year)
+        report = load_demo(
+            session=session, seed=seed, year=year, today=as_of.date() if as_of else None
+        )
     typer.echo(
         f"demo loaded in {report.seconds:.1f} s: {report.sites} sites, "
         f"{report.handovers} handovers, {report.declarations} declarations "
-        f"(synthetic, seed {seed}, year {year})"
+        f"(synthetic, seed {seed}, {report.first_day} – {report.last_day})"
     )
 
 
@@ -116,6 +126,8 @@ def _print_welcome(host: str, port: int) -> None:
         "    operator.baima      collection points and transfer station of 白马镇",
         "    processor.prfilm    film recycler WL-PR-FILM: confirms intake",
         "  planted anomalies: " + "; ".join(PLANTED.values()),
+        "  the README's examples use this address as $WF:",
+        f"    export WF={base}",
         "",
     ]
     typer.echo("\n".join(lines))
@@ -127,7 +139,22 @@ def demo(
         bool, typer.Option(help="Delete the SQLite file and rebuild the demo.")
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic scenario.")] = 2025,
-    year: Annotated[int, typer.Option(help="Year the scenario covers.")] = 2025,
+    year: Annotated[
+        int | None,
+        typer.Option(
+            help="Build this year only (up to yesterday if it is the current year). "
+            "Default: the last full year and the current year up to yesterday."
+        ),
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Build the demo as if today were this day (YYYY-MM-DD): a demo that does "
+            "not move with the calendar.",
+        ),
+    ] = None,
     host: Annotated[str | None, typer.Option(help="Interface to serve on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True,
@@ -135,7 +162,7 @@ def demo(
     """Build the synthetic demo district (once) and serve the API over it."""
     settings = get_settings()
     try:
-        _ensure_demo(reset, seed, year)
+        _ensure_demo(reset, seed, year, as_of)
     except WasteflowError as exc:
         raise _fail(exc.detail) from exc
     host, port = host or settings.host, port or settings.port

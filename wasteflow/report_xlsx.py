@@ -9,8 +9,11 @@ every page.
 Two sheets, because a table of every rate with its target and verdict is already as wide as an
 A4 page can hold legibly:
 
-- the rates: each rate indicator's rate (a number, ``0.0%``), target (a number, ``%``) and
-  verdict (达标 / 未达标 / a data check when a rate passes 100 %), plus the two quantities;
+- the rates: each township's rank (排名, by targets met, as on the townships page), each rate
+  indicator's rate (a number, ``0.0%``), its change against the same period a year before
+  (同比, in percentage points) and against the period before (环比, for a month or a
+  quarter), target (a number, ``%``) and verdict (达标 / 未达标 / a data check when a rate
+  passes 100 %), plus the two quantities with their relative changes;
 - the quantities behind them: each indicator's numerator and denominator under their own
   names (回收量, 使用量…) in tonnes, shown with two decimals.
 
@@ -35,6 +38,10 @@ from wasteflow.rates import INDICATORS
 
 RATE_FORMAT = "0.0%"
 TONNES_FORMAT = "#,##0.00"
+RANK_FORMAT = "0"
+# A change of rates in percentage points, and a relative change, always with their sign.
+POINTS_FORMAT = "+0.0;-0.0;0.0"
+RELATIVE_FORMAT = "+0.0%;-0.0%;0.0%"
 # A rate above this is not a success but a sign of bad data (more recovered than used).
 OVER_FULL = 1 + 1e-9
 
@@ -45,6 +52,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "col.region": ("乡镇（街道）", "township"),
     "col.code": ("区划代码", "area code"),
     "col.rank": ("排名", "rank"),
+    "col.yoy_points": ("同比（百分点）", "YoY (points)"),
+    "col.mom_points": ("环比（百分点）", "{kind} (points)"),
+    "col.yoy_relative": ("同比", "YoY"),
+    "col.mom_relative": ("环比", "{kind}"),
     "col.rate": ("利用率", "rate"),
     "col.target_ge": ("目标（≥）", "target (≥)"),
     "col.target_le": ("目标（≤）", "target (≤)"),
@@ -65,6 +76,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "missed": ("未达标", "missed"),
     "no_target": ("无目标", "no target"),
     "no_data": ("无数据", "no data"),
+    "not_applicable": ("不适用", "not applicable"),
     "over_full": ("超过100%，请核查数据", "over 100 %: check the data"),
 }
 
@@ -78,6 +90,7 @@ _VERDICT_FONT = {
     "missed": Font(color="B00020", bold=True),
     "over_full": Font(color="7A4A00", bold=True),
     "no_data": Font(color="666666"),
+    "not_applicable": Font(color="666666"),
     "no_target": Font(color="666666"),
 }
 _THIN = Side(style="thin", color="999999")
@@ -96,13 +109,18 @@ class ReportHeading:
     made_by: str
     made_on: str
     notes: Sequence[str] = field(default_factory=tuple)
+    # (region code, indicator) of the figures whose indicator does not apply to the region.
+    not_applicable: frozenset[tuple[str, str]] = frozenset()
+    # What the change against the period before is called in English (MoM or QoQ).
+    mom_kind: str = "MoM"
 
 
-def verdict(figure: Mapping[str, Any]) -> str:
-    """What a figure's verdict cell says: met, missed, no_target, no_data, or over_full when
-    its rate passes 100 % (never a plain 达标: such a rate means the records are wrong)."""
+def verdict(figure: Mapping[str, Any], applies: bool = True) -> str:
+    """What a figure's verdict cell says: met, missed, no_target, no_data (not_applicable
+    when the indicator does not apply to the region), or over_full when its rate passes
+    100 % (never a plain 达标: such a rate means the records are wrong)."""
     if figure.get("status") == "no_data" or figure.get("rate") is None:
-        return "no_data"
+        return "no_data" if applies else "not_applicable"
     if figure["rate"] > OVER_FULL:
         return "over_full"
     if figure.get("met") is True:
@@ -130,8 +148,14 @@ def _target_format(value: float) -> str:
     return "0%" if abs(value * 100 - round(value * 100)) < 1e-9 else "0.0%"
 
 
-def report_workbook(report: Mapping[str, Any], heading: ReportHeading) -> bytes:
-    """The report (``wasteflow.services.rates.report``'s dict) as the 报表's XLSX bytes."""
+def report_workbook(
+    report: Mapping[str, Any],
+    heading: ReportHeading,
+    compare: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The report (``wasteflow.services.rates.report``'s dict) as the 报表's XLSX bytes; with
+    the comparison of the same period (``wasteflow.services.comparisons.comparison``), its
+    ranks and changes too."""
     lang = heading.lang
     keys = [i["key"] for i in report["indicators"]]
     rows = report["rows"]
@@ -140,7 +164,7 @@ def report_workbook(report: Mapping[str, Any], heading: ReportHeading) -> bytes:
     rates_ws = wb.active
     assert rates_ws is not None
     rates_ws.title = _w(lang, "sheet.rates")
-    _rates_sheet(rates_ws, keys, townships, total, heading)
+    _rates_sheet(rates_ws, keys, townships, total, heading, _Compare.of(compare))
     _quantities_sheet(
         wb.create_sheet(_w(lang, "sheet.quantities")), keys, townships, total, heading
     )
@@ -152,6 +176,28 @@ def report_workbook(report: Mapping[str, Any], heading: ReportHeading) -> bytes:
 # --- the two sheets ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Compare:
+    """The comparison's rows by region code, and which changes it has (a year's report has no
+    环比: the year before is its 同比)."""
+
+    rows: Mapping[str, Mapping[str, Any]]
+    mom: bool
+
+    @classmethod
+    def of(cls, compare: Mapping[str, Any] | None) -> _Compare | None:
+        if compare is None:
+            return None
+        rows = {r["region"]["code"]: r for r in compare["rows"]}
+        return cls(rows, compare.get("previous_period") is not None)
+
+    def changes(self) -> list[str]:
+        return ["yoy", "mom"] if self.mom else ["yoy"]
+
+    def figure(self, code: str, key: str) -> Mapping[str, Any]:
+        return self.rows.get(code, {}).get("figures", {}).get(key) or {}
+
+
 @dataclass
 class _Column:
     header: str  # second header row
@@ -159,23 +205,42 @@ class _Column:
     group: str | None = None  # first header row (an indicator), merged over its columns
 
 
-def _rates_columns(keys: list[str], total: Mapping[str, Any], lang: str) -> list[_Column]:
+def _rates_columns(
+    keys: list[str], total: Mapping[str, Any], lang: str, compare: _Compare | None, kind: str
+) -> list[_Column]:
     cols: list[_Column] = []
+    changes = compare.changes() if compare else []
     for key in keys:
         ind = INDICATORS[key]
         name = ind.name_zh if lang == "zh" else ind.name_en
         if not ind.has_rate:
             unit = ind.numerator[0 if lang == "zh" else 1]
             cols.append(_Column(_w(lang, "col.tonnes", name=unit), 12, name))
+            cols += [_Column(_w(lang, f"col.{c}_relative", kind=kind), 8, name) for c in changes]
             continue
         target = total["figures"][key].get("target") or {}
         le = target.get("comparator") == "<="
+        cols.append(_Column(_w(lang, "col.rate"), 9, name))
+        cols += [_Column(_w(lang, f"col.{c}_points", kind=kind), 9, name) for c in changes]
         cols += [
-            _Column(_w(lang, "col.rate"), 9, name),
             _Column(_w(lang, "col.target_le" if le else "col.target_ge"), 9, name),
             _Column(_w(lang, "col.verdict"), 10, name),
         ]
     return cols
+
+
+def _change_cell(
+    ws: Worksheet, row: int, column: int, change: Mapping[str, Any] | None, rate: bool, bold: bool
+) -> None:
+    """A change against an earlier period: percentage points for a rate (the difference × 100,
+    so the cell reads as the townships page does), a fraction shown in per cent for a mass."""
+    value = None
+    if change:
+        if rate and change.get("change") is not None:
+            value = round(change["change"] * 100, 4)
+        elif not rate:
+            value = change.get("relative")
+    _number(ws, row, column, value, POINTS_FORMAT if rate else RELATIVE_FORMAT, bold)
 
 
 def _rates_sheet(
@@ -184,37 +249,52 @@ def _rates_sheet(
     townships: Sequence[Mapping[str, Any]],
     total: Mapping[str, Any],
     heading: ReportHeading,
+    compare: _Compare | None = None,
 ) -> None:
     lang = heading.lang
-    cols = _rates_columns(keys, total, lang)
-    first, last = _table(ws, cols, townships, total, heading, heading.title)
+    cols = _rates_columns(keys, total, lang, compare, heading.mom_kind)
+    lead = 3 if compare else 2
+    first, last = _table(ws, cols, townships, total, heading, heading.title, lead)
+    changes = compare.changes() if compare else []
 
     def fill(row: int, region_row: Mapping[str, Any], bold: bool) -> None:
-        c = 3
+        code = region_row["region"]["code"]
+        if compare is not None:
+            rank = compare.rows.get(code, {}).get("rank")
+            _number(ws, row, 3, rank, RANK_FORMAT, bold).alignment = _WRAP_CENTRE
+        c = lead + 1
         for key in keys:
             f = region_row["figures"][key]
-            if not INDICATORS[key].has_rate:
+            has_rate = INDICATORS[key].has_rate
+            if not has_rate:
                 _number(ws, row, c, _tonnes(f["numerator_kg"]), TONNES_FORMAT, bold)
                 c += 1
+            else:
+                rate_cell = _number(ws, row, c, f["rate"], RATE_FORMAT, bold)
+                c += 1
+            for which in changes:
+                assert compare is not None
+                _change_cell(ws, row, c, compare.figure(code, key).get(which), has_rate, bold)
+                c += 1
+            if not has_rate:
                 continue
-            v = verdict(f)
-            rate_cell = _number(ws, row, c, f["rate"], RATE_FORMAT, bold)
+            v = verdict(f, (code, key) not in heading.not_applicable)
             target = f.get("target")
             if target is not None:
-                _number(ws, row, c + 1, target["value"], _target_format(target["value"]), bold)
+                _number(ws, row, c, target["value"], _target_format(target["value"]), bold)
             else:
-                _number(ws, row, c + 1, None, RATE_FORMAT, bold)
-            cell = ws.cell(row=row, column=c + 2, value=_w(lang, v))
+                _number(ws, row, c, None, RATE_FORMAT, bold)
+            cell = ws.cell(row=row, column=c + 1, value=_w(lang, v))
             cell.font = _VERDICT_FONT[v]
             cell.alignment = _WRAP_CENTRE
             cell.border = _BOX
             if v == "over_full":
                 rate_cell.fill = cell.fill = _CHECK_FILL
                 ws.row_dimensions[row].height = 30  # the warning takes two lines
-            c += 3
+            c += 2
 
     _fill_rows(ws, townships, total, first, fill, lang)
-    _notes(ws, last + 2, len(cols) + 2, [*heading.notes], lang)
+    _notes(ws, last + 2, len(cols) + lead, [*heading.notes], lang)
 
 
 def _quantities_sheet(
@@ -263,11 +343,13 @@ def _table(
     total: Mapping[str, Any],
     heading: ReportHeading,
     title: str,
+    lead: int = 2,
 ) -> tuple[int, int]:
     """The title block and the two header rows; set widths, freeze panes, filter and print
-    setup. Returns the first data row and the total's row."""
+    setup. ``lead`` columns come first: the township, its code and (with comparisons) its
+    rank. Returns the first data row and the total's row."""
     lang = heading.lang
-    width = len(cols) + 2
+    width = len(cols) + lead
     end = get_column_letter(width)
     ws["A1"] = title
     ws["A1"].font = _TITLE
@@ -277,31 +359,38 @@ def _table(
     ws["A2"] = _w(lang, "period", start=heading.period_start, end=heading.period_end)
     ws.merge_cells(f"A2:{end}2")
     # Who and when on the left, the units on the right: the line above a 报表's table.
-    third = max(3, width // 3)
-    ws["A3"] = _w(lang, "made_by", who=heading.made_by)
-    ws.merge_cells(start_row=3, start_column=1, end_row=3, end_column=third)
-    ws.cell(row=3, column=third + 1, value=_w(lang, "made_on", day=heading.made_on))
-    ws.merge_cells(start_row=3, start_column=third + 1, end_row=3, end_column=2 * third)
-    units = ws.cell(row=3, column=2 * third + 1, value=_w(lang, "units"))
-    units.alignment = Alignment(horizontal="right")
-    ws.merge_cells(start_row=3, start_column=2 * third + 1, end_row=3, end_column=width)
+    third = max(1, width // 3)
+    spans = [(1, third), (third + 1, 2 * third), (2 * third + 1, width)]
+    words = [
+        _w(lang, "made_by", who=heading.made_by),
+        _w(lang, "made_on", day=heading.made_on),
+        _w(lang, "units"),
+    ]
+    for (start, stop), text in zip(spans, words, strict=True):
+        ws.cell(row=3, column=start, value=text)
+        if stop > start:
+            ws.merge_cells(start_row=3, start_column=start, end_row=3, end_column=stop)
+    ws.cell(row=3, column=spans[2][0]).alignment = Alignment(horizontal="right")
 
     head, sub = HEAD_ROW, HEAD_ROW + 1
-    for c, text in ((1, _w(lang, "col.region")), (2, _w(lang, "col.code"))):
+    names = [_w(lang, "col.region"), _w(lang, "col.code"), _w(lang, "col.rank")][:lead]
+    for c, text in enumerate(names, start=1):
         _head(ws, head, c, text)
         _head(ws, sub, c, None)
         ws.merge_cells(start_row=head, start_column=c, end_row=sub, end_column=c)
     ws.column_dimensions["A"].width = 16 if lang == "zh" else 22
     ws.column_dimensions["B"].width = 12
-    c = 3
-    while c - 3 < len(cols):
-        group = cols[c - 3].group
+    if lead > 2:
+        ws.column_dimensions["C"].width = 7
+    c = lead + 1
+    while c - lead - 1 < len(cols):
+        group = cols[c - lead - 1].group
         span = 1
-        while c - 3 + span < len(cols) and cols[c - 3 + span].group == group:
+        while c - lead - 1 + span < len(cols) and cols[c - lead - 1 + span].group == group:
             span += 1
         _head(ws, head, c, group)
         for k in range(span):
-            col = cols[c - 3 + k]
+            col = cols[c - lead - 1 + k]
             if k:
                 _head(ws, head, c + k, None)
             _head(ws, sub, c + k, col.header)
@@ -314,7 +403,7 @@ def _table(
 
     last_township = FIRST_ROW + len(townships) - 1
     total_row = last_township + 1
-    ws.freeze_panes = ws.cell(row=FIRST_ROW, column=3)
+    ws.freeze_panes = ws.cell(row=FIRST_ROW, column=lead + 1)
     # The filter covers the townships only: sorting them never moves the total.
     ws.auto_filter.ref = f"A{sub}:{end}{max(last_township, sub)}"
     ws.print_title_rows = f"{head}:{sub}"

@@ -135,8 +135,11 @@
       margin: { l: 44, r: 8, t: 26, b: 24 }, height: 170, font: font, showlegend: false,
       xaxis: { fixedrange: true, tickmode: "array", tickvals: ticks,
                ticktext: ticks.map(function (v) { return labels[v - 1]; }), tickfont: { size: 10 } },
+      // Plain numbers, never d3's SI suffixes ("60k", "500m"): tonnes with separators, rates
+      // in per cent with the decimals they need.
       yaxis: { fixedrange: true, rangemode: "tozero", ticksuffix: kind === "quantity" ? "" : " %",
-               tickformat: kind === "quantity" ? ",.3~f" : "", separatethousands: true, tickfont: { size: 10 } },
+               tickformat: kind === "quantity" ? ",.3~f" : ",.2~f", separatethousands: true,
+               exponentformat: "none", tickfont: { size: 10 } },
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fafbfc"
     }, { displayModeBar: false, responsive: true });
   }
@@ -222,10 +225,10 @@
       title: { text: mapEl.getAttribute("data-title"), x: 0, xanchor: "left" },
       font: font, margin: { l: 60, r: 10, t: 40, b: 50 }, legend: { orientation: "h", y: -0.12 },
       xaxis: { title: { text: mapEl.getAttribute("data-x-title") }, ticksuffix: "°E", zeroline: false,
-               constrain: "domain" },
+               tickformat: ".2~f", exponentformat: "none", constrain: "domain" },
       // One degree of latitude is longer than one of longitude here: keep the shape true.
       yaxis: { title: { text: mapEl.getAttribute("data-y-title") }, ticksuffix: "°N", zeroline: false,
-               scaleanchor: "x", scaleratio: 1 / Math.cos(midLat * Math.PI / 180), constrain: "domain" },
+               tickformat: ".2~f", exponentformat: "none", scaleanchor: "x", scaleratio: 1 / Math.cos(midLat * Math.PI / 180), constrain: "domain" },
       plot_bgcolor: "#f7f9f6", hovermode: "closest"
     }, baseConfig);
   }

@@ -54,6 +54,8 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters.update(
     pct=i18n.pct,
     mass=i18n.mass,
+    kg=i18n.kg,
+    words=i18n.header_words,
     number=i18n.number,
     target=i18n.target_text,
     points=i18n.points,
@@ -98,6 +100,8 @@ templates.env.globals.update(
     plotly_url=plotly_url,
     # Indicators that count kilograms (and units) rather than a rate against a target.
     quantity_indicators=frozenset(k for k, d in INDICATORS.items() if not d.has_rate),
+    # Each indicator's definition: its numerator and denominator by name (回收量, 使用量…).
+    indicator_defs=INDICATORS,
 )
 
 

@@ -96,7 +96,9 @@ def export_register(
     status: str | None = None,
 ) -> Response:
     """The register with the page's filters, in the API's export columns."""
-    parsed = views.RegisterFilters.parse(period, township, site, material, status)
+    parsed = views.RegisterFilters.parse(
+        period, township, site, material, status, ctx.default_period
+    )
     return register_download(
         ctx.session,
         ctx.user,

@@ -11,18 +11,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
+
 from api.web.messages import MESSAGES
 from wasteflow.rates.compare import over_full
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
-STATUS_ICONS = {"met": "✓", "missed": "✗", "no_target": "–", "no_data": "…", "check": "!"}
+STATUS_ICONS = {
+    "met": "✓",
+    "missed": "✗",
+    "no_target": "–",
+    "no_data": "…",
+    "not_applicable": "∅",
+    "check": "!",
+}
 
 # Anomaly reasons: one sentence per kind, filled from the anomaly's detail.
 _REASONS: dict[str, tuple[str, str]] = {
     "negative_stock": (
-        "{site}发出的{material}比它收到和原有的多 {missing}（期初 {opening}，收入 {inflow}，"
+        "{site}发出的{material}比它收到和原有的多 {missing}（期初 {opening}，接收 {inflow}，"
         "发出 {outflow}，处理 {treated}）。",
         "{site} sent out {missing} more {material} than it received or held (opening "
         "{opening}, in {inflow}, out {outflow}, treated {treated}).",
@@ -99,6 +108,42 @@ def number(value: float | int | None, digits: int = 3) -> str:
     return f"{value:,.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:,.0f}"
 
 
+def kg(value: float | None, digits: int = 1) -> str:
+    """A mass in kilograms with a fixed number of decimals (``1,362.5``), or a dash."""
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+# Where a Chinese header may wrap: before the term its name ends with (农膜|回收率), never
+# inside a word. Longest first, so 资源化利用率 wins over 利用率.
+_HEADER_TERMS = sorted(
+    (
+        "综合利用率",
+        "资源化利用率",
+        "无害化处理率",
+        "回收利用率",
+        "利用率",
+        "回收率",
+        "填埋量",
+        "拆解量",
+        "回收量",
+    ),
+    key=len,
+    reverse=True,
+)
+
+
+def header_words(text: str) -> Markup:
+    """A header's text, escaped, with a line-break opportunity (``<wbr>``) between its words:
+    the stylesheet forbids breaks inside Chinese words (``word-break: keep-all``), so a long
+    indicator name wraps before 综合利用率, not in the middle of 利用."""
+    for n in range(1, len(text)):
+        if any(text.startswith(term, n) for term in _HEADER_TERMS):
+            return Markup("{}<wbr>{}").format(text[:n], text[n:])
+    return Markup("{}").format(text)
+
+
 def points(change: float | None) -> str:
     """A change of rates in percentage points, signed: 0.0123 → ``+1.2``; ``—`` for none."""
     if change is None:
@@ -123,11 +168,13 @@ def target_text(target: Mapping[str, Any] | None) -> str | None:
     return f"{sign} {target['value'] * 100:g} %"
 
 
-def figure_status(figure: Mapping[str, Any]) -> str:
-    """met, missed, no_target, no_data, or check: what the badge of a figure says. A rate
-    above 100 % is ``check`` whatever its target: it means wrong records, never success."""
+def figure_status(figure: Mapping[str, Any], applies: bool = True) -> str:
+    """met, missed, no_target, no_data, not_applicable or check: what the badge of a figure
+    says. A rate above 100 % is ``check`` whatever its target: it means wrong records, never
+    success. A figure without data says ``not_applicable`` when its indicator does not apply
+    to the region (``applies`` False, see :mod:`wasteflow.services.applicability`)."""
     if figure.get("status") == "no_data":
-        return "no_data"
+        return "no_data" if applies else "not_applicable"
     if over_full(figure):
         return "check"
     if figure.get("met") is True:
@@ -161,6 +208,22 @@ class Translator:
 
     def has(self, key: str) -> bool:
         return key in MESSAGES
+
+    @property
+    def colon(self) -> str:
+        """``：`` in Chinese, ``: `` in English: a label's colon."""
+        return self("common.colon")
+
+    def paren(self, text: str) -> str:
+        """Text in brackets: full-width in Chinese."""
+        return self("common.paren", text=text)
+
+    def term(self, pair: tuple[str, str] | None) -> str:
+        """One of a (Chinese, English) pair, as the data's own names come (an indicator's
+        numerator and denominator)."""
+        if pair is None:
+            return ""
+        return pair[0] if self.lang == "zh" else pair[1]
 
     def name(self, item: Mapping[str, Any] | Any, field: str = "name") -> str:
         """The ``name_zh`` or ``name_en`` of a dict or object (falls back to the other)."""
@@ -257,10 +320,17 @@ class Translator:
             out.append(self("figbasis.target_carried", year_from=year_from, year_to=year_to))
         return out
 
-    def status(self, figure: Mapping[str, Any]) -> dict[str, str]:
-        """The badge of a figure: its key (for the CSS class), icon and words."""
-        key = figure_status(figure)
-        return {"key": key, "icon": STATUS_ICONS[key], "text": self(f"status.{key}")}
+    def status(self, figure: Mapping[str, Any], applies: bool = True) -> dict[str, str]:
+        """The badge of a figure: its key (for the CSS class), icon, words and, for a figure
+        without data, why (a ``title``)."""
+        key = figure_status(figure, applies)
+        title = self(f"status.{key}_title") if self.has(f"status.{key}_title") else ""
+        return {
+            "key": key,
+            "icon": STATUS_ICONS[key],
+            "text": self(f"status.{key}"),
+            "title": title,
+        }
 
     def anomaly_reason(
         self, anomaly: Mapping[str, Any], materials: Mapping[str, Mapping[str, Any]]

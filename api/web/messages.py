@@ -68,9 +68,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # home
     "home.title": ("全区利用率与目标", "District rates against targets"),
     "home.lead": (
-        "{region}，{period}：各项指标的比率、分子与分母、目标及达标情况。",
-        "{region}, {period}: each indicator's rate, numerator and denominator, target, and "
-        "whether it is met.",
+        "{region}，{period}：各项指标的比率、计算所用的数量、目标及达标情况。",
+        "{region}, {period}: each indicator's rate, the quantities it is computed from, its "
+        "target, and whether it is met.",
     ),
     "home.quantities": ("回收与拆解量", "Quantities recovered and dismantled"),
     "home.your_sites": ("您的站点", "Your sites"),
@@ -95,7 +95,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "figure.target": ("目标", "Target"),
     "figure.no_target": ("无目标", "no target"),
     "figure.formula": ("公式", "Formula"),
-    "figure.records": ("背后的记录", "Records behind it"),
+    "figure.records": ("查看明细记录", "The records it counts"),
     "figure.records_count": (
         "{handovers} 条交接，{declarations} 条申报",
         "{handovers} handovers, {declarations} declarations",
@@ -124,8 +124,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "rests on coefficients not verified against a primary source: {names}",
     ),
     "figbasis.fallback": (
-        "{year}年尚无系数集，沿用{set_year}年的系数集 {code}",
-        "no coefficient set for {year}: the {set_year} set {code} is used",
+        "{year}年尚无系数集，沿用{set_year}年的系数集",
+        "no coefficient set for {year}: the {set_year} set is used",
     ),
     "figbasis.solids": (
         "按粪（固体）口径计算：粪水按其含粪比例折算，与产生量口径一致",
@@ -271,7 +271,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # anomalies
     "anomalies.title": ("异常", "Anomalies"),
     "anomalies.lead": (
-        "{period}：物料平衡与记录中发现的问题，以及背后的记录。",
+        "{period}：物料平衡与记录中发现的问题，以及相关的记录。",
         "{period}: problems found in the mass balance and the records, with the records "
         "behind them.",
     ),
@@ -305,7 +305,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "handovers.any_period": ("全部期间", "any period"),
     "handovers.period": ("期间", "Period"),
     "handovers.township": ("乡镇", "Township"),
-    "handovers.site": ("站点代码", "Site code"),
+    "handovers.site": ("站点（代码）", "Site (code)"),
     "handovers.material": ("物料", "Material"),
     "handovers.status": ("状态", "State"),
     "handovers.filter": ("筛选", "Filter"),
@@ -315,8 +315,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "handovers.day": ("日期", "Day"),
     "handovers.from": ("移出站点", "From"),
     "handovers.to": ("接收站点", "To"),
-    "handovers.declared": ("申报（千克）", "Declared (kg)"),
-    "handovers.received": ("接收（千克）", "Received (kg)"),
+    "handovers.declared": ("申报重量（千克）", "Declared (kg)"),
+    "handovers.received": ("接收重量（千克）", "Received (kg)"),
     "handovers.flags": ("标记", "Flags"),
     "handovers.showing": (
         "第 {first}–{last} 条，共 {total} 条",
@@ -343,18 +343,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "handover.method": ("计量方式", "Mass method"),
     "handover.received": ("接收重量", "Received mass"),
     "handover.refused": ("拒收重量", "Refused mass"),
-    "handover.accepted": ("接受重量", "Accepted mass"),
+    "handover.accepted": ("实收重量", "Accepted mass"),
     "handover.refusal_reason": ("拒收原因", "Refusal reason"),
     "handover.route": ("处理方式", "Treatment route"),
-    "handover.recorded": ("记录", "Recorded"),
-    "handover.received_at": ("接收", "Received"),
+    "handover.recorded": ("登记", "Recorded"),
+    "handover.received_at": ("确认接收", "Received"),
     "handover.cancelled": ("撤销", "Cancelled"),
     "handover.device_time": ("设备时间", "Device time"),
-    "handover.scan_distance": ("扫码距站点", "Scan distance from site"),
-    "handover.corrects": ("更正了", "Corrects"),
-    "handover.corrected_by": ("被更正为", "Corrected by"),
+    "handover.scan_distance": ("扫码处距站点", "Scan distance from site"),
+    "handover.corrects": ("更正的交接", "Corrects"),
+    "handover.corrected_by": ("更正后的交接", "Corrected by"),
     "handover.returns": ("退回的拒收交接", "Returns the refused load"),
-    "handover.returned_by": ("退回交接", "Sent back by"),
+    "handover.returned_by": ("退回的交接", "Sent back by"),
     "handover.by": ("由 {who}", "by {who}"),
     "handover.history": ("变更历史", "History"),
     "handover.history_caption": ("审计事件（{n} 条）", "Audit events ({n})"),
@@ -366,23 +366,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "handover.when": ("时间", "When"),
     "handover.who": ("操作人", "Who"),
     "handover.action": ("操作", "Action"),
-    "handover.change": ("变更（之前 → 之后）", "Change (before → after)"),
+    "handover.change": ("变更内容（原值 → 新值）", "Change (before → after)"),
     "handover.manifest": ("随车二维码（运单）", "Manifest QR (travels with the load)"),
     "handover.manifest_alt": ("交接 {code} 的运单二维码", "Manifest QR code of handover {code}"),
     "handover.register_site": ("该站点的交接登记", "Register of this site"),
     "method.weighed": ("过磅", "weighed"),
     "method.estimated": ("估算", "estimated"),
-    "action.handover.record": ("记录交接", "recorded"),
+    "action.handover.record": ("登记交接", "recorded"),
     "action.handover.receive": ("确认接收", "received"),
     "action.handover.cancel": ("撤销", "cancelled"),
     "action.handover.supersede": ("被更正", "superseded"),
     "action.handover.receipt_correct": ("更正接收", "receipt corrected"),
-    # records behind a figure
-    "records.title": ("{indicator}背后的记录", "Records behind the {indicator}"),
+    # the records a figure counts
+    "records.title": ("{indicator}的明细记录", "The records of the {indicator}"),
     "records.lead": ("{region}，{period}。", "{region}, {period}."),
-    "records.declarations": ("申报（分母）", "Declarations (the denominator)"),
+    "records.declarations": ("申报（{denominator}）", "Declarations ({denominator})"),
     "records.declarations_caption": ("申报记录（{n} 条）", "Declarations ({n})"),
-    "records.handovers": ("交接（分子的来源）", "Handovers (where the numerator comes from)"),
+    "records.handovers": (
+        "交接（{numerator}的来源）",
+        "Handovers (where the {numerator} comes from)",
+    ),
     "records.handovers_lead": (
         "该物料离开本区域产生源的交接；每条可追溯到最终去向。",
         "Handovers in which the material left the region's sources; each leads on to its fate.",
@@ -408,7 +411,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # sites
     "sites.title": ("站点分布", "Sites"),
     "sites.lead": (
-        "按经纬度绘制的站点（无底图），按类型着色。{period}的收入、发出与处理量见悬停提示和导出。",
+        "按经纬度绘制的站点（无底图），按类型着色。{period}的接收、发出与处理量见悬停提示和导出。",
         "Sites by latitude and longitude (no map tiles), coloured by kind. Received, sent and "
         "treated in {period} are in the hover text and the export.",
     ),
@@ -423,12 +426,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sites.code": ("代码", "Code"),
     "sites.name": ("名称", "Name"),
     "sites.township": ("乡镇", "Township"),
-    "sites.received": ("收入（千克）", "Received (kg)"),
-    "sites.sent": ("发出（千克）", "Sent (kg)"),
-    "sites.treated": ("处理（千克）", "Treated (kg)"),
+    "sites.received": ("接收量（千克）", "Received (kg)"),
+    "sites.sent": ("发出量（千克）", "Sent (kg)"),
+    "sites.treated": ("处理量（千克）", "Treated (kg)"),
     "sites.materials": ("物料", "Materials"),
-    "sites.received_mass": ("收入", "Received"),
-    "sites.treated_mass": ("处理", "Treated"),
+    "sites.received_mass": ("接收量", "Received"),
+    "sites.treated_mass": ("处理量", "Treated"),
     "sites.indicators": ("处理的物料类别", "Materials handled"),
     "sites.sources": ("产生源（{n} 个）", "Sources ({n})"),
     "sites.pools": ("回收点、转运站与处理企业", "Collection points, transfer stations and plants"),
@@ -496,3 +499,8 @@ MESSAGES.update(ADMIN_MESSAGES)
 from api.web.messages_imports import IMPORT_MESSAGES  # noqa: E402
 
 MESSAGES.update(IMPORT_MESSAGES)
+
+# New words live in their own module; they join the table here.
+from api.web.messages_readable import READABLE_MESSAGES  # noqa: E402
+
+MESSAGES.update(READABLE_MESSAGES)

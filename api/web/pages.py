@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Offset
-from api.web import anomaly_pages, views
+from api.web import anomaly_pages, history, views
 from api.web.auth import (
     HOME_PATH,
     LOGIN_CSRF_COOKIE,
@@ -38,11 +38,13 @@ from wasteflow.schemas import SitePublic
 from wasteflow.services import (
     accounts,
     anomaly_work,
+    applicability,
     catalogue,
     comparisons,
     flow_sankey,
     flows,
     handovers,
+    labels,
     rates,
     sites,
 )
@@ -187,6 +189,7 @@ def home(ctx: Page, period: PeriodQ = None) -> HTMLResponse:
         quantity_figures=[district["figures"][k] for k in views.quantity_keys()],
         materials=views.by_code(catalogue.list_materials(session=ctx.session)),
         anomaly_work=anomaly_pages.home_counts(ctx, label),
+        set_years=labels.coefficient_set_years(ctx.session),
     )
 
 
@@ -241,6 +244,7 @@ def townships(ctx: Page, period: PeriodQ = None) -> HTMLResponse:
             f["yoy"]["rate"] is None and not f["yoy"]["numerator_kg"] for f in last_year.values()
         ),
         checks=sum(f["over_100"] for r in compared["rows"][1:] for f in r["figures"].values()),
+        na=applicability.not_applicable_cells(ctx.session, label, report["rows"]),
     )
 
 
@@ -270,6 +274,7 @@ def township(ctx: Page, code: str, period: PeriodQ = None) -> HTMLResponse:
         sites_total=site_page.total,
         anomalies=views.anomaly_rows(work["items"], ctx.t, materials, label),
         page_url=anomaly_pages.page_url,
+        na=applicability.not_applicable_cells(ctx.session, label, report["rows"]),
     )
 
 
@@ -281,7 +286,7 @@ def records(
     region: str = "500156",
     offset: Offset = 0,
 ) -> HTMLResponse:
-    """The declarations and handovers behind one figure."""
+    """The declarations and handovers one figure counts (with their exports)."""
     if not ctx.officials:
         return ctx.officials_only()
     label = ctx.period(period)
@@ -306,6 +311,7 @@ def records(
         regions=regions,
         found=found,
         materials=views.by_code(catalogue.list_materials(session=ctx.session)),
+        site_names=_site_names(ctx, found["handovers"]["items"]),
         pager=_pager(
             "/dashboard/records",
             {"indicator": indicator, "period": label, "region": region},
@@ -373,7 +379,9 @@ def register(
     offset: Offset = 0,
 ) -> HTMLResponse:
     """The handover register with filters and pages (each role sees what it may read)."""
-    filters = views.RegisterFilters.parse(period, township, site, material, status)
+    filters = views.RegisterFilters.parse(
+        period, township, site, material, status, ctx.default_period
+    )
     page = handovers.list_handovers(
         session=ctx.session,
         account=ctx.user,
@@ -385,29 +393,53 @@ def register(
     return ctx.render(
         "handovers.html",
         filters=filters,
+        all_periods=views.ALL_PERIODS,
         page=page,
         pager=_pager("/dashboard/handovers", filters.query(), page),
         townships=catalogue.list_regions(session=ctx.session, level=RegionLevel.township),
         materials=materials,
         material_names=views.by_code(materials),
+        site_names=_site_names(ctx, page["items"]),
         states=views.STATES,
         period_groups=ctx.period_choices(filters.period or ctx.default_period),
         export_query=filters.query(),
     )
 
 
+def _site_names(ctx: PageContext, items: list[Any]) -> dict[str, Any]:
+    """The sites a page of handovers names, by code (the register shows their names)."""
+    codes = {h.from_site for h in items} | {h.to_site for h in items}
+    return sites.names_by_code(ctx.session, codes)
+
+
 @router.get("/dashboard/handovers/{code}")
 def handover(ctx: Page, code: str) -> HTMLResponse:
     """One handover: what it says, its history (who, when, before → after), its manifest QR."""
     found = handovers.history(session=ctx.session, account=ctx.user, ref=code)
+    h = found["handover"]
+    materials = views.by_code(catalogue.list_materials(session=ctx.session))
+    routes = views.by_code(catalogue.list_routes(session=ctx.session))
+    codes = {h.from_site, h.to_site}
+    for e in found["events"]:
+        for values in (e["before"] or {}, e["after"] or {}):
+            codes |= {values[k] for k in ("from_site", "to_site") if values.get(k)}
+    site_names = sites.names_by_code(ctx.session, codes)
+    names = history.Names(
+        sites=site_names,
+        materials=materials,
+        routes=routes,
+        route_codes=labels.route_codes_by_id(ctx.session),
+        returns=h.returns,
+    )
     return ctx.render(
         "handover.html",
-        h=found["handover"],
-        events=found["events"],
+        h=h,
+        events=history.history_rows(found["events"], ctx.t, names),
         corrected_by=found["corrected_by"],
         returned_by=found["returned_by"],
-        materials=views.by_code(catalogue.list_materials(session=ctx.session)),
-        routes=views.by_code(catalogue.list_routes(session=ctx.session)),
+        materials=materials,
+        routes=routes,
+        site_names=site_names,
         local_time=views.local_time,
     )
 

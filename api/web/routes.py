@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import admin, admin_imports, anomaly_pages, downloads, field, pages
+from api.web import admin, admin_imports, anomaly_pages, downloads, field, pages, records_export
 
 router = APIRouter(tags=["dashboard"])
 router.include_router(pages.router)
@@ -17,3 +17,4 @@ router.include_router(field.router)
 router.include_router(anomaly_pages.router)
 router.include_router(admin.router)
 router.include_router(admin_imports.router)
+router.include_router(records_export.router)

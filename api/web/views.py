@@ -63,9 +63,14 @@ def by_code(items: Iterable[Any]) -> dict[str, dict[str, Any]]:
 # --- the register's filters ----------------------------------------------------------------
 
 
+# The register's "all periods" choice (no period at all means the default year).
+ALL_PERIODS = "all"
+
+
 @dataclass
 class RegisterFilters:
-    """The handover register's filters as the page's form sends them (empty means any)."""
+    """The handover register's filters as the page's form sends them (empty means any; no
+    period means the default one, ``all`` every period)."""
 
     period: str = ""
     township: str = ""
@@ -81,9 +86,11 @@ class RegisterFilters:
         site: str | None,
         material: str | None,
         status: str | None,
+        default_period: str = "",
     ) -> RegisterFilters:
+        asked = (period or "").strip()
         f = cls(
-            period=(period or "").strip(),
+            period=default_period if not asked else "" if asked == ALL_PERIODS else asked,
             township=(township or "").strip(),
             site=(site or "").strip().upper(),
             material=(material or "").strip(),
@@ -112,7 +119,10 @@ class RegisterFilters:
         }
 
     def query(self) -> dict[str, str]:
-        return {k: v for k, v in vars(self).items() if v}
+        """The filters as a query string's parameters (every period said as ``all``)."""
+        return {k: v for k, v in vars(self).items() if v} | (
+            {} if self.period else {"period": ALL_PERIODS}
+        )
 
 
 # --- anomalies -----------------------------------------------------------------------------
@@ -368,10 +378,13 @@ def site_traces(
         for p in items:
             line = f"{t.site_name(p)}<br>{p['code']} · {townships.get(p.get('township') or '', '')}"
             if p.get("received_kg") is not None:
-                line += (
-                    f"<br>{t('sites.received')}: {p['received_kg']:,.0f}"
-                    f"<br>{t('sites.sent')}: {p['sent_kg']:,.0f}"
-                    f"<br>{t('sites.treated')}: {p['treated_kg']:,.0f}"
+                line += "".join(
+                    f"<br>{t(key)}{t.colon}{p[field]:,.0f}"
+                    for key, field in (
+                        ("sites.received", "received_kg"),
+                        ("sites.sent", "sent_kg"),
+                        ("sites.treated", "treated_kg"),
+                    )
                 )
             text.append(line)
         traces.append(

@@ -85,6 +85,14 @@ def test_demo_refuses_to_mix_into_a_database_with_real_sites(tmp_path: Path) -> 
     assert r.returncode == 1 and "real sites" in r.stderr
 
 
+def test_demo_simulates_only_days_that_have_passed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    r = _run(["demo", "--no-serve", "--year", "2999"], url, tmp_path)
+    assert r.returncode == 1 and "year: the demo simulates days that have passed" in r.stderr
+    r = _run(["demo", "--no-serve", "--as-of", "1 April"], url, tmp_path)
+    assert r.returncode == 2 and "--as-of" in r.stderr  # a date, YYYY-MM-DD
+
+
 @pytest.mark.parametrize(
     ("url", "warned"),
     [("sqlite:///wasteflow.db", True), ("postgresql+psycopg://u@db.example/wf", False)],

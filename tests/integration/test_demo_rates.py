@@ -1,5 +1,9 @@
 """The demo district end to end: rates against targets, the planted anomalies, exports — and
-the per-day totals agreeing with the raw records, on SQLite and PostgreSQL."""
+the per-day totals agreeing with the raw records, on SQLite and PostgreSQL.
+
+The demo is built as of 1 April 2026 (``AS_OF``): the full year 2025 and 2026's first
+quarter, as a user building it that day would get, and the same figures whatever the date
+the tests run on."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,7 +28,9 @@ from wasteflow.models import Handover, Site
 from wasteflow.rates import parse_period
 from wasteflow.services.rates import load_period, period_engine
 from wasteflow.services.reference import load_reference
-from wasteflow.types import Channel
+from wasteflow.types import Channel, HandoverStatus
+
+AS_OF = date(2026, 4, 1)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -37,7 +44,7 @@ def demo(
     engine = make_engine(url)
     with new_session(engine) as session:
         load_reference(session=session)
-        load_demo(session=session)
+        load_demo(session=session, today=AS_OF)
     yield engine
     engine.dispose()
 
@@ -339,12 +346,15 @@ def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyp
     top_line = [c.value for c in ws[3] if c.value]
     assert top_line[0] == "制表单位：武隆区生态环境局（示例）"  # the official's organisation
     assert top_line[1].startswith("制表日期：") and top_line[2] == "计量单位：吨、%"
-    # Two header rows (indicator, then rate | target | verdict), frozen with the names.
-    assert [ws.cell(5, c).value for c in (1, 2, 3, 6)] == [
-        "乡镇（街道）", "区划代码", "农膜回收率", "畜禽粪污综合利用率"
+    # Two header rows (indicator, then rate | 同比 | target | verdict), frozen with the
+    # names and ranks. A year has no 环比: the year before is its 同比.
+    assert [ws.cell(5, c).value for c in (1, 2, 3, 4, 8)] == [
+        "乡镇（街道）", "区划代码", "排名", "农膜回收率", "畜禽粪污综合利用率"
     ]  # fmt: skip
-    assert [ws.cell(6, c).value for c in (3, 4, 5)] == ["利用率", "目标（≥）", "达标情况"]
-    assert ws.freeze_panes == "C7"
+    assert [ws.cell(6, c).value for c in (4, 5, 6, 7)] == [
+        "利用率", "同比（百分点）", "目标（≥）", "达标情况"
+    ]  # fmt: skip
+    assert ws.freeze_panes == "D7"
     last = ws.cell(6, ws.max_column).column_letter
     assert ws.auto_filter.ref == f"A6:{last}32"  # the 26 townships; the total stays put
     assert ws.print_title_rows == "$5:$6"
@@ -360,7 +370,8 @@ def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyp
     assert set(by_code) == set(rows) and ws.cell(33, 1).value == "武隆区（合计）"
     for code, n in by_code.items():
         film = rows[code]["figures"]["film_recovery"]
-        rate, target, verdict = (ws.cell(n, c) for c in (3, 4, 5))
+        rate, yoy, target, verdict = (ws.cell(n, c) for c in (4, 5, 6, 7))
+        assert yoy.value is None  # the demo has no 2024 to compare with
         assert rate.value == film["rate"] and rate.number_format == "0.0%"
         assert isinstance(target.value, float) and target.value == film["target"]["value"]
         assert target.number_format == "0%"
@@ -368,10 +379,10 @@ def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyp
         if film["rate"] > 1:
             expected = "超过100%，请核查数据"  # 鸭江镇's 100.1 % is a data check, not 达标
         assert verdict.value == expected, code
-    assert ws.cell(by_code["500156105"], 5).value == "超过100%，请核查数据"
+    assert ws.cell(by_code["500156105"], 7).value == "超过100%，请核查数据"
     # The quantities that have no rate are tonnes with two decimals.
     dismantled = next(
-        c for c in range(3, ws.max_column + 1) if ws.cell(5, c).value == "废弃电器电子产品拆解量"
+        c for c in range(4, ws.max_column + 1) if ws.cell(5, c).value == "废弃电器电子产品拆解量"
     )
     cell = ws.cell(33, dismantled)
     assert cell.value == round(rows["500156"]["figures"]["appliance_dismantled"]["numerator_kg"]
@@ -380,6 +391,7 @@ def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyp
     notes = "\n".join(str(c.value) for c in ws["A"][34:] if c.value)
     assert "注：" in notes and "超过100%" in notes
     assert "转化系数为占位值" in notes and "玉米草谷比" in notes  # placeholders, unverified
+    assert "排名按达标指标数" in notes and "同比：与2024年相比" in notes
     assert "合成演示数据" in notes
     qs = book["利用量与产生量"]
     assert [qs.cell(6, c).value for c in (3, 4)] == ["回收量（吨）", "使用量（吨）"]
@@ -402,6 +414,44 @@ def test_the_report_officials_send_upward(api) -> None:  # type: ignore[no-untyp
     assert book["rates"]["A1"].value == "Wulong District: resource utilisation report, 2025 Q2"
 
 
+def test_the_reports_ranks_and_changes_are_the_townships_pages(api) -> None:  # type: ignore[no-untyped-def]
+    """2026's first quarter against 2025's first and last quarters, worked by hand from the
+    three reports: 白马镇's manure rate change in points, and a rank by targets met."""
+    client, h = api
+
+    def report(period: str) -> dict:  # type: ignore[type-arg]
+        r = client.get("/api/v1/rates/report", params={"period": period}, headers=h)
+        return {row["region"]["code"]: row for row in r.json()["rows"]}  # type: ignore[no-any-return]
+
+    now, year_before, quarter_before = report("2026-Q1"), report("2025-Q1"), report("2025-Q4")
+    r = client.get(
+        "/api/v1/rates/report", params={"period": "2026-Q1", "format": "xlsx"}, headers=h
+    )
+    ws = load_workbook(io.BytesIO(r.content))["利用率报表"]
+    manure = next(
+        c for c in range(4, ws.max_column + 1) if ws.cell(5, c).value == "畜禽粪污综合利用率"
+    )
+    assert [ws.cell(6, c).value for c in range(manure, manure + 5)] == [
+        "利用率", "同比（百分点）", "环比（百分点）", "目标（≥）", "达标情况"
+    ]  # fmt: skip
+    row = next(n for n in range(7, 34) if ws.cell(n, 2).value == "500156101")
+    rate = now["500156101"]["figures"]["manure_utilisation"]["rate"]
+    for column, then in ((manure + 1, year_before), (manure + 2, quarter_before)):
+        before = then["500156101"]["figures"]["manure_utilisation"]["rate"]
+        cell = ws.cell(row, column)
+        assert cell.value == pytest.approx((rate - before) * 100, abs=1e-3)
+        assert cell.number_format == "+0.0;-0.0;0.0"
+    # Rank: targets met (a rate over 100 % is no target met), ties sharing a rank.
+    met = {
+        code: sum(1 for f in r["figures"].values() if f["met"] and (f["rate"] or 0) <= 1)
+        for code, r in now.items()
+        if code != "500156"
+    }
+    better = sum(1 for m in met.values() if m > met["500156101"])
+    assert ws.cell(row, 3).value == better + 1 and ws.cell(row, 3).number_format == "0"
+    assert ws.cell(33, 3).value is None  # the district's total has no rank
+
+
 def test_the_demo_is_labelled_synthetic(demo: sa.Engine, api) -> None:  # type: ignore[no-untyped-def]
     client, _h = api
     assert client.get("/healthz").json()["dataset"]["synthetic"] is True
@@ -420,6 +470,112 @@ def test_the_demo_is_labelled_synthetic(demo: sa.Engine, api) -> None:  # type: 
             ).scalars()
         )
         assert channels == {Channel.demo}
+
+
+def test_the_demo_holds_the_last_full_year_and_this_year_up_to_the_day_before(
+    demo: sa.Engine, api
+) -> None:  # type: ignore[no-untyped-def]
+    from wasteflow.models import Declaration
+    from wasteflow.types import DeclarationKind
+
+    client, h = api
+    dataset = client.get("/healthz").json()["dataset"]
+    assert dataset["years"] == [2025, 2026] and dataset["year"] == 2026
+    assert (dataset["first_day"], dataset["last_day"]) == ("2025-01-01", "2026-03-31")
+    demo_rows = sa.select(Handover.day, Handover.status).where(Handover.channel == Channel.demo)
+    with Session(demo) as session:
+        days = session.execute(
+            sa.select(sa.func.min(Handover.day), sa.func.max(Handover.day)).where(
+                Handover.channel == Channel.demo
+            )
+        ).one()
+        waiting = session.execute(
+            demo_rows.where(Handover.status == HandoverStatus.in_transit)
+        ).all()
+        ends = dict(
+            session.execute(
+                sa.select(Declaration.kind, sa.func.max(Declaration.period_end))
+                .where(Declaration.period_start >= date(2026, 1, 1))
+                .group_by(Declaration.kind)
+            ).all()
+        )
+        film = dict(
+            session.execute(
+                sa.select(
+                    sa.func.extract("year", Declaration.period_start),
+                    sa.func.sum(Declaration.mass_g),
+                )
+                .where(Declaration.kind == DeclarationKind.film_used)
+                .group_by(sa.func.extract("year", Declaration.period_start))
+            ).all()
+        )
+    assert days == (date(2025, 1, 1), date(2026, 3, 31))
+    # Only the loads of the last two days are still on their way; the year's end is not.
+    assert waiting and {d for d, _ in waiting} == {date(2026, 3, 30), date(2026, 3, 31)}
+    # 2026 is declared up to its last day: head counts over the quarter's days, the
+    # factories' output so far, household waste collected month by month.
+    assert ends[DeclarationKind.livestock_headcount] == date(2026, 3, 31)
+    assert ends[DeclarationKind.industrial_generated] == date(2026, 3, 31)
+    assert ends[DeclarationKind.household_collected] == date(2026, 3, 31)
+    assert DeclarationKind.crop_output not in ends  # no harvest has begun by March
+    # Film goes on the fields from March: a month of a 92-day season so far.
+    used = {int(y): float(g) for y, g in film.items()}  # PostgreSQL sums as Decimal
+    assert used[2026] == pytest.approx(used[2025] * 31 / 92, rel=1e-6)
+    quarter = client.get("/api/v1/rates/report", params={"period": "2026-Q1"}, headers=h).json()
+    district = quarter["rows"][0]["figures"]
+    assert 0.5 < district["manure_utilisation"]["rate"] < 1  # produced and used so far
+    assert district["straw_utilisation"]["status"] == "no_data"  # nothing harvested yet
+    # The townships' performance drifts from one year to the next: comparisons show change.
+    compare = client.get("/api/v1/rates/compare", params={"period": "2026-Q1"}, headers=h).json()
+    changes = [row["figures"]["manure_utilisation"]["yoy"]["change"] for row in compare["rows"][1:]]
+    assert all(c is not None for c in changes) and len(set(changes)) > 20
+
+
+def test_the_readmes_load_shows_in_the_figures_of_its_year(api) -> None:  # type: ignore[no-untyped-def]
+    """A handover, end to end, as the README records it: 18.4 kg of film from a household
+    cluster of 白马镇 to its village's collection point, confirmed at 18.2 kg — then the
+    year's film figure of 白马镇 counts it and lists it among its records."""
+    from wasteflow.types import utcnow
+
+    client, h = api
+    tokens = {
+        u: client.post(
+            "/api/v1/auth/token", data={"username": u, "password": DEMO_PASSWORD}
+        ).json()["access_token"]
+        for u in ("collector.baima", "operator.baima")
+    }
+    hc = {"Authorization": f"Bearer {tokens['collector.baima']}"}
+    ho = {"Authorization": f"Bearer {tokens['operator.baima']}"}
+    params = {"indicator": "film_recovery", "region": "500156101", "period": f"{utcnow():%Y}"}
+    before = client.get("/api/v1/rates", params=params, headers=h).json()
+    plaque = client.get("/api/v1/sites/WL-HH-500156101001-1/plaque", headers=hc).json()["payload"]
+    r = client.post(
+        "/api/v1/handovers",
+        json={
+            "source_plaque": plaque,
+            "to_site": "WL-CP-500156101001",
+            "material": "film.agri",
+            "declared_mass_kg": 18.4,
+            "mass_method": "weighed",
+            "device_time": utcnow().isoformat(),
+            "lat": 29.4311,
+            "lon": 107.5455,
+        },
+        headers=hc | {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    r = client.post(
+        f"/api/v1/handovers/{code}/receipt", json={"received_mass_kg": 18.2}, headers=ho
+    )
+    assert r.status_code == 200, r.text
+    after = client.get("/api/v1/rates", params=params, headers=h).json()
+    assert after["numerator_kg"] == pytest.approx((before["numerator_kg"] or 0) + 18.2)
+    assert after["records"]["handovers"] == before["records"]["handovers"] + 1
+    # Records come oldest first: the new load is the last.
+    last = f"{after['records']['url']}&offset={after['records']['handovers'] - 1}"
+    records = client.get(last, headers=h).json()
+    assert [ho["code"] for ho in records["handovers"]["items"]] == [code]
 
 
 def test_rates_refuse_what_they_cannot_read(api) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ indicators materials feed, and the manure mass basis (reference/official-rates.m
 from __future__ import annotations
 
 from collections import defaultdict
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -160,18 +159,18 @@ def _expand(patterns: list[str]) -> list[str]:
 def test_the_demo_names_only_routes_its_materials_may_take_and_its_sites_operate() -> None:
     import random
 
-    from wasteflow.demo import PROCESSORS, _Generator
+    from wasteflow.demo import PROCESSORS
+    from wasteflow.demo.days import route_for
 
     proc = {code: i for i, (code, *_) in enumerate(PROCESSORS)}
     route_code = {i: code for i, code in enumerate(ROUTES)}
-    gen = SimpleNamespace(
-        proc=proc, rng=random.Random(1), route={code: i for i, code in route_code.items()}
-    )
+    route_id = {code: i for i, code in route_code.items()}
+    rng = random.Random(1)
     for code, _kind, _name, _t, patterns, operated in PROCESSORS:
         for material in _expand(patterns):
             fits = set(operated) & set(routes(material))
             assert fits, f"{code} operates no route {material} may take"
             for _ in range(20):  # the straw plant draws its route at random
-                named = route_code[_Generator._route_for(gen, proc[code], material)]  # type: ignore[arg-type]
+                named = route_code[route_for(proc, route_id, rng, proc[code], material)]
                 assert named in routes(material), (code, material, named)
                 assert named in operated, (code, material, named)
