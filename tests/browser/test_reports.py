@@ -75,6 +75,14 @@ def test_townships_page_prints_on_a4_landscape(browser: Browser, page: Any) -> N
     assert_a4_landscape(reader)
     text = "".join(words(p) for p in reader.pages)
     assert "各乡镇指标" in text and "白马镇" in text and "大洞河乡" in text
+    # Every column fits across the paper: laid out at the page's width between its margins
+    # (297 mm − 2 × 10 mm at 96 px per inch), nothing reaches past the right margin.
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 1047, "height": 700})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.emulate_media(media="screen")
+    assert width <= 1047, f"the printed table is {width} px wide, the paper holds 1047"
     # Every page that holds rows of the table starts them under its header.
     for p in reader.pages:
         if "镇" in words(p):
