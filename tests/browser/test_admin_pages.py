@@ -219,6 +219,7 @@ def test_a_township_is_set_up_through_the_admin_pages(browser: Browser, page: An
     submit(browser, page, "#target-form", "#save-target")
     assert "已有 2021–2025 年的目标" in field_error(page, "year_from")
     page.fill("#f-year_from", "2026")
+    page.fill("#f-year_to", "2030")
     submit(browser, page, "#target-form", "#save-target")
     row = page.locator("#target-table tr[data-indicator='film_recovery']").last
     assert "2026–2030" in row.inner_text() and row.locator(".value").inner_text() == "≥ 92 %"

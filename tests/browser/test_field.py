@@ -138,7 +138,7 @@ def test_a_load_recorded_offline_survives_a_reload_and_is_sent_once(checked: Fie
     f.shoot(page, "05-duplicate-question-phone")
     page.click("#ask-no")
     page.click("#tabs a[href='#outbox']")
-    assert page.locator("#outbox li").count() == 1
+    expect(page.locator("#outbox li")).to_have_count(1)
 
     # Closed and reopened with no network: the service worker serves the app, IndexedDB the
     # outbox.
@@ -146,7 +146,7 @@ def test_a_load_recorded_offline_survives_a_reload_and_is_sent_once(checked: Fie
     page = f.page()
     f.open(page, "#outbox")
     page.wait_for_selector("#outbox li[data-state='queued']")
-    assert page.locator("#outbox li").count() == 1
+    expect(page.locator("#outbox li")).to_have_count(1)
     assert f.handovers_from_source() == []
 
     f.context.set_offline(False)
