@@ -189,9 +189,7 @@ async function start() {
   if (state.session && navigator.onLine) {
     // The screen is drawn from what the phone keeps; the bundle (new sites, keys, revoked
     // devices) is refreshed behind it, and the page says it is ready once that has been tried.
-    // A network failure (not an HTTP answer) means the server cannot be reached: say so,
-    // even though the browser believes it is online.
-    await refreshBundle().catch((e) => { if (!(e instanceof HttpError)) setOnline(false); });
+    await refreshBundle().catch(() => {});
     sync();
   }
   document.body.dataset.ready = "1";
