@@ -22,6 +22,7 @@ from api.web.admin_forms import (
     Names,
     Posted,
     check_posted,
+    differs,
     done,
     form_context,
     or_none,
@@ -265,11 +266,7 @@ def edit_account_submit(ctx: Page, username: str, posted: Posted) -> Response:
         "sites": form.values["sites"],
         "rounds": form.values["rounds"],
     }
-    changed = {
-        k: v
-        for k, v in wanted.items()
-        if (set(v) != set(now[k]) if isinstance(v, list) else v != now[k])
-    }
+    changed = {k: v for k, v in wanted.items() if differs(v, now[k])}
     try:
         account_admin.update_account(
             session=ctx.session,

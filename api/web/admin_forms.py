@@ -65,6 +65,13 @@ def check_posted(ctx: PageContext, posted: FormData) -> str | None:
     return key if 8 <= len(key) <= 64 and key.replace("-", "").isalnum() else None
 
 
+def differs(new: Any, old: Any) -> bool:
+    """Whether a field changes (lists compare as sets: their order is the page's)."""
+    if isinstance(new, list) and isinstance(old, list):
+        return set(new) != set(old)
+    return bool(new != old)
+
+
 def text(posted: FormData, name: str) -> str:
     value = posted.get(name)
     return value.strip() if isinstance(value, str) else ""

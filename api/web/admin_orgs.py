@@ -15,6 +15,7 @@ from api.web.admin_forms import (
     Names,
     Posted,
     check_posted,
+    differs,
     done,
     form_context,
     or_none,
@@ -314,11 +315,8 @@ def edit_round_submit(ctx: Page, code: str, posted: Posted) -> Response:
     if form.failed:
         return _round_page(ctx, names, form, found, 422)
     now = found.model_dump(mode="json")
-    changed: dict[str, Any] = {}
-    for k in ("name", "collection_point", "villages", "sources"):
-        v = form.values[k]
-        if set(v) != set(now[k]) if isinstance(v, list) else v != now[k]:
-            changed[k] = v
+    fields = ("name", "collection_point", "villages", "sources")
+    changed = {k: form.values[k] for k in fields if differs(form.values[k], now[k])}
     try:
         rounds.update_round(
             session=ctx.session,

@@ -18,6 +18,7 @@ from api.web.admin_forms import (
     Names,
     Posted,
     check_posted,
+    differs,
     done,
     form_context,
     or_none,
@@ -266,7 +267,7 @@ def edit_site_submit(ctx: Page, code: str, posted: Posted) -> Response:
     try:
         typed = SiteUpdate.model_validate(candidate)
         now = site.model_dump()
-        changed = {k: getattr(typed, k) for k in editable if _differs(getattr(typed, k), now[k])}
+        changed = {k: getattr(typed, k) for k in editable if differs(getattr(typed, k), now[k])}
         site_admin.update_site(
             session=ctx.session,
             actor=ctx.user,
@@ -278,13 +279,6 @@ def edit_site_submit(ctx: Page, code: str, posted: Posted) -> Response:
         refused(form, exc, names, FORM_FIELDS, ALIASES, _hints(ctx))
         return _form_page(ctx, names, form, site, status_code=422)
     return done(f"{SITES}/{code}", "saved" if changed else "unchanged")
-
-
-def _differs(new: Any, old: Any) -> bool:
-    """Whether a field changes (lists compare as sets: their order is the page's)."""
-    if isinstance(new, list) and isinstance(old, list):
-        return set(new) != set(old)
-    return bool(new != old)
 
 
 def _set_active(ctx: PageContext, code: str, posted: Any, active: bool) -> Response:
